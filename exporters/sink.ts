@@ -1,0 +1,23 @@
+// The interface every sink implements, and the rules the conformance suite
+// (test/exporters/conformance.ts) checks for each of them:
+//  - put() resolves only once the object is durable in the sink;
+//  - put() of identical bytes under an existing name is a no-op that resolves 'exists';
+//  - put() of different bytes under an existing name rejects with SINK_CONFLICT and leaves
+//    the existing object untouched; a sink never overwrites or deletes what it wrote;
+//  - transient failures reject with SINK_TRANSIENT (retried forever by the forwarder),
+//    permanent ones with SINK_PERMANENT (reported loudly, retried with a long backoff).
+
+export type PutResult = 'written' | 'exists';
+
+export interface Sink {
+  /** Component id from the config, e.g. "file" or "s3/archive"; keys the delivery cursor. */
+  readonly id: string;
+  /** Start-up checks (directory writable, bucket exists, Object Lock on, ...). Fails fast. */
+  start(): Promise<void>;
+  /** Writes `body` under `name` exactly once (see the rules above). */
+  put(name: string, body: Uint8Array): Promise<PutResult>;
+  /** Reads an object back, or null when absent. Used to compare on conflicts. */
+  get(name: string): Promise<Uint8Array | null>;
+  /** Releases resources. Safe to call twice and before start(). */
+  close(): Promise<void>;
+}
