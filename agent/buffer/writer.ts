@@ -1,0 +1,263 @@
+// The single writer of the buffer. Every mutation goes through its queue; whatever is queued
+// while a write is in flight is applied together and written as ONE LevelDB batch with
+// sync: true (group commit). A job's promise settles only after that batch is on disk, so an
+// acknowledged append survives kill -9. If the write fails, the in-memory head is rolled back
+// and every job of the batch is rejected: nothing of it was acknowledged.
+//
+// Sealing happens here too, so checkpoints are signed over exactly the chain state that is
+// being persisted: a batch closes after the entry that reaches max_records or max_bytes, when
+// max_age passes, or on request (shutdown, start-up tail).
+import { EventEmitter } from 'node:events';
+import { SealtrailError, errorMessage } from '../errors.js';
+import { Chain } from '../chain/chain.js';
+import type { NoteSigner } from '../keys/signer.js';
+import { formatCheckpointBody } from '../../verify/note.js';
+import type { SealConfig } from '../../config/types.js';
+import { HEAD_KEY, batchKey, cursorKey, entryKey } from './keys.js';
+import { json, readBatch, type BatchRecord, type ChainInfo, type Db, type Ledger } from './store.js';
+
+export interface EntryParts {
+  resource: string;
+  scope: string;
+  record: string;
+}
+
+type Op = { type: 'put'; key: string; value: Buffer } | { type: 'del'; key: string };
+
+type Job =
+  | { kind: 'append'; items: EntryParts[]; own: boolean; resolve: (r: { first: number; count: number }) => void; reject: (e: unknown) => void }
+  | { kind: 'seal'; resolve: (sealed: boolean) => void; reject: (e: unknown) => void }
+  | { kind: 'advance'; sinkId: string; next: number; resolve: () => void; reject: (e: unknown) => void };
+
+/** Per-entry overhead of the envelope around resource/scope/record, for the capacity check. */
+const ENVELOPE_ESTIMATE = 200;
+
+export interface WriterOptions {
+  db: Db;
+  chainInfo: ChainInfo;
+  ledger: Ledger;
+  cursors: Map<string, number>; // configured sinks only
+  env: string;
+  signer: NoteSigner;
+  seal: SealConfig;
+  maxBufferBytes: number;
+  now?: () => number;
+}
+
+export declare interface BufferWriter {
+  on(event: 'sealed', listener: (batch: BatchRecord) => void): this;
+  on(event: 'freed', listener: () => void): this;
+}
+
+export class BufferWriter extends EventEmitter {
+  private readonly db: Db;
+  private readonly chain: Chain;
+  private ledger: Ledger;
+  private cursors: Map<string, number>;
+  private readonly info: ChainInfo;
+  private readonly signer: NoteSigner;
+  private readonly sealCfg: SealConfig;
+  private readonly maxBufferBytes: number;
+  private readonly now: () => number;
+  private queue: Job[] = [];
+  private running: Promise<void> | null = null;
+  private ageTimer: NodeJS.Timeout | null = null;
+  private closed = false;
+
+  constructor(o: WriterOptions) {
+    super();
+    this.db = o.db;
+    this.info = o.chainInfo;
+    this.ledger = { ...o.ledger };
+    this.cursors = new Map(o.cursors);
+    this.chain = new Chain(o.ledger.chain, o.env);
+    this.signer = o.signer;
+    this.sealCfg = o.seal;
+    this.maxBufferBytes = o.maxBufferBytes;
+    this.now = o.now ?? Date.now;
+  }
+
+  get origin(): string {
+    return this.info.origin;
+  }
+
+  /** A copy of the ledger as of the last durable write. */
+  state(): Ledger {
+    return { ...this.ledger, chain: this.chain.head() };
+  }
+
+  cursor(sinkId: string): number {
+    return this.cursors.get(sinkId) ?? this.ledger.lowWater;
+  }
+
+  /** Chains `items` and resolves once they are on disk. Own entries bypass the size limit. */
+  append(items: EntryParts[], own = false): Promise<{ first: number; count: number }> {
+    return new Promise((resolve, reject) => this.push({ kind: 'append', items, own, resolve, reject }));
+  }
+
+  /** Seals the open batch, if any entry is unsealed. */
+  sealNow(): Promise<boolean> {
+    return new Promise((resolve, reject) => this.push({ kind: 'seal', resolve, reject }));
+  }
+
+  /** Records that `sinkId` has every batch before `next`; frees batches all sinks have. */
+  advance(sinkId: string, next: number): Promise<void> {
+    return new Promise((resolve, reject) => this.push({ kind: 'advance', sinkId, next, resolve, reject }));
+  }
+
+  /** Waits for queued writes, then refuses new ones. The database is closed by the owner. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.ageTimer) clearTimeout(this.ageTimer);
+    this.ageTimer = null;
+    while (this.running) await this.running;
+  }
+
+  private push(job: Job): void {
+    if (this.closed) {
+      job.reject(new SealtrailError('SHUTTING_DOWN', 'the buffer is closed', { retryAfterSeconds: 5 }));
+      return;
+    }
+    this.queue.push(job);
+    if (!this.running) this.running = this.drain().finally(() => (this.running = null));
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      const jobs = this.queue;
+      this.queue = [];
+      await this.commit(jobs);
+    }
+  }
+
+  private async commit(jobs: Job[]): Promise<void> {
+    const savedHead = this.chain.head();
+    const savedLedger = { ...this.ledger };
+    const savedCursors = new Map(this.cursors);
+    const ops: Op[] = [];
+    const sealed: BatchRecord[] = [];
+    const settle: Array<() => void> = [];
+    const failures: Array<(err: SealtrailError) => void> = [];
+    const time = new Date(this.now()).toISOString();
+    let freed = false;
+
+    for (const job of jobs) {
+      try {
+        if (job.kind === 'append') {
+          const r = this.applyAppend(job.items, job.own, time, ops, sealed);
+          settle.push(() => job.resolve(r));
+          failures.push((e) => job.reject(e));
+        } else if (job.kind === 'seal') {
+          const s = this.applySeal(ops, sealed);
+          settle.push(() => job.resolve(s !== null));
+          failures.push((e) => job.reject(e));
+        } else {
+          freed = (await this.applyAdvance(job.sinkId, job.next, ops)) || freed;
+          settle.push(() => job.resolve());
+          failures.push((e) => job.reject(e));
+        }
+      } catch (err) {
+        job.reject(err);
+      }
+    }
+    if (ops.length === 0) {
+      for (const s of settle) s();
+      return;
+    }
+    ops.push({ type: 'put', key: HEAD_KEY, value: json(this.state()) });
+    let lastErr: unknown;
+    try {
+      await this.db.batch(ops, { sync: true });
+    } catch (err) {
+      lastErr = err;
+    }
+    if (lastErr !== undefined) {
+      this.chain.reset(savedHead);
+      this.ledger = savedLedger;
+      this.cursors = savedCursors;
+      const err = new SealtrailError('STORAGE', `buffer write failed: ${errorMessage(lastErr)}`, { cause: lastErr, retryAfterSeconds: 1 });
+      for (const f of failures) f(err);
+      return;
+    }
+    for (const s of settle) s();
+    for (const b of sealed) this.emit('sealed', b);
+    if (freed) this.emit('freed');
+    this.armAgeTimer();
+  }
+
+  private applyAppend(items: EntryParts[], own: boolean, time: string, ops: Op[], sealed: BatchRecord[]): { first: number; count: number } {
+    if (!own) {
+      let estimate = 0;
+      for (const it of items) estimate += it.resource.length + it.scope.length + it.record.length + ENVELOPE_ESTIMATE;
+      if (this.ledger.bytes + estimate > this.maxBufferBytes) {
+        throw new SealtrailError('BUFFER_FULL', `buffer is full (${this.ledger.bytes} of ${this.maxBufferBytes} bytes); retry later`, {
+          retryAfterSeconds: 5,
+        });
+      }
+    }
+    const first = this.chain.size;
+    for (const it of items) {
+      const { seq, line } = this.chain.append(time, it);
+      ops.push({ type: 'put', key: entryKey(seq), value: line });
+      this.ledger.bytes += line.length;
+      this.ledger.entries += 1;
+      this.ledger.unsealedBytes += line.length;
+      if (this.ledger.unsealedSince === 0) this.ledger.unsealedSince = this.now();
+      if (this.chain.size - this.ledger.sealedSize >= this.sealCfg.maxRecords || this.ledger.unsealedBytes >= this.sealCfg.maxBytes) {
+        this.applySeal(ops, sealed);
+      }
+    }
+    return { first, count: items.length };
+  }
+
+  private applySeal(ops: Op[], sealed: BatchRecord[]): BatchRecord | null {
+    const start = this.ledger.sealedSize;
+    const end = this.chain.size;
+    if (end === start) return null;
+    // Checkpoints of one origin must never disagree: sizes only grow, over one linear log.
+    if (end < start) throw new SealtrailError('BUFFER_CORRUPT', `refusing to seal size ${end} below sealed size ${start}`);
+    const root = Buffer.from(this.chain.root()).toString('hex');
+    const checkpoint = this.signer.signNote(formatCheckpointBody(this.info.origin, end, Buffer.from(root, 'hex')));
+    const batch: BatchRecord = { start, end, root, bytes: this.ledger.unsealedBytes, checkpoint };
+    ops.push({ type: 'put', key: batchKey(start), value: json(batch) });
+    this.ledger.sealedSize = end;
+    this.ledger.sealedRoot = root;
+    this.ledger.unsealedBytes = 0;
+    this.ledger.unsealedSince = 0;
+    sealed.push(batch);
+    return batch;
+  }
+
+  private async applyAdvance(sinkId: string, next: number, ops: Op[]): Promise<boolean> {
+    if (!this.cursors.has(sinkId)) throw new Error(`unknown sink ${sinkId}`);
+    const cur = this.cursors.get(sinkId) as number;
+    if (next <= cur) return false;
+    this.cursors.set(sinkId, next);
+    ops.push({ type: 'put', key: cursorKey(sinkId), value: json({ next }) });
+    // Free every batch that all configured sinks have received.
+    const minNext = Math.min(...this.cursors.values());
+    let freed = false;
+    while (this.ledger.lowWater < minNext && this.ledger.lowWater < this.ledger.sealedSize) {
+      const b = await readBatch(this.db, this.ledger.lowWater);
+      if (b === null) throw new SealtrailError('BUFFER_CORRUPT', `batch at ${this.ledger.lowWater} is missing`);
+      for (let s = b.start; s < b.end; s++) ops.push({ type: 'del', key: entryKey(s) });
+      ops.push({ type: 'del', key: batchKey(b.start) });
+      this.ledger.bytes -= b.bytes;
+      this.ledger.entries -= b.end - b.start;
+      this.ledger.lowWater = b.end;
+      freed = true;
+    }
+    return freed;
+  }
+
+  private armAgeTimer(): void {
+    if (this.closed || this.ageTimer || this.ledger.unsealedSince === 0) return;
+    const due = Math.max(0, this.ledger.unsealedSince + this.sealCfg.maxAgeMs - this.now());
+    this.ageTimer = setTimeout(() => {
+      this.ageTimer = null;
+      this.sealNow().catch(() => {
+        /* a failed seal leaves the tail unsealed; the next write or timer retries */
+      });
+    }, due);
+  }
+}

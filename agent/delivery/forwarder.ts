@@ -1,0 +1,123 @@
+// Store and forward: one loop per sink. Each sink has its own cursor in the buffer and
+// receives sealed batches strictly in log order, at least once. A failed delivery is retried
+// forever with capped backoff; the cursor moves only after the batch (entries, then checkpoint)
+// is durable in the sink. A conflict stops this sink loudly and leaves its cursor where it is;
+// the batch stays buffered and the other sinks go on.
+import { deliverBatch } from '../../exporters/deliver.js';
+import type { Sink } from '../../exporters/sink.js';
+import type { RetryConfig } from '../../config/types.js';
+import { isSealtrailError, errorMessage } from '../errors.js';
+import type { BufferWriter } from '../buffer/writer.js';
+import { readBatch, readEntries, type Db } from '../buffer/store.js';
+import type { LogFn } from '../telemetry/log.js';
+import { Backoff } from './backoff.js';
+
+export type SinkState = 'delivering' | 'idle' | 'retrying' | 'conflict' | 'stopped';
+
+export class Forwarder {
+  state: SinkState = 'idle';
+  errors = 0;
+  batchesDelivered = 0;
+  lastError: string | null = null;
+  private stopping = false;
+  private wake: (() => void) | null = null;
+  private loop: Promise<void> | null = null;
+  private readonly backoff: Backoff;
+
+  constructor(
+    readonly sink: Sink,
+    private readonly db: Db,
+    private readonly writer: BufferWriter,
+    private readonly gzip: boolean,
+    retry: RetryConfig,
+    private readonly log: LogFn,
+  ) {
+    this.backoff = new Backoff(retry);
+    writer.on('sealed', () => this.poke());
+  }
+
+  start(): void {
+    if (!this.loop) this.loop = this.run();
+  }
+
+  /** Delivered position: every batch before it is in the sink. */
+  get cursor(): number {
+    return this.writer.cursor(this.sink.id);
+  }
+
+  /** True when the sink has every sealed batch. */
+  caughtUp(): boolean {
+    return this.cursor >= this.writer.state().sealedSize;
+  }
+
+  /** Stops after the current attempt; undelivered batches stay in the buffer. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.poke();
+    if (this.loop) await this.loop;
+    this.state = 'stopped';
+  }
+
+  private poke(): void {
+    const w = this.wake;
+    this.wake = null;
+    w?.();
+  }
+
+  private sleep(ms: number | null): Promise<void> {
+    return new Promise((resolve) => {
+      const t = ms === null ? null : setTimeout(() => this.poke(), ms);
+      this.wake = () => {
+        if (t) clearTimeout(t);
+        resolve();
+      };
+    });
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopping) {
+      const next = this.cursor;
+      if (next >= this.writer.state().sealedSize) {
+        this.state = 'idle';
+        await this.sleep(null);
+        continue;
+      }
+      this.state = this.backoff.failures > 0 ? 'retrying' : 'delivering';
+      try {
+        const batch = await readBatch(this.db, next);
+        if (batch === null) throw new Error(`batch at ${next} is not in the buffer`);
+        const lines = await readEntries(this.db, batch.start, batch.end);
+        await deliverBatch(this.sink, { origin: this.writer.origin, start: batch.start, end: batch.end, lines, checkpoint: batch.checkpoint }, { gzip: this.gzip });
+        await this.writer.advance(this.sink.id, batch.end);
+        this.batchesDelivered++;
+        if (this.backoff.failures > 0) this.log('info', 'sink recovered', { sink: this.sink.id, batch_start: batch.start });
+        this.backoff.reset();
+        this.lastError = null;
+      } catch (err) {
+        this.errors++;
+        this.lastError = errorMessage(err);
+        if (isSealtrailError(err, 'SINK_CONFLICT')) {
+          this.state = 'conflict';
+          this.log('error', 'sink conflict: a different object already exists under a batch name; this sink is stopped and will not overwrite it', {
+            sink: this.sink.id,
+            batch_start: next,
+            error: this.lastError,
+          });
+          return;
+        }
+        const delay = this.backoff.next();
+        const permanent = isSealtrailError(err, 'SINK_PERMANENT');
+        this.log(permanent ? 'error' : 'warn', 'sink delivery failed; will retry', {
+          sink: this.sink.id,
+          batch_start: next,
+          retry_in_ms: delay,
+          attempt: this.backoff.failures,
+          error: this.lastError,
+          code: isSealtrailError(err) ? err.code : undefined,
+        });
+        this.state = 'retrying';
+        await this.sleep(delay);
+      }
+    }
+  }
+}

@@ -1,0 +1,45 @@
+// The Ingestor behind both receivers: audit filter, then the buffer writer (chain + fsync).
+import type { DecodedRequest } from '../otlp/model.js';
+import type { AuditFilter } from '../filter/audit-filter.js';
+import type { BufferWriter, EntryParts } from '../buffer/writer.js';
+import { SealtrailError, isSealtrailError } from '../errors.js';
+import type { Metrics } from '../telemetry/metrics.js';
+import type { IngestResult, Ingestor } from './ingest.js';
+
+export class AuditPipeline implements Ingestor {
+  private accepting = true;
+
+  constructor(
+    private readonly filter: AuditFilter,
+    private readonly writer: BufferWriter,
+    private readonly metrics: Metrics,
+  ) {}
+
+  /** Refuse new records from now on (graceful shutdown). */
+  stopAccepting(): void {
+    this.accepting = false;
+  }
+
+  async ingest(req: DecodedRequest): Promise<IngestResult> {
+    const audit: EntryParts[] = [];
+    for (const r of req.records) {
+      if (this.filter(r.view)) audit.push({ resource: r.resource, scope: r.scope, record: r.record });
+    }
+    const filtered = req.records.length - audit.length;
+    if (audit.length > 0) {
+      if (!this.accepting) {
+        this.metrics.recordsRefused += audit.length;
+        throw new SealtrailError('SHUTTING_DOWN', 'the agent is shutting down; retry against the restarted agent', { retryAfterSeconds: 5 });
+      }
+      try {
+        await this.writer.append(audit);
+      } catch (err) {
+        if (isSealtrailError(err)) this.metrics.recordsRefused += audit.length;
+        throw err;
+      }
+      this.metrics.recordsAccepted += audit.length;
+    }
+    this.metrics.recordsFiltered += filtered;
+    return { accepted: audit.length, filtered };
+  }
+}

@@ -1,0 +1,50 @@
+// `sealtrail run [--config FILE]`: runs the agent until SIGTERM/SIGINT, then shuts down
+// gracefully (stop accepting, seal, drain sinks up to agent.shutdown_timeout).
+import { Agent } from '../agent/agent.js';
+import { loadConfig } from '../config/load.js';
+import { stderrLogger } from '../agent/telemetry/log.js';
+import { errorMessage, isSealtrailError } from '../agent/errors.js';
+import { parseArgs } from 'node:util';
+
+export async function runCommand(argv: string[]): Promise<number> {
+  let config: string | undefined;
+  try {
+    const { values } = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' } }, strict: true, allowPositionals: false });
+    config = values.config;
+  } catch (err) {
+    process.stderr.write(`sealtrail run: ${errorMessage(err)}\nusage: sealtrail run [--config FILE]\n`);
+    return 2;
+  }
+  const log = stderrLogger();
+  let loaded;
+  try {
+    loaded = await loadConfig(config ?? null);
+  } catch (err) {
+    process.stderr.write(`sealtrail run: invalid configuration:\n${errorMessage(err)}\n`);
+    return 2;
+  }
+  const agent = new Agent(loaded, log);
+  let signalled: string | null = null;
+  const done = new Promise<void>((resolve) => {
+    const onSignal = (sig: NodeJS.Signals): void => {
+      if (signalled) return;
+      signalled = sig;
+      log('info', 'shutting down', { signal: sig });
+      agent.shutdown(sig).then(resolve, (err) => {
+        log('error', 'shutdown failed', { error: errorMessage(err) });
+        resolve();
+      });
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+  try {
+    await agent.start();
+  } catch (err) {
+    log('error', 'start-up failed', { error: errorMessage(err), code: isSealtrailError(err) ? err.code : undefined });
+    await agent.shutdown('start-up failed').catch(() => undefined);
+    return 1;
+  }
+  await done;
+  return 0;
+}
