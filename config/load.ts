@@ -55,7 +55,9 @@ export async function loadConfig(file: string | null, env: NodeJS.ProcessEnv = p
 export function parseConfig(text: string, source: string, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): LoadedConfig {
   const doc = parseDocument(text, { schema: 'core', uniqueKeys: true, prettyErrors: true });
   if (doc.errors.length > 0) {
-    throw new SealtrailError('CONFIG', doc.errors.map((e) => `${source}: invalid YAML: ${e.message.split('\n')[0]}`).join('\n'));
+    // Only the first syntax error: the parser's later ones are usually its consequences.
+    const more = doc.errors.length > 1 ? ` (and ${doc.errors.length - 1} more)` : '';
+    throw new SealtrailError('CONFIG', `${source}: invalid YAML: ${doc.errors[0]!.message.split('\n')[0]}${more}`);
   }
   let tree: unknown;
   try {
