@@ -48,8 +48,7 @@ export function formatVerifierKey(name: string, publicKey: Uint8Array): string {
 }
 
 export function parseVerifierKey(text: string): VerifierKey {
-  const s = text.trim();
-  const parts = s.split('+');
+  const parts = splitN(text.trim(), '+', 3);
   if (parts.length !== 3) throw new NoteError('MALFORMED_KEY', 'verifier key must be <name>+<hex id>+<base64 key>');
   const [name, idHex, keyB64] = parts as [string, string, string];
   checkKeyName(name);
@@ -77,7 +76,7 @@ export function formatSignerKey(name: string, seed: Uint8Array, publicKey: Uint8
 
 /** Parses a signer key; the key id is checked by the caller once the public key is derived. */
 export function parseSignerKey(text: string): SignerKeyMaterial {
-  const parts = text.trim().split('+');
+  const parts = splitN(text.trim(), '+', 5);
   if (parts.length !== 5 || parts[0] !== 'PRIVATE' || parts[1] !== 'KEY') {
     throw new NoteError('MALFORMED_KEY', 'signer key must be PRIVATE+KEY+<name>+<hex id>+<base64 seed>');
   }
@@ -187,6 +186,20 @@ export function unb64(s: string): Uint8Array | null {
   const out = Buffer.from(s, 'base64');
   if (out.toString('base64') !== s) return null;
   return new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+}
+
+/** Splits on `sep` at most n-1 times: the last field is base64 and may itself contain '+'. */
+function splitN(s: string, sep: string, n: number): string[] {
+  const out: string[] = [];
+  let rest = s;
+  while (out.length < n - 1) {
+    const i = rest.indexOf(sep);
+    if (i < 0) break;
+    out.push(rest.slice(0, i));
+    rest = rest.slice(i + 1);
+  }
+  out.push(rest);
+  return out;
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {

@@ -1,0 +1,161 @@
+// The buffer writer against real LevelDB on disk.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { openStore, readEntries, type Ledger } from '../../../agent/buffer/store.js';
+import { CHAIN_KEY, HEAD_KEY, entryKey } from '../../../agent/buffer/keys.js';
+import { BufferWriter } from '../../../agent/buffer/writer.js';
+import { Chain } from '../../../agent/chain/chain.js';
+import { generateKey, NoteSigner } from '../../../agent/keys/signer.js';
+import { parseSignerKey, parseNote, parseCheckpointBody, parseVerifierKey, verifyNote } from '../../../verify/note.js';
+import { leafHash, rootOfLeaves } from '../../../verify/merkle.js';
+import { isSealtrailError } from '../../../agent/errors.js';
+import { tempDir } from '../../helpers/agent.js';
+
+const key = generateKey('test-key');
+const signer = new NoteSigner('test-key', parseSignerKey(key.signerKey).seed);
+const ORIGIN = 'sealtrail/t/0123456789abcdef0123456789abcdef';
+const item = (i: number) => ({ resource: '{}', scope: '{}', record: JSON.stringify({ body: { stringValue: `r${i}` } }) });
+
+async function freshWriter(dir: string, opts: { maxRecords?: number; maxBytes?: number; maxAgeMs?: number; bufferMax?: number; sinks?: string[] } = {}) {
+  const store = await openStore(path.join(dir, 'buffer'));
+  let ledger: Ledger | null = store.ledger;
+  const chainInfo = store.chain ?? { origin: ORIGIN, agentName: 't', chainId: '0123456789abcdef0123456789abcdef', keyName: 'test-key', keyId: '00000000', createdAt: '' };
+  if (!ledger) {
+    ledger = { chain: Chain.empty(), sealedSize: 0, sealedRoot: '', bytes: 0, entries: 0, lowWater: 0, unsealedSince: 0, unsealedBytes: 0 };
+    await store.db.batch([
+      { type: 'put', key: CHAIN_KEY, value: Buffer.from(JSON.stringify(chainInfo)) },
+      { type: 'put', key: HEAD_KEY, value: Buffer.from(JSON.stringify(ledger)) },
+    ], { sync: true });
+  }
+  const cursors = new Map((opts.sinks ?? []).map((s) => [s, ledger!.lowWater] as [string, number]));
+  const writer = new BufferWriter({
+    db: store.db,
+    chainInfo,
+    ledger,
+    cursors,
+    env: 'test',
+    signer,
+    seal: { maxRecords: opts.maxRecords ?? 1000, maxBytes: opts.maxBytes ?? 1 << 22, maxAgeMs: opts.maxAgeMs ?? 60000 },
+    maxBufferBytes: opts.bufferMax ?? 1 << 30,
+  });
+  return { store, writer, close: async () => { await writer.close(); await store.db.close(); } };
+}
+
+test('concurrent appends are group-committed and all land in order', async () => {
+  const dir = await tempDir();
+  const { store, writer, close } = await freshWriter(dir);
+  const results = await Promise.all(Array.from({ length: 50 }, (_, i) => writer.append([item(i), item(i)])));
+  // Jobs queued together share commits, but each gets its own contiguous seq range.
+  const firsts = results.map((r) => r.first).sort((a, b) => a - b);
+  assert.deepEqual(firsts, Array.from({ length: 50 }, (_, i) => i * 2));
+  const lines = (await readEntries(store.db, 0, 100)).toString().trimEnd().split('\n');
+  assert.equal(lines.length, 100);
+  let prev = '0'.repeat(64);
+  for (const [i, l] of lines.entries()) {
+    const e = JSON.parse(l) as { seq: number; prev: string };
+    assert.equal(e.seq, i);
+    assert.equal(e.prev, prev);
+    prev = Buffer.from(leafHash(Buffer.from(l))).toString('hex');
+  }
+  await close();
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+test('a reopened buffer continues the same chain: next seq, same frontier', async () => {
+  const dir = await tempDir();
+  let w = await freshWriter(dir);
+  await w.writer.append([item(0), item(1), item(2)]);
+  const before = w.writer.state();
+  await w.close();
+  w = await freshWriter(dir);
+  assert.deepEqual(w.writer.state().chain, before.chain);
+  const r = await w.writer.append([item(3)]);
+  assert.equal(r.first, 3);
+  const lines = (await readEntries(w.store.db, 0, 4)).toString().trimEnd().split('\n');
+  assert.equal(JSON.parse(lines[3]!).prev, Buffer.from(leafHash(Buffer.from(lines[2]!))).toString('hex'));
+  await w.close();
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+test('a batch seals exactly at max_records with a checkpoint over the entries', async () => {
+  const dir = await tempDir();
+  const { store, writer, close } = await freshWriter(dir, { maxRecords: 4 });
+  const sealed: Array<{ start: number; end: number; checkpoint: string }> = [];
+  writer.on('sealed', (b) => sealed.push(b));
+  await writer.append(Array.from({ length: 10 }, (_, i) => item(i)));
+  assert.deepEqual(sealed.map((b) => [b.start, b.end]), [[0, 4], [4, 8]]);
+  const lines = (await readEntries(store.db, 0, 8)).toString().trimEnd().split('\n');
+  const note = parseNote(sealed[1]!.checkpoint);
+  verifyNote(note, [parseVerifierKey(key.verifierKey)]);
+  const cp = parseCheckpointBody(note.text);
+  assert.equal(cp.origin, ORIGIN);
+  assert.equal(cp.size, 8);
+  assert.deepEqual(Buffer.from(cp.root), Buffer.from(rootOfLeaves(lines.map((l) => leafHash(Buffer.from(l))))));
+  // The remaining two entries are sealed on request.
+  assert.equal(await writer.sealNow(), true);
+  assert.equal(writer.state().sealedSize, 10);
+  assert.equal(await writer.sealNow(), false);
+  await close();
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+test('max_age seals an open batch', async () => {
+  const dir = await tempDir();
+  const { writer, close } = await freshWriter(dir, { maxAgeMs: 50 });
+  const sealedOnce = new Promise<{ end: number }>((resolve) => writer.once('sealed', resolve));
+  await writer.append([item(0)]);
+  const b = await sealedOnce;
+  assert.equal(b.end, 1);
+  await close();
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+test('a full buffer refuses new records with BUFFER_FULL and keeps what it has', async () => {
+  const dir = await tempDir();
+  const { store, writer, close } = await freshWriter(dir, { bufferMax: 2000 });
+  await writer.append(Array.from({ length: 5 }, (_, i) => item(i)));
+  const bytes = writer.state().bytes;
+  await assert.rejects(writer.append(Array.from({ length: 20 }, (_, i) => item(i))), (e) => isSealtrailError(e, 'BUFFER_FULL') && e.retryable);
+  assert.equal(writer.state().bytes, bytes);
+  assert.equal(writer.state().chain.size, 5);
+  // Own entries (start/stop) are never refused.
+  await writer.append([item(99)], true);
+  assert.equal((await readEntries(store.db, 0, 6)).toString().split('\n').length, 7);
+  await close();
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+test('batches leave the buffer only when every sink has them', async () => {
+  const dir = await tempDir();
+  const { store, writer, close } = await freshWriter(dir, { maxRecords: 2, sinks: ['a', 'b'] });
+  await writer.append(Array.from({ length: 6 }, (_, i) => item(i)));
+  await writer.advance('a', 4);
+  assert.notEqual(await store.db.get(entryKey(0)), undefined, 'sink b has not received batch 0');
+  await writer.advance('b', 2);
+  assert.equal(await store.db.get(entryKey(0)), undefined);
+  assert.equal(await store.db.get(entryKey(1)), undefined);
+  assert.notEqual(await store.db.get(entryKey(2)), undefined);
+  assert.equal(writer.state().lowWater, 2);
+  assert.equal(writer.state().entries, 4);
+  await close();
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+test('a head that disagrees with the stored entries is quarantined, never reset', async () => {
+  const dir = await tempDir();
+  const w = await freshWriter(dir);
+  await w.writer.append([item(0), item(1)]);
+  await w.writer.close();
+  await w.store.db.put(entryKey(1), Buffer.from('{"forged":true}'), { sync: true });
+  await w.store.db.close();
+  const s = await openStore(path.join(dir, 'buffer'));
+  assert.ok(s.quarantined);
+  assert.match(s.quarantined.reason, /entry 1 does not match/);
+  assert.equal(s.quarantined.previousOrigin, ORIGIN);
+  assert.equal(s.chain, null);
+  await fs.access(s.quarantined.path);
+  await s.db.close();
+  await fs.rm(dir, { recursive: true, force: true });
+});
