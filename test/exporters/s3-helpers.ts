@@ -1,7 +1,7 @@
 // Shared helpers for the s3 sink tests (configs and a log that records warnings).
 import { randomBytes } from 'node:crypto';
 import type { S3ExporterConfig } from '../../config/types.js';
-import type { S3SinkLog } from '../../exporters/s3/index.js';
+import type { LogFn } from '../../agent/telemetry/log.js';
 import type { S3Server } from '../setup/s3/server.js';
 
 /** A short COMPLIANCE retention (seconds, as a fraction of a day) so test objects expire soon. */
@@ -27,11 +27,13 @@ export function s3Config(server: S3Server, over: Partial<S3ExporterConfig> & { b
   };
 }
 
-export interface RecordingLog extends S3SinkLog {
-  warnings: string[];
-}
+export type RecordingLog = LogFn & { warnings: string[] };
 
+/** A LogFn that keeps warn/error messages for assertions. */
 export function recordingLog(): RecordingLog {
   const warnings: string[] = [];
-  return { warnings, warn: (msg) => void warnings.push(msg), info: () => {} };
+  const fn: LogFn = (level, msg) => {
+    if (level === 'warn' || level === 'error') warnings.push(msg);
+  };
+  return Object.assign(fn, { warnings });
 }
