@@ -11,11 +11,12 @@
 // bytes are read back and compared. Identical = already delivered ('exists'); different =
 // SINK_CONFLICT, and the sink never writes over it.
 //
-// The race between HeadObject and PutObject is accepted: an origin's batches are written by
-// exactly one agent (its chain id is random and fixed at genesis), and that agent's forwarder
-// delivers one object at a time, so nobody else writes that name in between. A stranger
-// writing under the prefix between the two calls would leave two versions; the older,
-// locked version stays readable by VersionId and the conflict shows up on the next check.
+// The race between HeadObject and PutObject: within this process, puts of one name are
+// serialised (a per-name queue), so concurrent callers see 'exists' or SINK_CONFLICT. Across
+// processes it is accepted: an origin's batches are written by exactly one agent (its chain id
+// is random and fixed at genesis), so nobody else writes that name. A stranger writing under
+// the prefix between the two calls would leave two versions; the first, locked version stays
+// readable by VersionId (the verifier reads it, verify/s3-archive.ts).
 //
 // Every object carries Content-MD5 (checked by the server) and, with `object_lock`, its lock
 // mode and retain-until date (and the legal hold when configured), so retention does not
@@ -33,15 +34,11 @@ import {
 } from '@aws-sdk/client-s3';
 import { SealtrailError } from '../../agent/errors.js';
 import type { S3ExporterConfig } from '../../config/types.js';
+import type { LogFn } from '../../agent/telemetry/log.js';
+import { assertObjectName } from '../deliver.js';
 import type { PutResult, Sink } from '../sink.js';
 import { makeS3Client } from './client.js';
 import { hasStatus, isTransientS3Error, s3ErrorInfo, sinkErrorFrom } from './errors.js';
-
-/** What the sink logs: start-up warnings and conflicts. Structural, so any logger fits. */
-export interface S3SinkLog {
-  warn(msg: string, fields?: Record<string, unknown>): void;
-  info?(msg: string, fields?: Record<string, unknown>): void;
-}
 
 const DAY_MS = 24 * 60 * 60 * 1000;
 /** Metadata key of the content hash (sent as the `x-amz-meta-sha256` header). */
@@ -77,11 +74,13 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 export class S3Sink implements Sink {
   readonly id: string;
   readonly #cfg: S3ExporterConfig;
-  readonly #log: S3SinkLog;
+  readonly #log: LogFn;
   readonly #client: S3Client;
   #closed = false;
+  /** name -> tail of the queue of puts of that name (see the race note above). */
+  readonly #inFlight = new Map<string, Promise<unknown>>();
 
-  constructor(cfg: S3ExporterConfig, log: S3SinkLog, client: S3Client = makeS3Client(cfg)) {
+  constructor(cfg: S3ExporterConfig, log: LogFn, client: S3Client = makeS3Client(cfg)) {
     if (cfg.prefix !== '' && !cfg.prefix.endsWith('/')) {
       throw new SealtrailError('CONFIG', `exporters.${cfg.id}.prefix must be empty or end with "/" (got ${JSON.stringify(cfg.prefix)})`);
     }
@@ -100,12 +99,23 @@ export class S3Sink implements Sink {
     this.#assertOpen();
     await this.#checkBucket();
     if (this.#cfg.objectLock || this.#cfg.legalHold) await this.#checkObjectLock();
-    else this.#log.warn(`s3 sink ${this.id}: object_lock is not set; objects in ${this.location} are not write-protected by the store`);
+    else this.#log('warn', 's3 sink: object_lock is not set; objects are not write-protected by the store', { exporter: this.id, location: this.location });
   }
 
   async put(name: string, body: Uint8Array): Promise<PutResult> {
     this.#assertOpen();
     const key = this.#key(name);
+    const prev = this.#inFlight.get(key) ?? Promise.resolve();
+    const mine = prev.catch(() => {}).then(() => this.#putOnce(key, name, body));
+    this.#inFlight.set(key, mine);
+    try {
+      return await mine;
+    } finally {
+      if (this.#inFlight.get(key) === mine) this.#inFlight.delete(key);
+    }
+  }
+
+  async #putOnce(key: string, name: string, body: Uint8Array): Promise<PutResult> {
     const d = digests(body);
     const before = await this.#compareExisting(key, body, d);
     if (before === 'same') return 'exists';
@@ -151,9 +161,7 @@ export class S3Sink implements Sink {
   }
 
   #key(name: string): string {
-    if (name === '' || name.startsWith('/') || name.split('/').some((p) => p === '' || p === '.' || p === '..')) {
-      throw new SealtrailError('SINK_PERMANENT', `invalid object name ${JSON.stringify(name)}`);
-    }
+    assertObjectName(name);
     return this.#cfg.prefix + name;
   }
 
@@ -167,7 +175,7 @@ export class S3Sink implements Sink {
 
   #conflict(key: string): SealtrailError {
     const msg = `${this.#url(key)} already holds different content; the sink never overwrites an archived object`;
-    this.#log.warn(`s3 sink ${this.id}: conflict`, { key, bucket: this.#cfg.bucket });
+    this.#log('error', 's3 sink: conflict, a different object already holds this name', { exporter: this.id, bucket: this.#cfg.bucket, key });
     return new SealtrailError('SINK_CONFLICT', msg);
   }
 
