@@ -1,0 +1,84 @@
+// Canonical OTLP/JSON pieces shared by the protobuf and the JSON decoder, so both produce
+// byte-identical text for the same logical content. The rules are the proto3 JSON mapping as
+// OTLP profiles it (https://opentelemetry.io/docs/specs/otlp/#json-protobuf-encoding):
+// lowerCamelCase keys in field-number order, 64-bit integers as decimal strings, enums as
+// numbers, bytes as standard base64 (traceId/spanId as lowercase hex), default values omitted,
+// doubles as JSON numbers with "NaN", "Infinity" and "-Infinity" as strings.
+import { SealtrailError } from '../errors.js';
+
+export function badRequest(message: string): SealtrailError {
+  return new SealtrailError('BAD_REQUEST', message);
+}
+
+export function tooDeep(where: string, maxDepth: number): SealtrailError {
+  return new SealtrailError('TOO_DEEP', `${where}: AnyValue nesting exceeds ${maxDepth}`);
+}
+
+const TWO_32 = 4294967296;
+const E7 = 10000000;
+
+function pad7(n: number): string {
+  const s = String(n);
+  return s.length >= 7 ? s : '0000000'.slice(s.length) + s;
+}
+
+/**
+ * Decimal text of the unsigned 64-bit value hi*2^32+lo without BigInt. Values above 2^53 are
+ * split into 24-bit limbs and re-based to base 10^7: 2^24 = 1*10^7 + 6777216 and
+ * 2^48 = 2*10^14 + 8147497*10^7 + 6710656, so every partial sum stays an exact double.
+ */
+export function u64ToDecimal(lo: number, hi: number): string {
+  if (hi < 0x200000) return String(hi * TWO_32 + lo);
+  const a = lo & 0xffffff;
+  const b = ((lo >>> 24) | (hi << 8)) & 0xffffff;
+  const c = hi >>> 16;
+  let d0 = a + b * 6777216 + c * 6710656;
+  let d1 = b + c * 8147497;
+  let d2 = c * 2;
+  d1 += Math.floor(d0 / E7);
+  d0 %= E7;
+  d2 += Math.floor(d1 / E7);
+  d1 %= E7;
+  if (d2 > 0) return String(d2) + pad7(d1) + pad7(d0);
+  return String(d1) + pad7(d0);
+}
+
+/** Decimal text of the two's-complement signed 64-bit value (hi, lo as uint32). */
+export function i64ToDecimal(lo: number, hi: number): string {
+  if ((hi & 0x80000000) === 0) return u64ToDecimal(lo, hi);
+  const nlo = (~lo + 1) >>> 0;
+  const nhi = (~hi + (nlo === 0 ? 1 : 0)) >>> 0;
+  return '-' + u64ToDecimal(nlo, nhi);
+}
+
+/** JSON text of a double under the proto3 mapping (non-finite values are strings). */
+export function doubleJson(n: number): string {
+  if (Number.isFinite(n)) return String(n); // String(-0) === "0", as JSON.stringify does
+  return Number.isNaN(n) ? '"NaN"' : n > 0 ? '"Infinity"' : '"-Infinity"';
+}
+
+/** The filter's string form of a double: the JSON number text, or NaN/Infinity/-Infinity. */
+export function doubleView(n: number): string {
+  if (Number.isFinite(n)) return String(n);
+  return Number.isNaN(n) ? 'NaN' : n > 0 ? 'Infinity' : '-Infinity';
+}
+
+export const EMPTY_ATTRS: ReadonlyMap<string, string | null> = new Map();
+
+/** Joins `"key":value` members (each already starting with a comma) into an object. */
+export function closeObject(members: string): string {
+  return members === '' ? '{}' : '{' + members.slice(1) + '}';
+}
+
+/** SeverityNumber enum names, accepted in JSON input as the proto3 mapping allows. */
+export const SEVERITY_NAMES: ReadonlyMap<string, number> = new Map(
+  [
+    'UNSPECIFIED',
+    'TRACE', 'TRACE2', 'TRACE3', 'TRACE4',
+    'DEBUG', 'DEBUG2', 'DEBUG3', 'DEBUG4',
+    'INFO', 'INFO2', 'INFO3', 'INFO4',
+    'WARN', 'WARN2', 'WARN3', 'WARN4',
+    'ERROR', 'ERROR2', 'ERROR3', 'ERROR4',
+    'FATAL', 'FATAL2', 'FATAL3', 'FATAL4',
+  ].map((n, i) => ['SEVERITY_NUMBER_' + n, i]),
+);
