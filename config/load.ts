@@ -53,6 +53,16 @@ export async function loadConfig(file: string | null, env: NodeJS.ProcessEnv = p
 }
 
 export function parseConfig(text: string, source: string, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): LoadedConfig {
+  try {
+    return parseUnchecked(text, source, env, cwd);
+  } catch (err) {
+    if (err instanceof SealtrailError) throw err;
+    // e.g. RangeError from absurdly deep nesting: still a config error, never a crash.
+    throw new SealtrailError('CONFIG', `${source}: cannot process config: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+function parseUnchecked(text: string, source: string, env: NodeJS.ProcessEnv, cwd: string): LoadedConfig {
   const doc = parseDocument(text, { schema: 'core', uniqueKeys: true, prettyErrors: true });
   if (doc.errors.length > 0) {
     // Only the first syntax error: the parser's later ones are usually its consequences.

@@ -287,3 +287,10 @@ test('every yaml example in docs/configuration.md is valid, and the default show
   assert.equal(blocks[0], DEFAULT_CONFIG_YAML);
   for (const b of blocks) parseConfig(b, 'docs', { SEALTRAIL_TOKEN: 't' }, CWD);
 });
+
+test('hostile YAML: deep nesting and alias bombs are CONFIG errors, not crashes', () => {
+  const deep = `agent: ${'['.repeat(20000)}${']'.repeat(20000)}\n`;
+  assert.throws(() => parseConfig(deep, 'deep.yaml', {}, CWD), (e: unknown) => isSealtrailError(e, 'CONFIG') && e.message.startsWith('deep.yaml: '));
+  const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]', ...Array.from({ length: 8 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10).fill('*' + String.fromCharCode(97 + i)).join(', ')}]`)].join('\n');
+  assert.throws(() => parseConfig(bomb, 'bomb.yaml', {}, CWD), (e: unknown) => isSealtrailError(e, 'CONFIG') && e.message.startsWith('bomb.yaml: '));
+});
