@@ -20,6 +20,7 @@ import {
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
 import type { ArchiveReader } from './archive.js';
+import { VerifyError } from './errors.js';
 
 export interface S3Location {
   bucket: string;
@@ -37,7 +38,7 @@ export function parseS3Location(location: string): S3Location | null {
   const slash = rest.indexOf('/');
   const bucket = slash < 0 ? rest : rest.slice(0, slash);
   let prefix = slash < 0 ? '' : rest.slice(slash + 1);
-  if (!BUCKET_RE.test(bucket)) throw new Error(`invalid S3 bucket name in ${JSON.stringify(location)}`);
+  if (!BUCKET_RE.test(bucket)) throw new VerifyError('USAGE', `invalid S3 bucket name in ${JSON.stringify(location)}`);
   if (prefix !== '' && !prefix.endsWith('/')) prefix += '/';
   return { bucket, prefix };
 }
@@ -141,7 +142,7 @@ export class S3ArchiveReader implements ArchiveReader {
     // 'null' is the version id of an object written while versioning was off.
     const VersionId = v !== undefined && v !== 'null' ? v : undefined;
     const res = await this.#client.send(new GetObjectCommand({ Bucket: this.#loc.bucket, Key: key, VersionId }));
-    if (!res.Body) throw new Error(`s3://${this.#loc.bucket}/${key}: empty response body`);
+    if (!res.Body) throw new VerifyError('IO', `s3://${this.#loc.bucket}/${key}: empty response body`);
     // In Node the body is a Readable (an async iterable of Buffers).
     for await (const chunk of res.Body as AsyncIterable<Uint8Array>) yield chunk;
   }
