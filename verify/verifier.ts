@@ -1,0 +1,448 @@
+// Verifies an archive (layout.ts) read through an ArchiveReader, in one streaming pass:
+// per origin, batches in log order; per batch, every line's hash, prev link and seq, then the
+// batch checkpoint's signature, origin, size and root against the recomputed tree. Memory is
+// the object list plus one compact frontier per origin, whatever the archive size.
+//
+// Consistency between successive checkpoints follows from recomputation: every checkpoint
+// root is compared with the root of one tree recomputed from the archived entries, so two
+// accepted checkpoints are prefixes of the same log. A trusted checkpoint from elsewhere is
+// compared the same way (at any size, not only batch boundaries), which catches tail
+// truncation and forks.
+//
+// After a structural break in an origin (missing batch, wrong line count) later roots cannot
+// be recomputed and are not compared; after the first ROOT_MISMATCH, later checkpoints of
+// that origin are not compared either (they would all differ). Lines, links and signatures
+// are still checked everywhere, so every problem is found once, where it is.
+import type { ArchiveReader } from './archive.js';
+import { VerifyError } from './errors.js';
+import { eventNameOf, parseEntryHead, prevHexOf, prevMatches, toHex } from './entry-line.js';
+import { webGunzip, type Decompressor } from './gunzip.js';
+import { checkpointObjectName, parseObjectName, pos } from './layout.js';
+import { LineError, splitLines, DEFAULT_MAX_LINE_BYTES } from './lines.js';
+import { CompactFrontier, leafHash } from './merkle.js';
+import { NoteError, b64, parseCheckpointBody, parseNote, verifyNote, type Checkpoint, type VerifierKey } from './note.js';
+import { bytesEqual } from './proof.js';
+import type { OriginReport, Problem, ProblemCode, Progress, Report, Warning } from './report.js';
+
+export interface VerifyOptions {
+  keys: readonly VerifierKey[];
+  /** Signed checkpoint notes obtained elsewhere (e.g. from a witness or an earlier run). */
+  trusted?: readonly string[];
+  onProgress?: (p: Progress) => void;
+  /** Streaming gunzip for .gz objects; defaults to DecompressionStream. */
+  gunzip?: Decompressor;
+  maxLineBytes?: number;
+}
+
+export const GENESIS_EVENT = 'sealtrail.genesis';
+const MAX_CHECKPOINT_BYTES = 64 * 1024;
+const ZERO = new Uint8Array(32);
+const PROGRESS_EVERY = 65536;
+
+interface Batch {
+  start: number;
+  end: number;
+  entries: string[]; // entries object names (.entries.jsonl and/or .entries.jsonl.gz)
+  checkpoint?: string;
+}
+
+interface Catalog {
+  origins: Map<string, Map<string, Batch>>;
+  unreferenced: string[];
+}
+
+/** Groups the archive's object names by origin and batch; anything else is unreferenced. */
+export async function catalog(reader: ArchiveReader): Promise<Catalog> {
+  const origins = new Map<string, Map<string, Batch>>();
+  const unreferenced: string[] = [];
+  for await (const name of ioGuardList(reader.list(), reader.location)) {
+    const p = parseObjectName(name);
+    if (!p) {
+      unreferenced.push(name);
+      continue;
+    }
+    let batches = origins.get(p.origin);
+    if (!batches) origins.set(p.origin, (batches = new Map()));
+    const key = `${p.start}-${p.end}`;
+    let b = batches.get(key);
+    if (!b) batches.set(key, (b = { start: p.start, end: p.end, entries: [] }));
+    if (p.kind === 'checkpoint') b.checkpoint = name;
+    else b.entries.push(name);
+  }
+  return { origins, unreferenced };
+}
+
+/** The batches of one origin in log order (by start, then end). */
+export function sortedBatches(batches: Map<string, Batch>): Batch[] {
+  return [...batches.values()].sort((a, b) => a.start - b.start || a.end - b.end);
+}
+
+interface Trusted {
+  label: string;
+  cp: Checkpoint;
+}
+
+interface SignedRoot {
+  root: Uint8Array;
+  object: string;
+  seq: number;
+}
+
+class Run {
+  readonly problems: Problem[] = [];
+  readonly warnings: Warning[] = [];
+  readonly origins: OriginReport[] = [];
+  entries = 0;
+  bytes = 0;
+
+  constructor(
+    readonly reader: ArchiveReader,
+    readonly opts: VerifyOptions,
+  ) {}
+
+  problem(code: ProblemCode, object: string, seq: number | undefined, message: string): void {
+    this.problems.push(seq === undefined ? { code, object, message } : { code, object, seq, message });
+  }
+
+  progress(origin: string, object: string): void {
+    this.opts.onProgress?.({ origin, object, entries: this.entries, bytes: this.bytes });
+  }
+
+  /** Reads a small object whole; reader failures are I/O errors of the run, not findings. */
+  async readSmall(name: string, limit: number): Promise<Uint8Array | null> {
+    const parts: Uint8Array[] = [];
+    let n = 0;
+    for await (const c of ioGuard(this.reader.open(name), name)) {
+      n += c.length;
+      if (n > limit) return null;
+      parts.push(c);
+    }
+    const out = new Uint8Array(n);
+    let o = 0;
+    for (const p of parts) {
+      out.set(p, o);
+      o += p.length;
+    }
+    return out;
+  }
+
+  /** Parses and authenticates a checkpoint note; records a problem and returns null when it is not acceptable. */
+  async readCheckpoint(name: string, seq: number): Promise<Checkpoint | null> {
+    const bytes = await this.readSmall(name, MAX_CHECKPOINT_BYTES);
+    if (bytes === null) {
+      this.problem('MALFORMED_CHECKPOINT', name, seq, `checkpoint is larger than ${MAX_CHECKPOINT_BYTES} bytes`);
+      return null;
+    }
+    return this.checkNote(bytes, name, seq);
+  }
+
+  checkNote(bytes: Uint8Array, object: string, seq: number | undefined): Checkpoint | null {
+    let text: string;
+    try {
+      text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    } catch {
+      this.problem('MALFORMED_CHECKPOINT', object, seq, 'checkpoint is not valid UTF-8');
+      return null;
+    }
+    try {
+      const note = parseNote(text);
+      const cp = parseCheckpointBody(note.text);
+      verifyNote(note, this.opts.keys);
+      return cp;
+    } catch (err) {
+      if (err instanceof NoteError) {
+        const code: ProblemCode = err.code === 'UNKNOWN_KEY' ? 'UNKNOWN_KEY' : err.code === 'BAD_SIGNATURE' ? 'BAD_SIGNATURE' : 'MALFORMED_CHECKPOINT';
+        const what = code === 'UNKNOWN_KEY' ? 'checkpoint is not signed by any of the given keys: ' : code === 'BAD_SIGNATURE' ? 'checkpoint signature does not verify: ' : '';
+        this.problem(code, object, seq, what + err.message);
+        return null;
+      }
+      throw err;
+    }
+  }
+}
+
+async function* ioGuardList(src: AsyncIterable<string>, location: string): AsyncGenerator<string> {
+  try {
+    yield* src;
+  } catch (err) {
+    if (err instanceof VerifyError) throw err;
+    throw new VerifyError('IO', `cannot list ${location}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** Wraps a reader stream so its failures surface as VerifyError IO (exit 2), not as findings. */
+async function* ioGuard(src: AsyncIterable<Uint8Array>, name: string): AsyncGenerator<Uint8Array> {
+  const it = src[Symbol.asyncIterator]();
+  for (;;) {
+    let r: IteratorResult<Uint8Array>;
+    try {
+      r = await it.next();
+    } catch (err) {
+      throw new VerifyError('IO', `cannot read ${name}: ${(err as Error).message}`, { cause: err });
+    }
+    if (r.done) return;
+    yield r.value;
+  }
+}
+
+export async function verifyArchive(reader: ArchiveReader, opts: VerifyOptions): Promise<Report> {
+  const run = new Run(reader, opts);
+  const cat = await catalog(reader);
+  for (const name of cat.unreferenced) {
+    run.warnings.push({ code: 'UNREFERENCED_OBJECT', object: name, message: 'object is not part of the archive layout and was not verified' });
+  }
+
+  // Trusted checkpoints are authenticated first; only valid ones are compared.
+  const trusted = new Map<string, Trusted[]>();
+  (opts.trusted ?? []).forEach((note, i) => {
+    const label = `trusted checkpoint #${i + 1}`;
+    const cp = run.checkNote(new TextEncoder().encode(note), label, undefined);
+    if (!cp) return;
+    let list = trusted.get(cp.origin);
+    if (!list) trusted.set(cp.origin, (list = []));
+    list.push({ label, cp });
+  });
+
+  if (cat.origins.size === 0) run.problem('EMPTY_ARCHIVE', reader.location, undefined, 'the archive holds no batches');
+
+  for (const origin of [...cat.origins.keys()].sort()) {
+    await verifyOrigin(run, origin, sortedBatches(cat.origins.get(origin)!), trusted.get(origin) ?? []);
+  }
+  for (const [origin, list] of trusted) {
+    if (cat.origins.has(origin)) continue;
+    for (const t of list) {
+      if (t.cp.size > 0) run.problem('TRUNCATED', `${origin}/${pos(0)}-${pos(t.cp.size)}`, 0, `${t.label} has ${t.cp.size} entries of origin ${origin}, which the archive does not hold at all`);
+    }
+  }
+  return { ok: run.problems.length === 0, location: reader.location, origins: run.origins, problems: run.problems, warnings: run.warnings };
+}
+
+interface ChainState {
+  /** Recomputed tree; null once a structural break makes recomputation impossible. */
+  frontier: CompactFrontier | null;
+  /** Hash of the previous entry and the object holding it; null when unknown (after a gap). */
+  prevHash: Uint8Array | null;
+  prevObject: string;
+  prevSeq: number;
+  diverged: boolean;
+  /** Trusted sizes still to reach, ascending, and roots recorded on reaching them. */
+  targets: number[];
+  rootsAt: Map<number, { root: Uint8Array; object: string }>;
+}
+
+async function verifyOrigin(run: Run, origin: string, batches: Batch[], trusted: Trusted[]): Promise<void> {
+  const st: ChainState = {
+    frontier: new CompactFrontier(),
+    prevHash: ZERO,
+    prevObject: '',
+    prevSeq: -1,
+    diverged: false,
+    targets: [...new Set(trusted.map((t) => t.cp.size).filter((n) => n > 0))].sort((a, b) => a - b),
+    rootsAt: new Map(),
+  };
+  const signed = new Map<number, SignedRoot[]>();
+  let expected = 0;
+  let nBatches = 0;
+  for (const b of batches) {
+    const anyName = b.checkpoint ?? b.entries[0]!;
+    if (b.start < expected) {
+      run.problem('OVERLAPPING_BATCH', anyName, b.start, `batch [${b.start}, ${b.end}) overlaps entries already covered up to ${expected}`);
+      if (b.checkpoint) {
+        const cp = await run.readCheckpoint(b.checkpoint, b.start);
+        if (cp && cp.origin === origin) addSigned(signed, cp, b.checkpoint, b.start);
+      }
+      continue;
+    }
+    if (b.start > expected) {
+      run.problem('MISSING_BATCH', `${origin}/${pos(expected)}-${pos(b.start)}`, expected, `entries [${expected}, ${b.start}) are missing: no entries object and no checkpoint`);
+      breakChain(st);
+    }
+    nBatches++;
+    if (b.entries.length > 1) {
+      run.problem('DUPLICATE_OBJECT', b.entries[1]!, b.start, `batch has two entries objects (${b.entries.join(', ')}); only ${b.entries[0]} was verified`);
+    }
+    if (b.entries.length > 0) {
+      await verifyEntries(run, origin, b, b.entries[0]!, st);
+    } else {
+      run.problem('MISSING_ENTRIES', b.checkpoint!, b.start, `checkpoint has no entries object: entries [${b.start}, ${b.end}) are missing`);
+      breakChain(st);
+    }
+    if (b.checkpoint) {
+      const cp = await run.readCheckpoint(b.checkpoint, b.start);
+      if (cp) checkBatchCheckpoint(run, origin, b, b.checkpoint, cp, st, signed);
+    } else {
+      run.problem('MISSING_CHECKPOINT', b.entries[0]!, b.start, `entries [${b.start}, ${b.end}) have no checkpoint ${checkpointObjectName(origin, b.start, b.end)}`);
+    }
+    expected = b.end;
+    run.progress(origin, anyName);
+  }
+
+  for (const [size, list] of signed) {
+    const first = list[0]!;
+    for (const other of list.slice(1)) {
+      if (!bytesEqual(first.root, other.root)) {
+        run.problem('FORK', other.object, other.seq, `checkpoints ${first.object} and ${other.object} both sign size ${size} with different roots`);
+      }
+    }
+  }
+  for (const t of trusted) {
+    if (t.cp.size === 0) continue;
+    if (t.cp.size > expected) {
+      run.problem('TRUNCATED', `${origin}/${pos(expected)}-${pos(t.cp.size)}`, expected, `${t.label} covers ${t.cp.size} entries but the archive holds only ${expected}: entries [${expected}, ${t.cp.size}) are missing`);
+      continue;
+    }
+    const at = st.rootsAt.get(t.cp.size);
+    if (at && !bytesEqual(at.root, t.cp.root)) {
+      run.problem('FORK', at.object, t.cp.size - 1, `${t.label} signs a different root for size ${t.cp.size} than the archive's entries give`);
+    }
+    // No recorded root: the tree was broken before that size; the break is already a problem.
+  }
+  run.origins.push({
+    origin,
+    size: expected,
+    root: st.frontier && st.frontier.size === expected ? b64(st.frontier.root()) : null,
+    batches: nBatches,
+    entries: expected,
+  });
+}
+
+function breakChain(st: ChainState): void {
+  st.frontier = null;
+  st.prevHash = null;
+}
+
+function addSigned(signed: Map<number, SignedRoot[]>, cp: Checkpoint, object: string, seq: number): void {
+  let list = signed.get(cp.size);
+  if (!list) signed.set(cp.size, (list = []));
+  list.push({ root: cp.root, object, seq });
+}
+
+function checkBatchCheckpoint(run: Run, origin: string, b: Batch, name: string, cp: Checkpoint, st: ChainState, signed: Map<number, SignedRoot[]>): void {
+  if (cp.origin !== origin) {
+    run.problem('ORIGIN_MISMATCH', name, b.start, `checkpoint origin ${JSON.stringify(cp.origin)} differs from the object's origin ${JSON.stringify(origin)}`);
+    return;
+  }
+  if (cp.size !== b.end) {
+    run.problem('CHECKPOINT_SIZE_MISMATCH', name, b.start, `checkpoint size ${cp.size} differs from the batch end ${b.end}`);
+    return;
+  }
+  addSigned(signed, cp, name, b.start);
+  if (st.frontier && st.frontier.size === b.end && !st.diverged) {
+    if (!bytesEqual(st.frontier.root(), cp.root)) {
+      st.diverged = true;
+      run.problem('ROOT_MISMATCH', name, b.start, `signed root for size ${b.end} differs from the root recomputed from the entries: an entry in [${b.start}, ${b.end}) or before was changed or the history was rewritten (later checkpoints of this origin are not compared)`);
+    }
+  }
+}
+
+type SeqFinding = { code: 'SEQ_GAP'; at: number; found: number } | null;
+
+async function verifyEntries(run: Run, origin: string, b: Batch, name: string, st: ChainState): Promise<void> {
+  let src: AsyncIterable<Uint8Array> = ioGuard(run.reader.open(name), name);
+  if (name.endsWith('.gz')) src = (run.opts.gunzip ?? webGunzip)(src);
+  const want = b.end - b.start;
+  let count = 0;
+  let seqTrouble = false;
+  let pendingGap: SeqFinding = null;
+  let expectSeq = b.start;
+  let lastLineTrouble = false; // the previous line was malformed or out of sequence
+  try {
+    for await (const line of splitLines(src, run.opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES)) {
+      const at = b.start + count; // position by line count
+      count++;
+      run.bytes += line.length + 1;
+      const hash = leafHash(line);
+      const head = parseEntryHead(line);
+      const afterTrouble = lastLineTrouble;
+      lastLineTrouble = true;
+      if (!head.ok) {
+        run.problem('MALFORMED_ENTRY', name, at, `line ${count} is not a v1 entry: ${head.reason}`);
+        seqTrouble = true;
+      } else {
+        // seq continuity, judged by content: a missing, repeated or moved entry is named once.
+        let seqOk = true;
+        const s = head.seq;
+        if (pendingGap) {
+          if (s === pendingGap.at) {
+            run.problem('SEQ_REORDER', name, pendingGap.at, `entry ${pendingGap.at} appears after entry ${pendingGap.found}`);
+            pendingGap = null;
+            seqOk = false;
+            expectSeq = Math.max(expectSeq, s + 1);
+          } else {
+            run.problem('SEQ_GAP', name, pendingGap.at, `entry ${pendingGap.at} is missing (found seq ${pendingGap.found} there)`);
+            pendingGap = null;
+          }
+        }
+        if (seqOk) {
+          if (s === expectSeq) {
+            expectSeq = s + 1;
+          } else if (s > expectSeq) {
+            pendingGap = { code: 'SEQ_GAP', at: expectSeq, found: s };
+            seqTrouble = true;
+            seqOk = false;
+            expectSeq = s + 1;
+          } else if (s === st.prevSeq) {
+            run.problem('SEQ_DUPLICATE', name, s, `seq ${s} appears twice (line ${count})`);
+            seqTrouble = true;
+            seqOk = false;
+          } else {
+            run.problem('SEQ_REORDER', name, s, `entry ${s} appears after entry ${st.prevSeq}`);
+            seqTrouble = true;
+            seqOk = false;
+          }
+        } else {
+          seqTrouble = true;
+        }
+        // prev link. A seq anomaly already explains a broken link; do not report it twice.
+        if (at === 0 && s === 0) {
+          if (!prevMatches(head, ZERO)) run.problem('PREV_MISMATCH', name, 0, 'entry 0 must have prev of 64 zeros');
+        } else if (st.prevHash !== null && seqOk && !afterTrouble && !prevMatches(head, st.prevHash)) {
+          run.problem(
+            'ENTRY_HASH_MISMATCH',
+            st.prevObject,
+            st.prevSeq,
+            `entry ${st.prevSeq} hashes to ${toHex(st.prevHash)} but entry ${s} records prev ${prevHexOf(head)}: entry ${st.prevSeq} was changed (or entry ${s}'s prev was)`,
+          );
+        }
+        if (at === 0 && eventNameOf(line) !== GENESIS_EVENT) {
+          run.problem('GENESIS_MISSING', name, 0, `entry 0 is not a ${GENESIS_EVENT} entry`);
+        }
+        st.prevSeq = s;
+        lastLineTrouble = !seqOk;
+      }
+      st.prevHash = hash;
+      st.prevObject = name;
+      const f = st.frontier;
+      if (f) {
+        f.append(hash);
+        if (st.targets.length > 0 && f.size === st.targets[0]) {
+          st.rootsAt.set(f.size, { root: f.root(), object: name });
+          st.targets.shift();
+        }
+      }
+      if (++run.entries % PROGRESS_EVERY === 0) run.progress(origin, name);
+    }
+  } catch (err) {
+    if (err instanceof VerifyError) throw err;
+    if (err instanceof LineError) {
+      run.problem('MALFORMED_ENTRY', name, b.start + count, `after line ${count}: ${err.message}`);
+    } else {
+      run.problem('CORRUPT_OBJECT', name, b.start, `cannot decode: ${(err as Error).message}`);
+    }
+    breakChain(st);
+    return;
+  }
+  if (pendingGap) {
+    run.problem('SEQ_GAP', name, pendingGap.at, `entry ${pendingGap.at} is missing (found seq ${pendingGap.found} there)`);
+  }
+  if (count !== want) {
+    // With a seq finding in this object the count is its consequence; otherwise name it here
+    // (e.g. the last line deleted: no later line in the object showed the gap).
+    if (!seqTrouble) {
+      run.problem('BATCH_LENGTH_MISMATCH', name, b.start + Math.min(count, want), `object holds ${count} entries, its name says ${want}`);
+    }
+    breakChain(st);
+  } else if (!seqTrouble && expectSeq !== b.end) {
+    run.problem('BATCH_LENGTH_MISMATCH', name, b.start, `entries carry seqs up to ${expectSeq - 1}, the name says ${b.end - 1}`);
+  }
+}
