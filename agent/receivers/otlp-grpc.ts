@@ -1,0 +1,129 @@
+// OTLP/gRPC logs receiver (https://opentelemetry.io/docs/specs/otlp/#otlpgrpc):
+// /opentelemetry.proto.collector.logs.v1.LogsService/Export on @grpc/grpc-js.
+//
+// The service definition comes from proto/ via @grpc/proto-loader, but the request
+// deserializer is replaced by the identity so the raw bytes reach our own hostile-input
+// decoder (decode-protobuf.ts) and the canonical text is built straight from the wire.
+// grpc-js handles framing, gzip and the receive size limit (RESOURCE_EXHAUSTED).
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import { decodeProtobufRequest } from '../otlp/decode-protobuf.js';
+import { encodeExportResponseProto, encodeStatusProto } from '../otlp/response.js';
+import { SealtrailError } from '../errors.js';
+import type { GrpcReceiverConfig } from '../../config/types.js';
+import type { Ingestor } from '../pipeline/ingest.js';
+import {
+  bearerChecker,
+  classify,
+  formatAddress,
+  loadTls,
+  parseEndpoint,
+  type ReceiverHandle,
+  type ReceiverOptions,
+} from './common.js';
+
+const SERVICE_PROTO = 'opentelemetry/proto/collector/logs/v1/logs_service.proto';
+const SERVICE_NAME = 'opentelemetry.proto.collector.logs.v1.LogsService';
+
+/** proto/ sits at the repository root: three levels above dist/agent/receivers, two above agent/receivers. */
+export function findProtoDir(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const candidate = path.join(dir, 'proto');
+    if (existsSync(path.join(candidate, SERVICE_PROTO))) return candidate;
+    dir = path.dirname(dir);
+  }
+  throw new SealtrailError('CONFIG', `cannot find proto/${SERVICE_PROTO} above ${fileURLToPath(import.meta.url)}`);
+}
+
+function logsServiceDefinition(): grpc.ServiceDefinition {
+  const pkg = protoLoader.loadSync(SERVICE_PROTO, { includeDirs: [findProtoDir()] });
+  const loaded = pkg[SERVICE_NAME] as grpc.ServiceDefinition | undefined;
+  const exp = loaded?.Export;
+  if (!exp) throw new SealtrailError('CONFIG', `${SERVICE_NAME}.Export missing from ${SERVICE_PROTO}`);
+  return {
+    Export: {
+      ...exp,
+      requestDeserialize: (bytes: Buffer) => bytes,
+      responseSerialize: (bytes: Buffer) => bytes,
+    },
+  };
+}
+
+export async function startGrpcReceiver(cfg: GrpcReceiverConfig, ingestor: Ingestor, opts: ReceiverOptions): Promise<ReceiverHandle> {
+  const { host, port } = parseEndpoint(cfg.endpoint);
+  const authorized = bearerChecker(cfg.auth.bearerToken);
+  const limits = { maxDepth: opts.maxDepth };
+  const { log } = opts;
+
+  const fail = (callback: grpc.sendUnaryData<Buffer>, err: unknown, peer: string): void => {
+    const f = classify(err);
+    if (f.retryable) log('warn', 'otlp/grpc: export refused (retryable)', { peer, error: f.message });
+    else {
+      if (opts.metrics) opts.metrics.requestsRejected++;
+      log('debug', 'otlp/grpc: export rejected', { peer, code: f.grpcCode, error: f.message });
+    }
+    if (!(err instanceof SealtrailError)) log('error', 'otlp/grpc: unexpected error', { error: String(err) });
+    const metadata = new grpc.Metadata();
+    metadata.set(
+      'grpc-status-details-bin',
+      encodeStatusProto({ code: f.grpcCode, message: f.message, ...(f.retryable ? { retryDelaySeconds: f.retryAfterSeconds } : {}) }),
+    );
+    callback({ code: f.grpcCode, details: f.message, metadata }, null);
+  };
+
+  const handler: grpc.handleUnaryCall<Buffer, Buffer> = (call, callback) => {
+    const peer = call.getPeer();
+    const auth = call.metadata.get('authorization');
+    if (!authorized(auth.length === 1 && typeof auth[0] === 'string' ? auth[0] : undefined)) {
+      fail(callback, new SealtrailError('UNAUTHENTICATED', 'missing or wrong bearer token'), peer);
+      return;
+    }
+    let req;
+    try {
+      req = decodeProtobufRequest(call.request, limits);
+    } catch (err) {
+      fail(callback, err, peer);
+      return;
+    }
+    ingestor.ingest(req).then(
+      () => callback(null, encodeExportResponseProto()),
+      (err: unknown) => fail(callback, err, peer),
+    );
+  };
+
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': cfg.maxRecvMsgSize,
+  });
+  server.addService(logsServiceDefinition(), { Export: handler });
+
+  let creds: grpc.ServerCredentials;
+  if (cfg.tls) {
+    const t = loadTls(cfg.tls);
+    creds = grpc.ServerCredentials.createSsl(t.ca, [{ cert_chain: t.cert, private_key: t.key }], t.ca !== null);
+  } else {
+    creds = grpc.ServerCredentials.createInsecure();
+  }
+
+  const boundPort = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(formatAddress(host, port), creds, (err, p) => (err ? reject(new SealtrailError('CONFIG', `gRPC receiver cannot bind ${cfg.endpoint}: ${err.message}`, { cause: err })) : resolve(p)));
+  });
+  const address = formatAddress(host, boundPort);
+  log('info', 'otlp/grpc: listening', { address, tls: cfg.tls !== null, auth: cfg.auth.bearerToken !== null });
+
+  let closing: Promise<void> | null = null;
+  return {
+    address,
+    close(graceful: boolean): Promise<void> {
+      if (!graceful) server.forceShutdown();
+      closing ??= new Promise<void>((resolve) => {
+        if (!graceful) return resolve();
+        server.tryShutdown(() => resolve());
+      });
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,258 @@
+// OTLP/HTTP logs receiver (https://opentelemetry.io/docs/specs/otlp/#otlphttp): POST /v1/logs
+// with application/x-protobuf or application/json bodies, identity or gzip encoded. Responses
+// (ExportLogsServiceResponse, or google.rpc.Status on error) use the request's content type.
+//
+// Every byte from the client is hostile: the body is counted while it streams and never
+// buffered past maxRequestBodySize (the rest is read and thrown away, up to a bound, so the
+// client can see the 413; past that bound the connection is dropped); gunzip stops at
+// maxDecompressedSize (zlib maxOutputLength), so a decompression bomb costs at most that much.
+import http from 'node:http';
+import https from 'node:https';
+import { promisify } from 'node:util';
+import zlib from 'node:zlib';
+import { decodeJsonRequest } from '../otlp/decode-json.js';
+import { decodeProtobufRequest } from '../otlp/decode-protobuf.js';
+import {
+  encodeExportResponseJson,
+  encodeExportResponseProto,
+  encodeStatusJson,
+  encodeStatusProto,
+} from '../otlp/response.js';
+import { SealtrailError, isSealtrailError } from '../errors.js';
+import type { HttpReceiverConfig } from '../../config/types.js';
+import type { Ingestor } from '../pipeline/ingest.js';
+import type { DecodedRequest } from '../otlp/model.js';
+import {
+  bearerChecker,
+  classify,
+  formatAddress,
+  loadTls,
+  parseEndpoint,
+  type ReceiverHandle,
+  type ReceiverOptions,
+} from './common.js';
+
+const gunzip = promisify(zlib.gunzip);
+
+export const LOGS_PATH = '/v1/logs';
+const CT_PROTOBUF = 'application/x-protobuf';
+const CT_JSON = 'application/json';
+
+type Format = 'protobuf' | 'json';
+
+/** Media type without parameters, lower-cased ("application/json; charset=utf-8" -> "application/json"). */
+function mediaType(header: string | undefined): string {
+  if (header === undefined) return '';
+  const semi = header.indexOf(';');
+  return (semi < 0 ? header : header.slice(0, semi)).trim().toLowerCase();
+}
+
+function formatOf(header: string | undefined): Format | null {
+  const mt = mediaType(header);
+  return mt === CT_PROTOBUF ? 'protobuf' : mt === CT_JSON ? 'json' : null;
+}
+
+type BodyResult = { body: Buffer } | { tooLarge: true; drained: boolean };
+
+/**
+ * Reads the body up to `limit` bytes. Past the limit nothing more is kept; the rest is read and
+ * discarded until `drainLimit` more bytes, then reading stops (drained: false).
+ */
+function readBody(req: http.IncomingMessage, limit: number, drainLimit: number): Promise<BodyResult> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    let discarded = 0;
+    let done = false;
+    const finish = (r: BodyResult | Error): void => {
+      if (done) return;
+      done = true;
+      req.removeListener('data', onData);
+      req.removeListener('end', onEnd);
+      req.removeListener('error', onError);
+      req.removeListener('close', onClose);
+      if (r instanceof Error) reject(r);
+      else resolve(r);
+    };
+    const onData = (chunk: Buffer): void => {
+      if (over) {
+        discarded += chunk.length;
+        if (discarded > drainLimit) {
+          req.pause();
+          finish({ tooLarge: true, drained: false });
+        }
+        return;
+      }
+      size += chunk.length;
+      if (size > limit) {
+        over = true;
+        chunks.length = 0;
+        return;
+      }
+      chunks.push(chunk);
+    };
+    const onEnd = (): void => finish(over ? { tooLarge: true, drained: true } : { body: Buffer.concat(chunks, size) });
+    const onError = (err: Error): void => finish(err);
+    const onClose = (): void => finish(new Error('client closed the connection before the body ended'));
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('close', onClose);
+  });
+}
+
+export async function startHttpReceiver(cfg: HttpReceiverConfig, ingestor: Ingestor, opts: ReceiverOptions): Promise<ReceiverHandle> {
+  const { host, port } = parseEndpoint(cfg.endpoint);
+  const authorized = bearerChecker(cfg.auth.bearerToken);
+  const limits = { maxDepth: opts.maxDepth };
+  const { log } = opts;
+  // Bytes we are willing to read and throw away after a refusal, so the client sees our answer.
+  const drainLimit = Math.max(cfg.maxRequestBodySize, 1 << 20);
+
+  function send(res: http.ServerResponse, status: number, format: Format, body: Buffer | string, headers: Record<string, string> = {}): void {
+    if (res.headersSent || res.destroyed) return;
+    res.writeHead(status, {
+      'Content-Type': format === 'json' ? CT_JSON : CT_PROTOBUF,
+      'Content-Length': String(Buffer.byteLength(body)),
+      ...headers,
+    });
+    res.end(body);
+  }
+
+  function sendError(req: http.IncomingMessage, res: http.ServerResponse, format: Format, err: unknown, drained = true): void {
+    const f = classify(err);
+    const headers: Record<string, string> = {};
+    if (f.retryable) {
+      headers['Retry-After'] = String(f.retryAfterSeconds);
+      log('warn', 'otlp/http: export refused (retryable)', { remote: req.socket.remoteAddress, error: f.message });
+    } else {
+      if (opts.metrics) opts.metrics.requestsRejected++;
+      log('debug', 'otlp/http: request rejected', { remote: req.socket.remoteAddress, status: f.httpStatus, error: f.message });
+    }
+    if (!isSealtrailError(err)) log('error', 'otlp/http: unexpected error', { error: String(err) });
+    if (f.httpStatus === 405) headers.Allow = 'POST';
+    if (f.httpStatus === 401) headers['WWW-Authenticate'] = 'Bearer';
+    if (!drained) headers.Connection = 'close';
+    const status = { code: f.grpcCode, message: f.message, ...(f.retryable ? { retryDelaySeconds: f.retryAfterSeconds } : {}) };
+    send(res, f.httpStatus, format, format === 'json' ? encodeStatusJson(status) : encodeStatusProto(status), headers);
+    if (!drained) res.once('finish', () => req.socket.destroy());
+  }
+
+  /** Refuses before reading the body: discard what the client sends (bounded), then answer. */
+  async function refuse(req: http.IncomingMessage, res: http.ServerResponse, format: Format, err: SealtrailError): Promise<void> {
+    const r = await readBody(req, 0, drainLimit).catch(() => null);
+    if (r === null) return; // the client went away
+    sendError(req, res, format, err, !('drained' in r) || r.drained);
+  }
+
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const format = formatOf(req.headers['content-type']) ?? 'json';
+    const url = req.url ?? '';
+    const q = url.indexOf('?');
+    const pathname = q < 0 ? url : url.slice(0, q);
+    if (pathname !== LOGS_PATH) return refuse(req, res, format, new SealtrailError('NOT_FOUND', `no such endpoint ${pathname.slice(0, 200)}; logs go to POST ${LOGS_PATH}`));
+    if (req.method !== 'POST') return refuse(req, res, format, new SealtrailError('METHOD_NOT_ALLOWED', `${LOGS_PATH} accepts POST only`));
+    if (!authorized(req.headers.authorization)) return refuse(req, res, format, new SealtrailError('UNAUTHENTICATED', 'missing or wrong bearer token'));
+    if (formatOf(req.headers['content-type']) === null) {
+      return refuse(req, res, format, new SealtrailError('UNSUPPORTED_MEDIA_TYPE', `Content-Type must be ${CT_PROTOBUF} or ${CT_JSON}`));
+    }
+    const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
+    if (encoding !== 'identity' && encoding !== 'gzip' && encoding !== '') {
+      return refuse(req, res, format, new SealtrailError('UNSUPPORTED_MEDIA_TYPE', 'Content-Encoding must be gzip or identity'));
+    }
+    const declared = Number(req.headers['content-length'] ?? '0');
+    const tooLarge = new SealtrailError('TOO_LARGE', `request body exceeds ${cfg.maxRequestBodySize} bytes`);
+    if (declared > cfg.maxRequestBodySize) return refuse(req, res, format, tooLarge);
+
+    let r: BodyResult;
+    try {
+      r = await readBody(req, cfg.maxRequestBodySize, drainLimit);
+    } catch {
+      return; // the client aborted; nothing to answer
+    }
+    if ('tooLarge' in r) return sendError(req, res, format, tooLarge, r.drained);
+    let body = r.body;
+    if (encoding === 'gzip') {
+      try {
+        body = await gunzip(body, { maxOutputLength: cfg.maxDecompressedSize });
+      } catch (err) {
+        const bomb = (err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE';
+        return sendError(
+          req,
+          res,
+          format,
+          bomb
+            ? new SealtrailError('TOO_LARGE', `decompressed body exceeds ${cfg.maxDecompressedSize} bytes`)
+            : new SealtrailError('BAD_REQUEST', `invalid gzip body: ${(err as Error).message}`),
+        );
+      }
+    }
+    let decoded: DecodedRequest;
+    try {
+      decoded = format === 'json' ? decodeJsonRequest(body, limits) : decodeProtobufRequest(body, limits);
+    } catch (err) {
+      return sendError(req, res, format, err);
+    }
+    try {
+      await ingestor.ingest(decoded);
+    } catch (err) {
+      return sendError(req, res, format, err);
+    }
+    send(res, 200, format, format === 'json' ? encodeExportResponseJson() : encodeExportResponseProto());
+  }
+
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    handle(req, res).catch((err: unknown) => {
+      // Last line of defence: answer and keep serving.
+      try {
+        sendError(req, res, 'json', err);
+      } catch {
+        res.destroy();
+      }
+    });
+  };
+
+  let server: http.Server;
+  if (cfg.tls) {
+    const t = loadTls(cfg.tls);
+    server = https.createServer(
+      { cert: t.cert, key: t.key, ...(t.ca ? { ca: t.ca, requestCert: true, rejectUnauthorized: true } : {}) },
+      onRequest,
+    );
+  } else {
+    server = http.createServer(onRequest);
+  }
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    // Unparseable HTTP: answer 400 if the socket still can, never throw.
+    log('debug', 'otlp/http: client error', { error: err.message });
+    if (socket.writable && err.code !== 'ECONNRESET') socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    else socket.destroy();
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: Error): void => reject(new SealtrailError('CONFIG', `HTTP receiver cannot bind ${cfg.endpoint}: ${err.message}`, { cause: err }));
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.removeListener('error', onError);
+      resolve();
+    });
+  });
+  server.on('error', (err) => log('error', 'otlp/http: server error', { error: err.message }));
+  const addr = server.address();
+  const address = formatAddress(host, typeof addr === 'object' && addr !== null ? addr.port : port);
+  log('info', 'otlp/http: listening', { address, tls: cfg.tls !== null, auth: cfg.auth.bearerToken !== null });
+
+  let closing: Promise<void> | null = null;
+  return {
+    address,
+    close(graceful: boolean): Promise<void> {
+      closing ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      if (!graceful) server.closeAllConnections();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,48 @@
+// Shared pieces of the receiver tests: an in-test Ingestor that records what it got (the
+// receiver is under test here, not the pipeline) and receiver configs bound to 127.0.0.1:0.
+import type { Ingestor, IngestResult } from '../../../agent/pipeline/ingest.js';
+import type { DecodedRequest } from '../../../agent/otlp/model.js';
+import type { GrpcReceiverConfig, HttpReceiverConfig } from '../../../config/types.js';
+import type { LogFn } from '../../../agent/receivers/common.js';
+
+export class RecordingIngestor implements Ingestor {
+  readonly requests: DecodedRequest[] = [];
+  /** When set, every ingest call rejects with it. */
+  fail: Error | null = null;
+  private waiters: Array<() => void> = [];
+
+  async ingest(req: DecodedRequest): Promise<IngestResult> {
+    if (this.fail) throw this.fail;
+    this.requests.push(req);
+    for (const w of this.waiters.splice(0)) w();
+    return { accepted: req.records.length, filtered: 0 };
+  }
+
+  get records() {
+    return this.requests.flatMap((r) => r.records);
+  }
+
+  /** Resolves once at least `n` records have arrived. */
+  async waitForRecords(n: number): Promise<void> {
+    while (this.records.length < n) await new Promise<void>((resolve) => this.waiters.push(resolve));
+  }
+}
+
+export const quietLog: LogFn = () => {};
+
+export function grpcConfig(over: Partial<GrpcReceiverConfig> = {}): GrpcReceiverConfig {
+  return { endpoint: '127.0.0.1:0', maxRecvMsgSize: 4 << 20, tls: null, auth: { bearerToken: null }, ...over };
+}
+
+export function httpConfig(over: Partial<HttpReceiverConfig> = {}): HttpReceiverConfig {
+  return {
+    endpoint: '127.0.0.1:0',
+    maxRequestBodySize: 4 << 20,
+    maxDecompressedSize: 16 << 20,
+    tls: null,
+    auth: { bearerToken: null },
+    ...over,
+  };
+}
+
+export const OPTS = { maxDepth: 64, log: quietLog };
