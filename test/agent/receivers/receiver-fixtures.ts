@@ -46,3 +46,22 @@ export function httpConfig(over: Partial<HttpReceiverConfig> = {}): HttpReceiver
 }
 
 export const OPTS = { maxDepth: 64, log: quietLog };
+
+/** gzip of `size` zero bytes, produced by streaming so the test never holds the inflated data. */
+export async function gzipBomb(size: number): Promise<Buffer> {
+  const { createGzip } = await import('node:zlib');
+  const gz = createGzip({ level: 9 });
+  const out: Buffer[] = [];
+  gz.on('data', (c: Buffer) => out.push(c));
+  const done = new Promise<void>((resolve, reject) => {
+    gz.on('end', resolve);
+    gz.on('error', reject);
+  });
+  const chunk = Buffer.alloc(1 << 20);
+  for (let sent = 0; sent < size; sent += chunk.length) {
+    if (!gz.write(chunk)) await new Promise((r) => gz.once('drain', r));
+  }
+  gz.end();
+  await done;
+  return Buffer.concat(out);
+}
