@@ -6,9 +6,10 @@
 import { describe, it, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { ListObjectVersionsCommand, type S3Client } from '@aws-sdk/client-s3';
-import { startAgentWith, tempDir, testConfig, eventually, type AgentProcess } from '../helpers/agent.js';
+import { CLI, startAgentWith, tempDir, testConfig, eventually, type AgentProcess } from '../helpers/agent.js';
 import { sdkClient } from '../helpers/otel.js';
 import { S3ArchiveReader } from '../../verify/s3-archive.js';
 import { verifyArchive } from '../../verify/verifier.js';
@@ -85,6 +86,27 @@ async function verifyS3(prefix: string, verifierKey: string) {
   return { report, reader };
 }
 
+/** `sealtrail verify s3://bucket/prefix --json`, configured through the AWS environment. */
+function verifyCli(prefix: string, verifierKey: string): Promise<{ code: number; report: { ok: boolean; problems: unknown[] } }> {
+  const env = {
+    ...process.env,
+    AWS_ACCESS_KEY_ID: server.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: server.secretAccessKey,
+    AWS_REGION: server.region,
+    AWS_ENDPOINT_URL_S3: server.endpoint,
+  };
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [CLI, 'verify', `s3://${bucket}/${prefix}`, '--key', verifierKey, '--json'], { env }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+      try {
+        resolve({ code, report: JSON.parse(stdout) });
+      } catch {
+        reject(new Error(`verify exited ${code}: ${stderr}`));
+      }
+    });
+  });
+}
+
 function assertOneVersionEach(keys: string[]): void {
   assert.equal(new Set(keys).size, keys.length, `a name has more than one version: ${keys.join(', ')}`);
   for (const k of keys) assert.ok(parseObjectName(k), `unexpected object ${k}`);
@@ -113,6 +135,10 @@ describe('agent with the s3 exporter on Ceph RGW', () => {
     assert.equal(report.origins.length, 1);
     assert.equal(report.origins[0]!.origin, agent.origin);
     assert.deepEqual(await archivedBodies(reader), sent);
+    const cli = await verifyCli(prefix, agent.verifierKey);
+    assert.deepEqual(cli.report.problems, []);
+    assert.equal(cli.report.ok, true);
+    assert.equal(cli.code, 0);
     const admin = s3Client(server);
     assertOneVersionEach(await allVersions(admin, prefix));
     admin.destroy();
