@@ -7,7 +7,7 @@
 // Tests that stop the gateway (outages) use startGateway(): a private radosgw on its own port,
 // on the same cluster, so stopping it does not disturb other test files.
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, mkdirSync } from 'node:fs';
 import { unlink } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
@@ -125,8 +125,24 @@ export interface Gateway {
   start(): Promise<void>;
 }
 
+/** Stops private gateways left behind by test processes that died without stopping them. */
+function sweepOrphanGateways(): void {
+  const runDir = path.join(S3_DATA_DIR, 'run');
+  for (const f of readdirSync(runDir)) {
+    const m = /^client\.rgw\.t(\d+)[0-9a-f]{6}\.pid$/.exec(f);
+    if (!m || existsSync(`/proc/${m[1]}`)) continue; // its test process still runs
+    try {
+      const p = Number(readFileSync(path.join(runDir, f), 'utf8').trim());
+      if (readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(f.slice(0, -'.pid'.length))) process.kill(p, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+  }
+}
+
 export async function startGateway(): Promise<Gateway> {
   await ensureS3();
+  sweepOrphanGateways();
   const name = `client.rgw.t${process.pid}${randomBytes(3).toString('hex')}`;
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
@@ -165,9 +181,16 @@ export async function startGateway(): Promise<Gateway> {
     async stop() {
       const p = pid();
       if (p === null) return;
-      process.kill(p, 'SIGTERM');
+      const signal = (sig: NodeJS.Signals) => {
+        try {
+          process.kill(p, sig);
+        } catch {
+          // exited in between
+        }
+      };
+      signal('SIGTERM');
       for (let i = 0; i < 100 && pid() !== null; i++) await sleep(100);
-      if (pid() !== null) process.kill(p, 'SIGKILL');
+      if (pid() !== null) signal('SIGKILL');
       while (pid() !== null) await sleep(50);
       await unlink(pidFile).catch(() => {});
     },
