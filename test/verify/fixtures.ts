@@ -38,6 +38,8 @@ export interface FixtureOptions {
   /** Makes record i's body; default a short audit message. */
   record?: (seq: number) => string;
   time?: (seq: number) => string;
+  /** Resource JSON of every entry; default a service.name attribute. */
+  resource?: string;
 }
 
 export function newSigner(name = 'test-key'): NoteSigner {
@@ -73,7 +75,7 @@ export async function buildArchive(dir: string, opts: FixtureOptions): Promise<F
     const lines: string[] = [];
     for (let seq = start; seq < end; seq++) {
       const record = seq === 0 ? genesisRecord(origin, signer.verifierKey()) : recordOf(seq);
-      const line = encodeEntry(seq, prev, timeOf(seq), envJson, { resource: '{"attributes":[{"key":"service.name","value":{"stringValue":"billing"}}]}', scope: '{"name":"audit"}', record });
+      const line = encodeEntry(seq, prev, timeOf(seq), envJson, { resource: opts.resource ?? '{"attributes":[{"key":"service.name","value":{"stringValue":"billing"}}]}', scope: '{"name":"audit"}', record });
       const h = entryHash(Buffer.from(line, 'utf8'));
       frontier.append(h);
       prev = Buffer.from(h).toString('hex');
