@@ -65,9 +65,12 @@ export function doubleView(n: number): string {
 
 export const EMPTY_ATTRS: ReadonlyMap<string, string | null> = new Map();
 
-/** Joins `"key":value` members (each already starting with a comma) into an object. */
+/**
+ * Closes an object built as `{"a":1` + `,"b":2` ... (the first member carries the brace, so
+ * no slicing is needed: slicing a concatenated string would flatten, i.e. copy, it).
+ */
 export function closeObject(members: string): string {
-  return members === '' ? '{}' : '{' + members.slice(1) + '}';
+  return members === '' ? '{}' : members + '}';
 }
 
 /** SeverityNumber enum names, accepted in JSON input as the proto3 mapping allows. */

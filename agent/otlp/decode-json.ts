@@ -214,7 +214,7 @@ function decodeAnyValue(v: unknown, leaf: string, depth: number): string {
         path.push('values');
         for (let i = 0; i < values.length; i++) {
           path.push(i);
-          items += ',' + (which === 4 ? decodeAnyValue(values[i], '', depth + 1) : decodeKeyValue(values[i], '', depth + 1));
+          items += (items === '' ? '' : ',') + (which === 4 ? decodeAnyValue(values[i], '', depth + 1) : decodeKeyValue(values[i], '', depth + 1));
           path.pop();
         }
         path.pop();
@@ -222,7 +222,7 @@ function decodeAnyValue(v: unknown, leaf: string, depth: number): string {
       path.pop();
       if (leaf !== '') path.pop();
       anyView = null;
-      const inner = items === '' ? '{}' : '{"values":[' + items.slice(1) + ']}';
+      const inner = items === '' ? '{}' : '{"values":[' + items + ']}';
       return which === 4 ? '{"arrayValue":' + inner + '}' : '{"kvlistValue":' + inner + '}';
     }
     case 6: {
@@ -241,10 +241,10 @@ function decodeKeyValue(kv: unknown, leaf: string, depth: number): string {
   if (!isObj(kv)) throw wrongType(leaf, 'a KeyValue object');
   if (leaf !== '') path.push(leaf);
   const key = strField(kv, 'key');
-  let json = key === '' ? '' : ',"key":' + JSON.stringify(key);
+  let json = key === '' ? '' : '{"key":' + JSON.stringify(key);
   const value = field(kv, 'value');
   if (value !== undefined) {
-    json += ',"value":' + decodeAnyValue(value, 'value', depth);
+    json += (json === '' ? '{"value":' : ',"value":') + decodeAnyValue(value, 'value', depth);
     kvView = anyView;
   } else {
     kvView = null;
@@ -263,7 +263,7 @@ function decodeAttributes(o: Obj): { json: string; map: Map<string, string | nul
   const map = new Map<string, string | null>();
   for (let i = 0; i < list.length; i++) {
     path.push(i);
-    json += ',' + decodeKeyValue(list[i], '', 1);
+    json += (json === '' ? '' : ',') + decodeKeyValue(list[i], '', 1);
     map.set(kvKey, kvView);
     path.pop();
   }
@@ -286,14 +286,14 @@ function decodeResourceOrScope(o: Obj | undefined, isScope: boolean): Described 
   if (isScope) {
     name = strField(o, 'name');
     const version = strField(o, 'version');
-    if (name !== '') json += ',"name":' + JSON.stringify(name);
-    if (version !== '') json += ',"version":' + JSON.stringify(version);
+    if (name !== '') json += (json === '' ? '{"name":' : ',"name":') + JSON.stringify(name);
+    if (version !== '') json += (json === '' ? '{"version":' : ',"version":') + JSON.stringify(version);
   }
   const attrs = decodeAttributes(o);
-  if (attrs.json !== '') json += ',"attributes":[' + attrs.json.slice(1) + ']';
+  if (attrs.json !== '') json += (json === '' ? '{"attributes":[' : ',"attributes":[') + attrs.json + ']';
   const dropped = field(o, 'droppedAttributesCount', 'dropped_attributes_count');
   const d = dropped === undefined ? 0 : uint32(dropped, 'droppedAttributesCount');
-  if (d !== 0) json += ',"droppedAttributesCount":' + d;
+  if (d !== 0) json += (json === '' ? '{"droppedAttributesCount":' : ',"droppedAttributesCount":') + d;
   return { json: closeObject(json), attrs: attrs.map ?? EMPTY_ATTRS, name };
 }
 
@@ -303,34 +303,34 @@ function decodeLogRecord(r: unknown, resource: Described, scope: Described): Dec
   const time = field(r, 'timeUnixNano', 'time_unix_nano');
   if (time !== undefined) {
     const t = int64Text(time, false, 'timeUnixNano');
-    if (t !== '0') json += ',"timeUnixNano":"' + t + '"';
+    if (t !== '0') json += (json === '' ? '{"timeUnixNano":"' : ',"timeUnixNano":"') + t + '"';
   }
   const sevRaw = field(r, 'severityNumber', 'severity_number');
   const severity = sevRaw === undefined ? 0 : severityNumber(sevRaw);
-  if (severity !== 0) json += ',"severityNumber":' + severity;
+  if (severity !== 0) json += (json === '' ? '{"severityNumber":' : ',"severityNumber":') + severity;
   const severityText = strField(r, 'severityText', 'severity_text');
-  if (severityText !== '') json += ',"severityText":' + JSON.stringify(severityText);
+  if (severityText !== '') json += (json === '' ? '{"severityText":' : ',"severityText":') + JSON.stringify(severityText);
   const body = field(r, 'body');
-  if (body !== undefined) json += ',"body":' + decodeAnyValue(body, 'body', 1);
+  if (body !== undefined) json += (json === '' ? '{"body":' : ',"body":') + decodeAnyValue(body, 'body', 1);
   const attrs = decodeAttributes(r);
-  if (attrs.json !== '') json += ',"attributes":[' + attrs.json.slice(1) + ']';
+  if (attrs.json !== '') json += (json === '' ? '{"attributes":[' : ',"attributes":[') + attrs.json + ']';
   const dropped = field(r, 'droppedAttributesCount', 'dropped_attributes_count');
   const d = dropped === undefined ? 0 : uint32(dropped, 'droppedAttributesCount');
-  if (d !== 0) json += ',"droppedAttributesCount":' + d;
+  if (d !== 0) json += (json === '' ? '{"droppedAttributesCount":' : ',"droppedAttributesCount":') + d;
   const flagsRaw = field(r, 'flags');
   const flags = flagsRaw === undefined ? 0 : uint32(flagsRaw, 'flags');
-  if (flags !== 0) json += ',"flags":' + flags;
+  if (flags !== 0) json += (json === '' ? '{"flags":' : ',"flags":') + flags;
   const traceId = hexId(field(r, 'traceId', 'trace_id'), 'traceId', 16);
-  if (traceId !== '') json += ',"traceId":"' + traceId + '"';
+  if (traceId !== '') json += (json === '' ? '{"traceId":"' : ',"traceId":"') + traceId + '"';
   const spanId = hexId(field(r, 'spanId', 'span_id'), 'spanId', 8);
-  if (spanId !== '') json += ',"spanId":"' + spanId + '"';
+  if (spanId !== '') json += (json === '' ? '{"spanId":"' : ',"spanId":"') + spanId + '"';
   const observed = field(r, 'observedTimeUnixNano', 'observed_time_unix_nano');
   if (observed !== undefined) {
     const t = int64Text(observed, false, 'observedTimeUnixNano');
-    if (t !== '0') json += ',"observedTimeUnixNano":"' + t + '"';
+    if (t !== '0') json += (json === '' ? '{"observedTimeUnixNano":"' : ',"observedTimeUnixNano":"') + t + '"';
   }
   const eventName = strField(r, 'eventName', 'event_name');
-  if (eventName !== '') json += ',"eventName":' + JSON.stringify(eventName);
+  if (eventName !== '') json += (json === '' ? '{"eventName":' : ',"eventName":') + JSON.stringify(eventName);
   return {
     resource: resource.json,
     scope: scope.json,
