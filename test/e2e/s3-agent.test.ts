@@ -8,13 +8,13 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { ListObjectVersionsCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectVersionsCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { CLI, startAgentWith, tempDir, testConfig, eventually, type AgentProcess } from '../helpers/agent.js';
 import { sdkClient } from '../helpers/otel.js';
 import { S3ArchiveReader } from '../../verify/s3-archive.js';
 import { verifyArchive } from '../../verify/verifier.js';
 import { parseVerifierKey } from '../../verify/note.js';
-import { parseObjectName } from '../../verify/layout.js';
+import { checkpointObjectName, entriesObjectName, parseObjectName } from '../../verify/layout.js';
 import { createBucket, ensureS3, s3Client, startGateway, type S3Server } from '../setup/s3/server.js';
 
 let server: S3Server;
@@ -43,8 +43,8 @@ function s3ExporterYaml(prefix: string, endpoint: string): { yaml: string; ids: 
   };
 }
 
-async function start(dir: string, prefix: string, endpoint: string, maxRecords: number): Promise<AgentProcess> {
-  const yaml = testConfig(dir, { maxRecords, maxAge: '200ms', exporters: s3ExporterYaml(prefix, endpoint) });
+async function start(dir: string, prefix: string, endpoint: string, maxRecords: number, maxAge = '200ms'): Promise<AgentProcess> {
+  const yaml = testConfig(dir, { maxRecords, maxAge, exporters: s3ExporterYaml(prefix, endpoint) });
   return startAgentWith(dir, yaml, { TEST_S3_KEY: server.accessKeyId, TEST_S3_SECRET: server.secretAccessKey });
 }
 
@@ -196,6 +196,38 @@ describe('agent with the s3 exporter on Ceph RGW', () => {
       await agent?.kill();
       admin.destroy();
       await gw.stop();
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('conflict: a different object planted under a batch name stops the sink; it is never overwritten', async () => {
+    const dir = await tempDir();
+    const prefix = `conflict-${randomBytes(4).toString('hex')}/`;
+    const admin = s3Client(server);
+    let agent: AgentProcess | undefined;
+    try {
+      // Batches seal on count only, so they are exactly [0,4), [4,8), ...
+      agent = await start(dir, prefix, server.endpoint, 4, '1h');
+      const planted = Buffer.from('{"planted":true}\n');
+      const key = prefix + entriesObjectName(agent.origin, 4, 8, false);
+      await admin.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: planted }));
+      const client = sdkClient('grpc', agent, { batch: true });
+      for (let i = 0; i < 10; i++) client.logger.emit({ eventName: 'audit.x', body: `x ${i}` });
+      await client.flush();
+      await client.shutdown();
+      await eventually(async () => (await agent!.metrics()).get('sealtrail_sink_conflict{sink="s3/archive"}') === 1, 20_000, 'sink stopped on conflict');
+      await agent.waitForLog((l) => l.level === 'error' && /conflict/.test(l.msg));
+      const versions = await allVersions(admin, prefix);
+      assert.deepEqual(versions.filter((k) => prefix + k === key), [key.slice(prefix.length)]);
+      const got = await admin.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+      assert.deepEqual(Buffer.from(await got.Body!.transformToByteArray()), planted);
+      // The batch before it was delivered; the conflicting batch's checkpoint and later batches were not.
+      assert.ok(versions.includes(checkpointObjectName(agent.origin, 0, 4)));
+      assert.ok(!versions.includes(checkpointObjectName(agent.origin, 4, 8)));
+      assert.ok(!versions.some((k) => parseObjectName(k)?.start === 8));
+    } finally {
+      await agent?.kill();
+      admin.destroy();
       await fs.rm(dir, { recursive: true, force: true });
     }
   });
