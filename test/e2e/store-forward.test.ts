@@ -133,46 +133,50 @@ const ownEvents = (lines: string[]): string[] =>
 const isConflictLog = (l: LogLine): boolean => l.level === 'error' && /conflict/i.test(l.msg);
 
 describe('store and forward (real agent process)', { concurrency: true }, () => {
-  it('end to end with the real OTel SDK: all records archived in verified, contiguous batches', async () => {
-    const dir = await tempDir();
-    const agents: AgentProcess[] = [];
-    try {
-      const agent = await startAgentWith(dir, testConfig(dir, { maxRecords: 40, maxAge: '200ms' }));
-      agents.push(agent);
-      const N = 300;
-      const grpc = sdkClient('grpc', agent, { batch: true, serviceName: 'e2e' });
-      const http = sdkClient('http-proto', agent, { batch: true, serviceName: 'e2e' });
-      for (let i = 0; i < N; i++) {
-        (i % 2 === 0 ? grpc : http).logger.emit({ body: `audit event ${i}`, attributes: { audit: true, id: `e${i}` } });
+  for (const compression of ['none', 'gzip'] as const) {
+    it(`end to end with the real OTel SDK (compression ${compression}): all records archived in verified, contiguous batches`, async () => {
+      const dir = await tempDir();
+      const agents: AgentProcess[] = [];
+      try {
+        const agent = await startAgentWith(dir, testConfig(dir, { maxRecords: 40, maxAge: '200ms', compression }));
+        agents.push(agent);
+        const N = 300;
+        const grpc = sdkClient('grpc', agent, { batch: true, serviceName: 'e2e' });
+        const http = sdkClient('http-proto', agent, { batch: true, serviceName: 'e2e' });
+        for (let i = 0; i < N; i++) {
+          (i % 2 === 0 ? grpc : http).logger.emit({ body: `audit event ${i}`, attributes: { audit: true, id: `e${i}` } });
+        }
+        await grpc.flush();
+        await http.flush();
+        await grpc.shutdown();
+        await http.shutdown();
+        assert.equal(metric(await agent.metrics(), 'sealtrail_records_accepted_total'), N);
+        assert.equal(await agent.stop(), 0);
+
+        const { batches, lines } = await checkArchive(path.join(dir, 'archive'), agent.origin, agent.verifierKey);
+        assert.equal(lines.length, N + 3, 'N records plus genesis, start and stop');
+        assert.deepEqual(ownEvents(lines), ['sealtrail.genesis', 'sealtrail.start', 'sealtrail.stop']);
+        const ids = appIds(lines);
+        assert.equal(ids.length, N);
+        assert.deepEqual(new Set(ids), new Set(Array.from({ length: N }, (_, i) => `e${i}`)));
+        assert.ok(batches.length >= Math.ceil(N / 40), `only ${batches.length} batches`);
+        for (const b of batches) assert.ok(b.end - b.start <= 40, `batch ${b.start}-${b.end} exceeds max_records`);
+
+        const buf = await readBuffer(path.join(dir, 'data'));
+        assert.deepEqual(buf.entries, [], 'the buffer holds no entries after everything was delivered');
+        assert.deepEqual(buf.batches, []);
+        assert.equal(buf.head?.chain.size, lines.length);
+        assert.equal(buf.head?.sealedSize, lines.length);
+        assert.equal(buf.cursors.get('file'), lines.length);
+        // The helper's independent view (archive ∪ buffer) agrees.
+        assert.deepEqual((await allEntries(dir)).map((e) => e.line), lines);
+        const suffix = compression === 'gzip' ? '.entries.jsonl.gz' : '.entries.jsonl';
+        for (const b of batches) assert.ok(b.entries.endsWith(suffix), `${b.entries} for compression ${compression}`);
+      } finally {
+        await cleanup(dir, agents);
       }
-      await grpc.flush();
-      await http.flush();
-      await grpc.shutdown();
-      await http.shutdown();
-      assert.equal(metric(await agent.metrics(), 'sealtrail_records_accepted_total'), N);
-      assert.equal(await agent.stop(), 0);
-
-      const { batches, lines } = await checkArchive(path.join(dir, 'archive'), agent.origin, agent.verifierKey);
-      assert.equal(lines.length, N + 3, 'N records plus genesis, start and stop');
-      assert.deepEqual(ownEvents(lines), ['sealtrail.genesis', 'sealtrail.start', 'sealtrail.stop']);
-      const ids = appIds(lines);
-      assert.equal(ids.length, N);
-      assert.deepEqual(new Set(ids), new Set(Array.from({ length: N }, (_, i) => `e${i}`)));
-      assert.ok(batches.length >= Math.ceil(N / 40), `only ${batches.length} batches`);
-      for (const b of batches) assert.ok(b.end - b.start <= 40, `batch ${b.start}-${b.end} exceeds max_records`);
-
-      const buf = await readBuffer(path.join(dir, 'data'));
-      assert.deepEqual(buf.entries, [], 'the buffer holds no entries after everything was delivered');
-      assert.deepEqual(buf.batches, []);
-      assert.equal(buf.head?.chain.size, lines.length);
-      assert.equal(buf.head?.sealedSize, lines.length);
-      assert.equal(buf.cursors.get('file'), lines.length);
-      // The helper's independent view (archive ∪ buffer) agrees.
-      assert.deepEqual((await allEntries(dir)).map((e) => e.line), lines);
-    } finally {
-      await cleanup(dir, agents);
-    }
-  });
+    });
+  }
 
   it('sink outage: records are still acknowledged, lag grows, and after healing every batch is delivered once, in order', async () => {
     const dir = await tempDir();
@@ -293,7 +297,7 @@ describe('store and forward (real agent process)', { concurrency: true }, () => 
     }
   });
 
-  it('crash during delivery: SIGKILL mid-delivery, restart; the archive is complete with no partial files and no conflicting duplicates', async () => {
+  it('crash during delivery: SIGKILL mid-delivery, restart; the archive is complete with no partial files and no conflicting duplicates', async (t) => {
     const dir = await tempDir();
     const archive = path.join(dir, 'archive');
     const data = path.join(dir, 'data');
@@ -356,6 +360,7 @@ describe('store and forward (real agent process)', { concurrency: true }, () => 
         assert.ok(cursor > cursorBefore, `round ${round}: some batches were delivered (cursor ${cursorBefore} -> ${cursor})`);
         assert.ok(cursor < (buf.head?.sealedSize ?? 0), `round ${round}: the kill landed before delivery finished (cursor ${cursor}, sealed ${buf.head?.sealedSize})`);
         staleTemps = (await listFiles(archive)).filter((f) => path.basename(f).startsWith('.tmp-'));
+        t.diagnostic(`round ${round}: killed at cursor ${cursor} of ${buf.head?.sealedSize} sealed; ${staleTemps.length} temp files left`);
       }
 
       const final = await startAgentWith(dir, yaml);
