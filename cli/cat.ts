@@ -5,7 +5,7 @@
 import { once } from 'node:events';
 import { isVerifyError } from '../verify/errors.js';
 import { openArchive } from '../verify/open-archive.js';
-import { nodeGunzip } from '../verify/node-gunzip.js';
+import { webGunzip } from '../verify/gunzip.js';
 import { catalog, sortedBatches } from '../verify/verifier.js';
 import { splitLines } from '../verify/lines.js';
 import { UsageError, parseArgs } from './args.js';
@@ -153,7 +153,7 @@ export async function catCommand(argv: string[]): Promise<number> {
         const name = b.entries[0];
         if (!name) continue;
         let src: AsyncIterable<Uint8Array> = reader.open(name);
-        if (name.endsWith('.gz')) src = nodeGunzip(src);
+        if (name.endsWith('.gz')) src = webGunzip(src);
         try {
           for await (const bytes of splitLines(src)) {
             const line = decoder.decode(bytes);

@@ -5,7 +5,6 @@
 import { promises as fs } from 'node:fs';
 import { isVerifyError } from '../verify/errors.js';
 import { openArchive } from '../verify/open-archive.js';
-import { nodeGunzip } from '../verify/node-gunzip.js';
 import { buildConsistencyProof, buildInclusionProof, verifyProofDoc } from '../verify/proof-doc.js';
 import { UsageError, parseArgs } from './args.js';
 import { loadVerifierKeys } from './verify.js';
@@ -48,7 +47,7 @@ export async function proveCommand(argv: string[]): Promise<number> {
     const seq = count('--seq', flags.seq, true)!;
     const size = count('--size', flags.size, false);
     const reader = await openArchive(positionals[0]!);
-    return buildInclusionProof(reader, { seq, size, origin: flags.origin, gunzip: nodeGunzip });
+    return buildInclusionProof(reader, { seq, size, origin: flags.origin });
   });
 }
 
@@ -59,7 +58,7 @@ export async function consistencyCommand(argv: string[]): Promise<number> {
     const from = count('--from', flags.from, true)!;
     const to = count('--to', flags.to, true)!;
     const reader = await openArchive(positionals[0]!);
-    return buildConsistencyProof(reader, { from, to, origin: flags.origin, gunzip: nodeGunzip });
+    return buildConsistencyProof(reader, { from, to, origin: flags.origin });
   });
 }
 

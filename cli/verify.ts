@@ -4,7 +4,6 @@ import { promises as fs } from 'node:fs';
 import { NoteError, parseVerifierKey, type VerifierKey } from '../verify/note.js';
 import { isVerifyError } from '../verify/errors.js';
 import { openArchive } from '../verify/open-archive.js';
-import { nodeGunzip } from '../verify/node-gunzip.js';
 import { verifyArchive } from '../verify/verifier.js';
 import type { Progress, Report } from '../verify/report.js';
 import { UsageError, parseArgs } from './args.js';
@@ -69,7 +68,7 @@ export async function verifyCommand(argv: string[]): Promise<number> {
   let report: Report;
   try {
     const reader = await openArchive(archive);
-    report = await verifyArchive(reader, { keys, trusted, gunzip: nodeGunzip, onProgress: progress ? (p) => progress.update(p) : undefined });
+    report = await verifyArchive(reader, { keys, trusted, onProgress: progress ? (p) => progress.update(p) : undefined });
   } catch (err) {
     progress?.clear();
     if (isVerifyError(err)) {

@@ -1,4 +1,5 @@
-// zlib-based gunzip for Node callers (faster than DecompressionStream on Node). Like the web
+// zlib-based gunzip for Node callers (measured slower than DecompressionStream on Node 20 in
+// bench/verify.bench.ts, so the commands use the web one; kept as an injectable option). Like the web
 // one it rejects trailing bytes after the single gzip member: the agent writes exactly one.
 import { createGunzip } from 'node:zlib';
 import { Readable } from 'node:stream';
