@@ -191,7 +191,9 @@ export class BufferWriter extends EventEmitter {
       for (const it of items) estimate += it.resource.length + it.scope.length + it.record.length + ENVELOPE_ESTIMATE;
       if (this.ledger.bytes + estimate > this.maxBufferBytes) {
         throw new SealtrailError('BUFFER_FULL', `buffer is full (${this.ledger.bytes} of ${this.maxBufferBytes} bytes); retry later`, {
-          retryAfterSeconds: 5,
+          // OTel JS HTTP exporters let Retry-After replace their backoff within a 10 s export
+          // timeout: 2 s gives them about four tries while a sink recovers.
+          retryAfterSeconds: 2,
         });
       }
     }
