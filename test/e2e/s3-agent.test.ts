@@ -231,4 +231,25 @@ describe('agent with the s3 exporter on Ceph RGW', () => {
       await fs.rm(dir, { recursive: true, force: true });
     }
   });
+
+  it('misconfiguration: the agent refuses to start with a message naming the bucket and the problem', async () => {
+    const plain = await createBucket(server, { objectLock: false, tag: 'e2e-plain' });
+    const missing = `st-missing-${randomBytes(4).toString('hex')}`;
+    const cases: Array<{ bucket: string; secret: string; expect: RegExp }> = [
+      { bucket: plain, secret: server.secretAccessKey, expect: new RegExp(`Object Lock is not enabled on bucket [\\\\"]*${plain}`) },
+      { bucket: missing, secret: server.secretAccessKey, expect: new RegExp(`bucket [\\\\"]*${missing}[\\\\"]* does not exist`) },
+      { bucket, secret: 'not-the-secret-not-the-secret-not-the-sec', expect: new RegExp(`credentials were rejected for bucket [\\\\"]*${bucket}`) },
+    ];
+    for (const c of cases) {
+      const dir = await tempDir();
+      const yaml = testConfig(dir, { exporters: s3ExporterYaml('misconfig/', server.endpoint) }).replace(`bucket: ${bucket}`, `bucket: ${c.bucket}`);
+      await assert.rejects(startAgentWith(dir, yaml, { TEST_S3_KEY: server.accessKeyId, TEST_S3_SECRET: c.secret }), (err: Error) => {
+        assert.match(err.message, /exited with code [1-9]/);
+        assert.match(err.message, c.expect);
+        assert.match(err.message, /"code":"CONFIG"/);
+        return true;
+      });
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
 });
