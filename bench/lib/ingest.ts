@@ -1,0 +1,86 @@
+// Durable ingest under a closed-loop load: a fresh agent (child process, default durable
+// settings, file sink), `concurrency` requests in flight, measured after a warm-up.
+import { promises as fs } from 'node:fs';
+import { startBenchAgent } from './agent.js';
+import { runLoad } from './load.js';
+import { RssSampler, cpuSeconds, diskBytes, memory } from './proc-stats.js';
+import { latencySummary, type Latency } from './stats.js';
+
+export interface IngestSpec {
+  transport: 'grpc' | 'http';
+  concurrency: number;
+  recordsPerRequest: number;
+  recordBytes: number;
+  durationMs: number;
+  warmupMs: number;
+  /** Keep the agent's directory (archive) for a later step; the caller removes it. */
+  keep?: boolean;
+}
+
+export interface IngestResult {
+  spec: IngestSpec;
+  recordsPerSec: number;
+  requestsPerSec: number;
+  latency: Latency;
+  cpuSecPerMillion: number;
+  peakRssBytes: number;
+  bufferBytesPerEntry: number; // du of the LevelDB directory / buffered entries, sampled under load
+  bufferEntriesSampled: number;
+  entryBytes: number; // logical entry line bytes per buffered entry (buffer gauge)
+  archiveBytesPerEntry: number;
+  errors: Record<string, number>;
+  dir: string;
+  archiveDir: string;
+  verifierKey: string;
+}
+
+export async function runIngest(spec: IngestSpec): Promise<IngestResult> {
+  const b = await startBenchAgent();
+  const pid = b.agent.proc.pid!;
+  const rss = new RssSampler(pid);
+  let cpu0 = 0;
+  let sample: Promise<{ du: number; entries: number; bytes: number }> | null = null;
+  const t0 = { v: 0 };
+  const load = await runLoad(
+    { transport: spec.transport, addr: spec.transport === 'grpc' ? b.agent.grpc : b.agent.http, mode: 'closed', concurrency: spec.concurrency, recordsPerRequest: spec.recordsPerRequest, recordBytes: spec.recordBytes, warmupMs: spec.warmupMs, durationMs: spec.durationMs },
+    {
+      onMeasureStart: () => {
+        cpu0 = cpuSeconds(pid);
+        t0.v = performance.now();
+        // Buffer footprint while loaded, late in the window.
+        sample = new Promise((resolve) =>
+          setTimeout(async () => {
+            const m = await b.agent.metrics();
+            resolve({ du: diskBytes(b.bufferDir), entries: m.get('sealtrail_buffer_entries') ?? NaN, bytes: m.get('sealtrail_buffer_bytes') ?? NaN });
+          }, spec.durationMs * 0.8),
+        );
+      },
+    },
+  );
+  const cpu1 = cpuSeconds(pid);
+  const peakRss = Math.max(rss.stop(), memory(pid).hwm);
+  const buf = await (sample as unknown as Promise<{ du: number; entries: number; bytes: number }>);
+  const m = await b.agent.metrics();
+  const chainSize = m.get('sealtrail_chain_size') ?? NaN;
+  const code = await b.agent.stop();
+  if (code !== 0) throw new Error(`agent exited with ${code} on a graceful stop`);
+  const archiveBytes = diskBytes(b.archiveDir);
+  const res: IngestResult = {
+    spec,
+    recordsPerSec: load.okRecords / load.seconds,
+    requestsPerSec: load.okRequests / load.seconds,
+    latency: latencySummary(load.latenciesMs),
+    cpuSecPerMillion: load.okRecords > 0 ? ((cpu1 - cpu0) / load.okRecords) * 1e6 : NaN,
+    peakRssBytes: peakRss,
+    bufferBytesPerEntry: buf.du / buf.entries,
+    bufferEntriesSampled: buf.entries,
+    entryBytes: buf.bytes / buf.entries,
+    archiveBytesPerEntry: archiveBytes / chainSize,
+    errors: load.errors,
+    dir: b.dir,
+    archiveDir: b.archiveDir,
+    verifierKey: b.agent.verifierKey,
+  };
+  if (!spec.keep) await fs.rm(b.dir, { recursive: true, force: true });
+  return res;
+}
