@@ -5,9 +5,9 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { LoadedConfig } from '../config/types.js';
-import { SealtrailError } from './errors.js';
+import { SealtrailError, isSealtrailError } from './errors.js';
 import { loadSignerKey, writeKeyFiles, type NoteSigner } from './keys/signer.js';
-import { openStore, readCursor, json, type ChainInfo, type Db, type Ledger } from './buffer/store.js';
+import { openStore, readCursor, json, type Db } from './buffer/store.js';
 import { CHAIN_KEY, HEAD_KEY, cursorKey } from './buffer/keys.js';
 import { BufferWriter } from './buffer/writer.js';
 import { Chain } from './chain/chain.js';
@@ -155,9 +155,19 @@ export class Agent {
     );
 
     for (const [i, s] of sinks.entries()) {
-      await s.start();
+      let needsStart = false;
+      try {
+        await s.start();
+      } catch (err) {
+        // Misconfiguration fails fast; a store that is only unreachable now is retried by the
+        // forwarder like any other outage, while the agent keeps accepting into the buffer.
+        if (!isSealtrailError(err, 'SINK_TRANSIENT')) throw err;
+        this.log('warn', 'sink unreachable at start-up; batches wait in the buffer until it is back', { sink: s.id, error: err.message });
+        needsStart = true;
+      }
       const exp = cfg.exporters[i]!;
-      const f = new Forwarder(s, this.db, this.writer, 'compression' in exp && exp.compression === 'gzip', a.retry, this.log);
+      const f = new Forwarder(s, this.db, this.writer, exp.compression === 'gzip', a.retry, this.log);
+      f.needsStart = needsStart;
       this.forwarders.push(f);
       f.start();
     }

@@ -16,6 +16,9 @@ export async function runCommand(argv: string[]): Promise<number> {
     return 2;
   }
   const log = stderrLogger();
+  // Keep stderr pure JSON: process warnings (e.g. the AWS SDK's Node version notice) become log lines.
+  process.removeAllListeners('warning');
+  process.on('warning', (w) => log('warn', 'process warning', { name: w.name, warning: w.message }));
   let loaded;
   try {
     loaded = await loadConfig(config ?? null);

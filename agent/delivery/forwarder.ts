@@ -74,6 +74,9 @@ export class Forwarder {
     });
   }
 
+  /** Set when sink.start() could not reach the store at agent start-up; its checks run again first. */
+  needsStart = false;
+
   private async run(): Promise<void> {
     while (!this.stopping) {
       const next = this.cursor;
@@ -84,6 +87,10 @@ export class Forwarder {
       }
       this.state = this.backoff.failures > 0 ? 'retrying' : 'delivering';
       try {
+        if (this.needsStart) {
+          await this.sink.start();
+          this.needsStart = false;
+        }
         const batch = await readBatch(this.db, next);
         if (batch === null) throw new Error(`batch at ${next} is not in the buffer`);
         const lines = await readEntries(this.db, batch.start, batch.end);
