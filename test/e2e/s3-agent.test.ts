@@ -200,6 +200,38 @@ describe('agent with the s3 exporter on Ceph RGW', () => {
     }
   });
 
+  it('store unreachable at start-up: the agent starts, buffers, and delivers once the store is up', async () => {
+    const gw = await startGateway();
+    await gw.stop();
+    const dir = await tempDir();
+    const prefix = `late-${randomBytes(4).toString('hex')}/`;
+    const admin = s3Client(server);
+    let agent: AgentProcess | undefined;
+    try {
+      agent = await start(dir, prefix, gw.endpoint, 5);
+      await agent.waitForLog((l) => l.msg.startsWith('sink unreachable at start-up') && l.sink === 's3/archive', 5_000);
+      const client = sdkClient('http-proto', agent, { serviceName: 'ledger' });
+      const sent = Array.from({ length: 9 }, (_, i) => `late ${i}`);
+      for (const body of sent) client.logger.emit({ eventName: 'audit.late', body });
+      await client.flush();
+      await eventually(async () => (await agent!.metrics()).get('sealtrail_records_accepted_total') === 9, 10_000, 'records acknowledged while the store is down');
+      await gw.start();
+      const arrived = async () => (await archivedBodies(new S3ArchiveReader({ bucket, prefix }, { client: admin }))).length;
+      await eventually(async () => (await arrived()) === sent.length, 30_000, 'buffered records delivered once the store is up');
+      await client.shutdown();
+      assert.equal(await agent.stop(), 0);
+      const { report, reader } = await verifyS3(prefix, agent.verifierKey);
+      assert.deepEqual(report.problems, []);
+      assert.deepEqual(await archivedBodies(reader), sent);
+      reader.close();
+    } finally {
+      await agent?.kill();
+      admin.destroy();
+      await gw.stop();
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('conflict: a different object planted under a batch name stops the sink; it is never overwritten', async () => {
     const dir = await tempDir();
     const prefix = `conflict-${randomBytes(4).toString('hex')}/`;
