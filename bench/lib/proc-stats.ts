@@ -39,7 +39,8 @@ export class RssSampler {
   }
   private sample(): void {
     try {
-      this.max = Math.max(this.max, memory(this.pid).rss);
+      const rss = memory(this.pid).rss;
+      if (Number.isFinite(rss)) this.max = Math.max(this.max, rss); // a zombie has no VmRSS
     } catch {
       /* the process exited */
     }
