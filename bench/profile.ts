@@ -4,7 +4,10 @@
 //   node dist/bench/profile.js [--transport grpc|http] [--duration 10] [--out DIR]
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { startBenchAgent } from './lib/agent.js';
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { CLI, tempDir } from '../test/helpers/agent.js';
+import { benchConfig } from './lib/agent.js';
 import { runLoad } from './lib/load.js';
 
 interface ProfileNode {
@@ -28,11 +31,29 @@ async function main(): Promise<void> {
   const outDir = path.resolve(flag('out', path.join(process.cwd(), 'bench-profile')));
   await fs.mkdir(outDir, { recursive: true });
   const before = new Set(await fs.readdir(outDir));
-  const b = await startBenchAgent({ env: { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${outDir}` } });
-  const r = await runLoad({ transport, addr: transport === 'grpc' ? b.agent.grpc : b.agent.http, mode: 'closed', concurrency: 16, recordsPerRequest: 500, recordBytes: 250, warmupMs: 2000, durationMs: Number(flag('duration', '10')) * 1000 });
+  // --cpu-prof is not allowed in NODE_OPTIONS, so this spawns the CLI itself (same config).
+  const dir = await tempDir('sealtrail-bench-');
+  const configPath = path.join(dir, 'config.yaml');
+  await fs.writeFile(configPath, benchConfig(dir));
+  const agent = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${outDir}`, CLI, 'run', '--config', configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const exited = new Promise((r) => agent.once('exit', r));
+  const ready = await new Promise<{ grpc: string; http: string }>((resolve, reject) => {
+    const rl = createInterface({ input: agent.stderr! });
+    rl.on('line', (l) => {
+      try {
+        const j = JSON.parse(l) as { msg: string; grpc: string; http: string };
+        if (j.msg === 'ready') resolve(j);
+      } catch {
+        /* not JSON */
+      }
+    });
+    agent.once('exit', (c) => reject(new Error(`agent exited with ${c} before ready`)));
+  });
+  const r = await runLoad({ transport, addr: ready[transport], mode: 'closed', concurrency: 16, recordsPerRequest: 500, recordBytes: 250, warmupMs: 2000, durationMs: Number(flag('duration', '10')) * 1000 });
   console.log(`${transport}: ${Math.round(r.okRecords / r.seconds)} records/s during the profile`);
-  await b.agent.stop();
-  await b.remove();
+  agent.kill('SIGTERM');
+  await exited;
+  await fs.rm(dir, { recursive: true, force: true });
   const file = (await fs.readdir(outDir)).find((f) => !before.has(f) && f.endsWith('.cpuprofile'));
   if (!file) throw new Error(`no profile written to ${outDir}`);
   const prof = JSON.parse(await fs.readFile(path.join(outDir, file), 'utf8')) as Profile;

@@ -13,6 +13,8 @@ export interface IngestSpec {
   recordBytes: number;
   durationMs: number;
   warmupMs: number;
+  /** Buffer size (default 1GiB as shipped); a small one reaches the backpressure steady state quickly. */
+  bufferMaxSize?: string;
   /** Keep the agent's directory (archive) for a later step; the caller removes it. */
   keep?: boolean;
 }
@@ -28,6 +30,10 @@ export interface IngestResult {
   bufferEntriesSampled: number;
   entryBytes: number; // logical entry line bytes per buffered entry (buffer gauge)
   archiveBytesPerEntry: number;
+  /** Entries the file sink received per second during the window (sealed size - sink lag). */
+  deliveredPerSec: number;
+  /** Buffered entries gained per second during the window (ingest outrunning delivery). */
+  bufferGrowthPerSec: number;
   errors: Record<string, number>;
   dir: string;
   archiveDir: string;
@@ -35,18 +41,20 @@ export interface IngestResult {
 }
 
 export async function runIngest(spec: IngestSpec): Promise<IngestResult> {
-  const b = await startBenchAgent();
+  const b = await startBenchAgent({ bufferMaxSize: spec.bufferMaxSize });
   const pid = b.agent.proc.pid!;
   const rss = new RssSampler(pid);
   let cpu0 = 0;
   let sample: Promise<{ du: number; entries: number; bytes: number }> | null = null;
   const t0 = { v: 0 };
+  let atStart: Promise<Map<string, number>> | null = null;
   const load = await runLoad(
     { transport: spec.transport, addr: spec.transport === 'grpc' ? b.agent.grpc : b.agent.http, mode: 'closed', concurrency: spec.concurrency, recordsPerRequest: spec.recordsPerRequest, recordBytes: spec.recordBytes, warmupMs: spec.warmupMs, durationMs: spec.durationMs },
     {
       onMeasureStart: () => {
         cpu0 = cpuSeconds(pid);
         t0.v = performance.now();
+        atStart = b.agent.metrics();
         // Buffer footprint while loaded, late in the window.
         sample = new Promise((resolve) =>
           setTimeout(async () => {
@@ -61,6 +69,11 @@ export async function runIngest(spec: IngestSpec): Promise<IngestResult> {
   const peakRss = Math.max(rss.stop(), memory(pid).hwm);
   const buf = await (sample as unknown as Promise<{ du: number; entries: number; bytes: number }>);
   const m = await b.agent.metrics();
+  const secs = (performance.now() - t0.v) / 1000;
+  const m0 = await (atStart as unknown as Promise<Map<string, number>>);
+  const delivered = (x: Map<string, number>): number => (x.get('sealtrail_sealed_size') ?? NaN) - (x.get('sealtrail_sink_lag_entries{sink="file"}') ?? NaN);
+  const deliveredPerSec = (delivered(m) - delivered(m0)) / secs;
+  const bufferGrowthPerSec = ((m.get('sealtrail_buffer_entries') ?? NaN) - (m0.get('sealtrail_buffer_entries') ?? NaN)) / secs;
   const chainSize = m.get('sealtrail_chain_size') ?? NaN;
   const code = await b.agent.stop();
   if (code !== 0) throw new Error(`agent exited with ${code} on a graceful stop`);
@@ -76,6 +89,8 @@ export async function runIngest(spec: IngestSpec): Promise<IngestResult> {
     bufferEntriesSampled: buf.entries,
     entryBytes: buf.bytes / buf.entries,
     archiveBytesPerEntry: archiveBytes / chainSize,
+    deliveredPerSec,
+    bufferGrowthPerSec,
     errors: load.errors,
     dir: b.dir,
     archiveDir: b.archiveDir,
