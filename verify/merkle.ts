@@ -2,7 +2,7 @@
 // keeps so that the root of the whole log is computable without storing interior nodes.
 //   leaf hash = SHA-256(0x00 || data)       node hash = SHA-256(0x01 || left || right)
 // The tree over n leaves splits at the largest power of two strictly below n.
-import { sha256 } from './sha256.js';
+import { sha256, sha256One } from './sha256.js';
 
 export const RFC6962_LEAF_HASH_PREFIX = 0x00;
 export const RFC6962_NODE_HASH_PREFIX = 0x01;
@@ -17,7 +17,21 @@ export function leafHash(data: Uint8Array): Uint8Array {
 }
 
 export function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
+  // One 65-byte buffer and a one-shot hash: this runs about once per appended entry.
+  if (left.length === 32 && right.length === 32) {
+    const buf = new Uint8Array(65);
+    buf[0] = RFC6962_NODE_HASH_PREFIX;
+    buf.set(left, 1);
+    buf.set(right, 33);
+    return sha256One(buf);
+  }
   return sha256(NODE, left, right);
+}
+
+/** Leaf hash of a buffer that already holds 0x00 followed by the leaf data (saves a copy). */
+export function leafHashOfPrefixed(prefixed: Uint8Array): Uint8Array {
+  if (prefixed[0] !== RFC6962_LEAF_HASH_PREFIX) throw new RangeError('buffer must start with the leaf prefix 0x00');
+  return sha256One(prefixed);
 }
 
 /**

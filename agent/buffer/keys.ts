@@ -4,7 +4,8 @@ import { pos } from '../../verify/layout.js';
 
 export const CHAIN_KEY = 'h!chain'; // chain identity, written once at genesis
 export const HEAD_KEY = 'h!head'; // ledger: chain head, counters, seal state
-export const entryKey = (seq: number): string => `e!${pos(seq)}`;
+/** Key of the segment whose first entry is `seq` (see store.ts). */
+export const segmentKey = (seq: number): string => `e!${pos(seq)}`;
 export const batchKey = (start: number): string => `b!${pos(start)}`;
 export const cursorKey = (sinkId: string): string => `c!${sinkId}`;
-export const ENTRY_RANGE = { gte: 'e!', lt: 'e"' };
+export const SEGMENT_RANGE = { gte: 'e!', lt: 'e"' };

@@ -13,7 +13,7 @@ import { Chain } from '../chain/chain.js';
 import type { NoteSigner } from '../keys/signer.js';
 import { formatCheckpointBody } from '../../verify/note.js';
 import type { SealConfig } from '../../config/types.js';
-import { HEAD_KEY, batchKey, cursorKey, entryKey } from './keys.js';
+import { HEAD_KEY, batchKey, cursorKey, segmentKey } from './keys.js';
 import { json, readBatch, type BatchRecord, type ChainInfo, type Db, type Ledger } from './store.js';
 
 export interface EntryParts {
@@ -63,6 +63,8 @@ export class BufferWriter extends EventEmitter {
   private running: Promise<void> | null = null;
   private ageTimer: NodeJS.Timeout | null = null;
   private closed = false;
+  /** The segment being built by the current commit (see store.ts: one value per commit). */
+  private segment: { first: number; parts: Buffer[] } | null = null;
 
   constructor(o: WriterOptions) {
     super();
@@ -160,6 +162,7 @@ export class BufferWriter extends EventEmitter {
         job.reject(err);
       }
     }
+    this.flushSegment(ops);
     if (ops.length === 0) {
       for (const s of settle) s();
       return;
@@ -172,6 +175,7 @@ export class BufferWriter extends EventEmitter {
       lastErr = err;
     }
     if (lastErr !== undefined) {
+      this.segment = null;
       this.chain.reset(savedHead);
       this.ledger = savedLedger;
       this.cursors = savedCursors;
@@ -199,11 +203,12 @@ export class BufferWriter extends EventEmitter {
     }
     const first = this.chain.size;
     for (const it of items) {
-      const { seq, line } = this.chain.append(time, it);
-      ops.push({ type: 'put', key: entryKey(seq), value: line });
-      this.ledger.bytes += line.length;
+      const { seq, record } = this.chain.append(time, it);
+      if (this.segment === null) this.segment = { first: seq, parts: [] };
+      this.segment.parts.push(record);
+      this.ledger.bytes += record.length;
       this.ledger.entries += 1;
-      this.ledger.unsealedBytes += line.length;
+      this.ledger.unsealedBytes += record.length;
       if (this.ledger.unsealedSince === 0) this.ledger.unsealedSince = this.now();
       if (this.chain.size - this.ledger.sealedSize >= this.sealCfg.maxRecords || this.ledger.unsealedBytes >= this.sealCfg.maxBytes) {
         this.applySeal(ops, sealed);
@@ -212,7 +217,15 @@ export class BufferWriter extends EventEmitter {
     return { first, count: items.length };
   }
 
+  /** Ends the current segment; called at every seal so no segment crosses a batch boundary. */
+  private flushSegment(ops: Op[]): void {
+    if (this.segment === null) return;
+    ops.push({ type: 'put', key: segmentKey(this.segment.first), value: Buffer.concat(this.segment.parts) });
+    this.segment = null;
+  }
+
   private applySeal(ops: Op[], sealed: BatchRecord[]): BatchRecord | null {
+    this.flushSegment(ops);
     const start = this.ledger.sealedSize;
     const end = this.chain.size;
     if (end === start) return null;
@@ -242,7 +255,7 @@ export class BufferWriter extends EventEmitter {
     while (this.ledger.lowWater < minNext && this.ledger.lowWater < this.ledger.sealedSize) {
       const b = await readBatch(this.db, this.ledger.lowWater);
       if (b === null) throw new SealtrailError('BUFFER_CORRUPT', `batch at ${this.ledger.lowWater} is missing`);
-      for (let s = b.start; s < b.end; s++) ops.push({ type: 'del', key: entryKey(s) });
+      for await (const key of this.db.keys({ gte: segmentKey(b.start), lt: segmentKey(b.end) })) ops.push({ type: 'del', key });
       ops.push({ type: 'del', key: batchKey(b.start) });
       this.ledger.bytes -= b.bytes;
       this.ledger.entries -= b.end - b.start;

@@ -1,7 +1,7 @@
 // The in-memory head of one hash chain: next seq, the previous entry's hash and the RFC 6962
 // compact frontier. Pure state; the buffer persists it with every write (see buffer/store.ts).
-import { CompactFrontier } from '../../verify/merkle.js';
-import { encodeEntry, entryHash, ZERO_HASH_HEX } from './entry.js';
+import { CompactFrontier, leafHashOfPrefixed } from '../../verify/merkle.js';
+import { encodeEntry, ZERO_HASH_HEX } from './entry.js';
 
 export interface ChainHead {
   size: number; // next seq
@@ -11,7 +11,8 @@ export interface ChainHead {
 
 export interface AppendedEntry {
   seq: number;
-  line: Buffer; // without '\n'
+  /** The entry line followed by '\n', as stored in the buffer and in archive objects. */
+  record: Buffer;
 }
 
 export class Chain {
@@ -36,11 +37,18 @@ export class Chain {
   /** Encodes, hashes and links the next entry. */
   append(time: string, parts: { resource: string; scope: string; record: string }): AppendedEntry {
     const seq = this.frontier.size;
-    const line = Buffer.from(encodeEntry(seq, this.lastHashHex, time, this.envJson, parts), 'utf8');
-    const h = entryHash(line);
+    const text = encodeEntry(seq, this.lastHashHex, time, this.envJson, parts);
+    // One buffer holds 0x00 || line || '\n': the leaf hash covers the first part, the buffer
+    // and the archive keep the last two, and nothing is copied.
+    const len = Buffer.byteLength(text, 'utf8');
+    const buf = Buffer.allocUnsafe(len + 2);
+    buf[0] = 0x00;
+    buf.write(text, 1, 'utf8');
+    buf[len + 1] = 0x0a;
+    const h = leafHashOfPrefixed(buf.subarray(0, len + 1));
     this.frontier.append(h);
     this.lastHashHex = Buffer.from(h.buffer, h.byteOffset, h.byteLength).toString('hex');
-    return { seq, line };
+    return { seq, record: buf.subarray(1) };
   }
 
   root(): Uint8Array {

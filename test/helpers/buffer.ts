@@ -18,7 +18,12 @@ export async function readBuffer(dataDir: string): Promise<BufferContents> {
     for await (const [k, v] of db.iterator()) {
       if (k === 'h!chain') out.chain = JSON.parse(v.toString());
       else if (k === 'h!head') out.head = JSON.parse(v.toString());
-      else if (k.startsWith('e!')) out.entries.push({ seq: Number(k.slice(2)), line: v.toString('utf8') });
+      else if (k.startsWith('e!')) {
+        // A segment: consecutive entries from seq, each line ending in '\n'.
+        const lines = v.toString('utf8').split('\n');
+        if (lines.pop() !== '') throw new Error(`segment ${k} does not end with a newline`);
+        lines.forEach((line, i) => out.entries.push({ seq: Number(k.slice(2)) + i, line }));
+      }
       else if (k.startsWith('b!')) out.batches.push(JSON.parse(v.toString()));
       else if (k.startsWith('c!')) out.cursors.set(k.slice(2), JSON.parse(v.toString()).next);
     }

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { openStore, readEntries, type Ledger } from '../../../agent/buffer/store.js';
-import { CHAIN_KEY, HEAD_KEY, entryKey } from '../../../agent/buffer/keys.js';
+import { CHAIN_KEY, HEAD_KEY, SEGMENT_RANGE } from '../../../agent/buffer/keys.js';
 import { BufferWriter } from '../../../agent/buffer/writer.js';
 import { Chain } from '../../../agent/chain/chain.js';
 import { generateKey, NoteSigner } from '../../../agent/keys/signer.js';
@@ -16,6 +16,7 @@ import { tempDir } from '../../helpers/agent.js';
 const key = generateKey('test-key');
 const signer = new NoteSigner('test-key', parseSignerKey(key.signerKey).seed);
 const ORIGIN = 'sealtrail/t/0123456789abcdef0123456789abcdef';
+const segmentKeys = async (db: { keys(o: object): { all(): Promise<string[]> } }) => db.keys({ ...SEGMENT_RANGE }).all();
 const item = (i: number) => ({ resource: '{}', scope: '{}', record: JSON.stringify({ body: { stringValue: `r${i}` } }) });
 
 async function freshWriter(dir: string, opts: { maxRecords?: number; maxBytes?: number; maxAgeMs?: number; bufferMax?: number; sinks?: string[] } = {}) {
@@ -131,12 +132,13 @@ test('batches leave the buffer only when every sink has them', async () => {
   const dir = await tempDir();
   const { store, writer, close } = await freshWriter(dir, { maxRecords: 2, sinks: ['a', 'b'] });
   await writer.append(Array.from({ length: 6 }, (_, i) => item(i)));
+  // Segments never cross a batch boundary: one segment per batch here.
+  assert.deepEqual(await segmentKeys(store.db), ['e!0000000000000000', 'e!0000000000000002', 'e!0000000000000004']);
   await writer.advance('a', 4);
-  assert.notEqual(await store.db.get(entryKey(0)), undefined, 'sink b has not received batch 0');
+  assert.deepEqual(await segmentKeys(store.db), ['e!0000000000000000', 'e!0000000000000002', 'e!0000000000000004'], 'sink b has not received batch 0');
   await writer.advance('b', 2);
-  assert.equal(await store.db.get(entryKey(0)), undefined);
-  assert.equal(await store.db.get(entryKey(1)), undefined);
-  assert.notEqual(await store.db.get(entryKey(2)), undefined);
+  assert.deepEqual(await segmentKeys(store.db), ['e!0000000000000002', 'e!0000000000000004']);
+  assert.equal((await readEntries(store.db, 2, 6)).toString().split('\n').length, 5);
   assert.equal(writer.state().lowWater, 2);
   assert.equal(writer.state().entries, 4);
   await close();
@@ -148,7 +150,10 @@ test('a head that disagrees with the stored entries is quarantined, never reset'
   const w = await freshWriter(dir);
   await w.writer.append([item(0), item(1)]);
   await w.writer.close();
-  await w.store.db.put(entryKey(1), Buffer.from('{"forged":true}'), { sync: true });
+  const [key, value] = (await w.store.db.iterator({ ...SEGMENT_RANGE }).all())[0]!;
+  const forged = value.toString().replace('"r1"', '"r9"');
+  assert.notEqual(forged, value.toString());
+  await w.store.db.put(key, Buffer.from(forged), { sync: true });
   await w.store.db.close();
   const s = await openStore(path.join(dir, 'buffer'));
   assert.ok(s.quarantined);

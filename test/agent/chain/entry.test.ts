@@ -21,19 +21,19 @@ test('chain links prev to the previous entry hash and numbers seq from 0', () =>
   const c = new Chain(Chain.empty(), 'prod');
   const e0 = c.append('2026-01-01T00:00:00.000Z', PARTS);
   const e1 = c.append('2026-01-01T00:00:00.000Z', PARTS);
-  assert.equal(e0.line.toString(), LINE0);
+  assert.equal(e0.record.toString(), LINE0 + '\n');
   assert.equal(e1.seq, 1);
-  const parsed = JSON.parse(e1.line.toString()) as { prev: string; seq: number };
+  const parsed = JSON.parse(e1.record.toString()) as { prev: string; seq: number };
   assert.equal(parsed.prev, 'c324813f578c80f25021357f2a2cbab56b0206fb8f0074108a316ab678d51ad6');
-  assert.equal(c.head().lastHash, hex(entryHash(e1.line)));
+  assert.equal(c.head().lastHash, hex(entryHash(e1.record.subarray(0, -1))));
 });
 
 test('a chain restored from its head continues identically', () => {
   const a = new Chain(Chain.empty(), 'prod');
   for (let i = 0; i < 5; i++) a.append('t', PARTS);
   const b = new Chain(a.head(), 'prod');
-  const la = a.append('t', PARTS).line.toString();
-  const lb = b.append('t', PARTS).line.toString();
+  const la = a.append('t', PARTS).record.toString();
+  const lb = b.append('t', PARTS).record.toString();
   assert.equal(lb, la);
   assert.equal(hex(b.root()), hex(a.root()));
 });
