@@ -77,13 +77,13 @@ interface Report {
 }
 
 function ingestTable(rows: IngestResult[]): string {
-  const head = '| records/request | record size | acked records/s | requests/s | p50 ms | p95 ms | p99 ms | agent CPU s per 1M records | peak RSS MiB | entry line B | buffer B/entry on disk (entries buffered) | archive B/entry | delivered to sink records/s | buffer growth entries/s | refusals |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n';
+  const head = '| records/request | record size | acked records/s | requests/s | p50 ms | p95 ms | p99 ms | agent CPU s per 1M records | peak RSS MiB | entry line B | buffer B/entry on disk (entries buffered) | archive B/entry | delivered to sink records/s | buffer growth entries/s | refusals | other CPU |\n|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n';
   return (
     head +
     rows
       .map((r) => {
         const errs = Object.values(r.errors).reduce((a, n) => a + n, 0);
-        return `| ${r.spec.recordsPerRequest} | ${r.spec.recordBytes} B | ${fmtInt(r.recordsPerSec)} | ${fmtInt(r.requestsPerSec)} | ${fmtMs(r.latency.p50)} | ${fmtMs(r.latency.p95)} | ${fmtMs(r.latency.p99)} | ${r.cpuSecPerMillion.toFixed(1)} | ${fmtMiB(r.peakRssBytes)} | ${fmtInt(r.entryBytes)} | ${fmtInt(r.bufferBytesPerEntry)} (${fmtInt(r.bufferEntriesSampled)}) | ${fmtInt(r.archiveBytesPerEntry)} | ${fmtInt(r.deliveredPerSec)} | ${fmtInt(r.bufferGrowthPerSec)} | ${errs} |`;
+        return `| ${r.spec.recordsPerRequest} | ${r.spec.recordBytes} B | ${fmtInt(r.recordsPerSec)} | ${fmtInt(r.requestsPerSec)} | ${fmtMs(r.latency.p50)} | ${fmtMs(r.latency.p95)} | ${fmtMs(r.latency.p99)} | ${r.cpuSecPerMillion.toFixed(1)} | ${fmtMiB(r.peakRssBytes)} | ${fmtInt(r.entryBytes)} | ${fmtInt(r.bufferBytesPerEntry)} (${fmtInt(r.bufferEntriesSampled)}) | ${fmtInt(r.archiveBytesPerEntry)} | ${fmtInt(r.deliveredPerSec)} | ${fmtInt(r.bufferGrowthPerSec)} | ${errs} | ${(r.otherCpuShare * 100).toFixed(0)} % |`;
       })
       .join('\n') +
     '\n'
@@ -111,6 +111,7 @@ function render(r: Report): string {
   lines.push(`- Closed loop: concurrency ${r.s.concurrency} requests in flight; warm-up ${r.s.warmupMs / 1000} s, then ${r.s.durationMs / 1000} s measured. Only acknowledged records count (gRPC OK / HTTP 200).`);
   lines.push(`- Record size: protobuf bytes per LogRecord on the wire (pseudo-random text body + 3 attributes + event name). The stored entry line is bigger: canonical OTLP/JSON plus the chain envelope (column "entry line B").`);
   lines.push(`- CPU: utime+stime of the agent process (/proc/<pid>/stat) over the measured window. Peak RSS: VmHWM of the agent process (/proc/<pid>/status). Buffer B/entry: \`du -sb data/buffer\` / buffered entries, sampled at 80 % of the window (LevelDB log + tables, snappy-compressed, including not-yet-compacted deletions). Archive B/entry: \`du -sb archive\` / chain size after a graceful stop (checkpoints included).`);
+  lines.push(`- "Other CPU": share of the machine's CPU (all cores, /proc/stat) used during the window by processes other than the agent and the bench — other work on a shared machine; rows where it is high are disturbed.`);
   lines.push(`- Open loop: requests start on a fixed schedule whatever the answers; latency counts from the scheduled start (no coordinated omission), ${r.s.openLoopMs / 1000} s per step, at most 64 requests outstanding.`, '');
   lines.push('## Summary against the targets', '');
   lines.push('| target | measured | met |', '|---|---|---|');

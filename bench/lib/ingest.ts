@@ -1,9 +1,10 @@
 // Durable ingest under a closed-loop load: a fresh agent (child process, default durable
 // settings, file sink), `concurrency` requests in flight, measured after a warm-up.
 import { promises as fs } from 'node:fs';
+import os from 'node:os';
 import { startBenchAgent } from './agent.js';
 import { runLoad } from './load.js';
-import { RssSampler, cpuSeconds, diskBytes, memory } from './proc-stats.js';
+import { RssSampler, cpuSeconds, diskBytes, machineBusySeconds, memory, selfCpuSeconds } from './proc-stats.js';
 import { latencySummary, type Latency } from './stats.js';
 
 export interface IngestSpec {
@@ -34,6 +35,8 @@ export interface IngestResult {
   deliveredPerSec: number;
   /** Buffered entries gained per second during the window (ingest outrunning delivery). */
   bufferGrowthPerSec: number;
+  /** Share of the machine's CPU used by processes other than the agent and the bench (noise). */
+  otherCpuShare: number;
   errors: Record<string, number>;
   dir: string;
   archiveDir: string;
@@ -45,6 +48,8 @@ export async function runIngest(spec: IngestSpec): Promise<IngestResult> {
   const pid = b.agent.proc.pid!;
   const rss = new RssSampler(pid);
   let cpu0 = 0;
+  let busy0 = 0;
+  let self0 = 0;
   let sample: Promise<{ du: number; entries: number; bytes: number }> | null = null;
   const t0 = { v: 0 };
   let atStart: Promise<Map<string, number>> | null = null;
@@ -53,6 +58,8 @@ export async function runIngest(spec: IngestSpec): Promise<IngestResult> {
     {
       onMeasureStart: () => {
         cpu0 = cpuSeconds(pid);
+        busy0 = machineBusySeconds();
+        self0 = selfCpuSeconds();
         t0.v = performance.now();
         atStart = b.agent.metrics();
         // Buffer footprint while loaded, late in the window.
@@ -66,6 +73,7 @@ export async function runIngest(spec: IngestSpec): Promise<IngestResult> {
     },
   );
   const cpu1 = cpuSeconds(pid);
+  const other = machineBusySeconds() - busy0 - (cpu1 - cpu0) - (selfCpuSeconds() - self0);
   const peakRss = Math.max(rss.stop(), memory(pid).hwm);
   const buf = await (sample as unknown as Promise<{ du: number; entries: number; bytes: number }>);
   const m = await b.agent.metrics();
@@ -91,6 +99,7 @@ export async function runIngest(spec: IngestSpec): Promise<IngestResult> {
     archiveBytesPerEntry: archiveBytes / chainSize,
     deliveredPerSec,
     bufferGrowthPerSec,
+    otherCpuShare: Math.max(0, other) / (load.seconds * os.cpus().length),
     errors: load.errors,
     dir: b.dir,
     archiveDir: b.archiveDir,

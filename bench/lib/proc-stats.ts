@@ -60,3 +60,16 @@ export function diskBytes(dir: string): number {
     return NaN;
   }
 }
+
+/** Busy CPU seconds of the whole machine so far (all cores; /proc/stat minus idle and iowait). */
+export function machineBusySeconds(): number {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = f.slice(0, 8).reduce((a, n) => a + n, 0);
+  return (total - f[3]! - f[4]!) / clockTicks();
+}
+
+/** CPU seconds of this process (all threads, so the load worker too). */
+export function selfCpuSeconds(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
