@@ -5,7 +5,8 @@
 //  (b) raw synced LevelDB: the same entry lines (taken from the archive the agent wrote)
 //      put with batch(ops, { sync: true }), group-committed the way the buffer writer does it:
 //      `concurrency` producers of `recordsPerRequest` lines, whatever queued while a write was
-//      in flight goes into the next single batch.
+//      in flight goes into the next single batch. Two layouts: one value per group commit
+//      (the buffer's segments) and one key per entry (the buffer's earlier layout).
 import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
@@ -13,7 +14,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { ClassicLevel } from 'classic-level';
-import { entryKey } from '../agent/buffer/keys.js';
+import { pos } from '../verify/layout.js';
 import { runLoad } from './lib/load.js';
 import { cpuSeconds, memory } from './lib/proc-stats.js';
 import { latencySummary, type Latency } from './lib/stats.js';
@@ -69,6 +70,8 @@ export async function archiveLines(archiveDir: string, max: number): Promise<Buf
   return out.slice(0, max);
 }
 
+const NL = Buffer.from('\n');
+
 export interface LevelCeilingResult {
   recordsPerSec: number;
   batchesPerSec: number;
@@ -76,7 +79,9 @@ export interface LevelCeilingResult {
   latency: Latency; // per producer chunk, enqueue to durable
 }
 
-export async function leveldbCeiling(o: { lines: Buffer[]; concurrency: number; recordsPerRequest: number; durationMs: number; warmupMs: number }): Promise<LevelCeilingResult> {
+const entryKey = (seq: number): string => `e!${pos(seq)}`;
+
+export async function leveldbCeiling(o: { lines: Buffer[]; concurrency: number; recordsPerRequest: number; durationMs: number; warmupMs: number; segments: boolean }): Promise<LevelCeilingResult> {
   if (o.lines.length === 0) throw new Error('no entry lines for the LevelDB ceiling');
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sealtrail-bench-level-'));
   const db = new ClassicLevel<string, Buffer>(dir, { keyEncoding: 'utf8', valueEncoding: 'buffer' });
@@ -94,12 +99,14 @@ export async function leveldbCeiling(o: { lines: Buffer[]; concurrency: number; 
     while (queue.length > 0) {
       const jobs = queue;
       queue = [];
-      const ops = jobs.flatMap((j) => j.ops);
+      let ops = jobs.flatMap((j) => j.ops);
+      const entries = ops.length;
+      if (o.segments) ops = [{ type: 'put', key: ops[0]!.key, value: Buffer.concat(ops.flatMap((op) => [op.value, NL])) }];
       ops.push({ type: 'put', key: 'h!head', value: Buffer.from(`{"size":${seq}}`) });
       await db.batch(ops, { sync: true });
       if (measuring) {
         batches++;
-        batchRecords += ops.length - 1;
+        batchRecords += entries;
       }
       for (const j of jobs) j.done();
     }
