@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'METHOD_NOT_ALLOWED'
   | 'UNAUTHENTICATED'
   | 'BUFFER_FULL' // retryable: the buffer is at its size limit
+  | 'OVERLOADED' // retryable: too many decoded records are waiting for the disk
   | 'SHUTTING_DOWN' // retryable: the agent is stopping
   | 'STORAGE' // retryable: the buffer write failed; nothing was acknowledged
   | 'CONFIG'
@@ -22,6 +23,7 @@ export type ErrorCode =
 
 const RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'BUFFER_FULL',
+  'OVERLOADED',
   'SHUTTING_DOWN',
   'STORAGE',
   'SINK_TRANSIENT',

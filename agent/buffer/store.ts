@@ -179,7 +179,7 @@ export async function readEntries(db: Db, start: number, end: number): Promise<B
   return Buffer.concat(parts);
 }
 
-function countLines(b: Buffer): number {
+export function countLines(b: Buffer): number {
   let n = 0;
   for (let i = b.indexOf(0x0a); i >= 0; i = b.indexOf(0x0a, i + 1)) n++;
   return n;

@@ -29,6 +29,9 @@ type Job =
   | { kind: 'seal'; resolve: (sealed: boolean) => void; reject: (e: unknown) => void }
   | { kind: 'advance'; sinkId: string; next: number; resolve: () => void; reject: (e: unknown) => void };
 
+/** Memory for sealed batches kept for the forwarders (older ones are read back from LevelDB). */
+const RECENT_MAX_BYTES = 64 << 20;
+
 /** Per-entry overhead of the envelope around resource/scope/record, for the capacity check. */
 const ENVELOPE_ESTIMATE = 200;
 
@@ -65,6 +68,12 @@ export class BufferWriter extends EventEmitter {
   private closed = false;
   /** The segment being built by the current commit (see store.ts: one value per commit). */
   private segment: { first: number; parts: Buffer[] } | null = null;
+  /** Lines of the open batch, and of recently sealed batches, so forwarders need not read them back. */
+  private openBatch: Buffer[] = [];
+  /** False while openBatch lacks entries of the open batch (a crash tail, a rolled-back write). */
+  private openBatchComplete: boolean;
+  private readonly recent = new Map<number, Buffer>();
+  private recentBytes = 0;
 
   constructor(o: WriterOptions) {
     super();
@@ -77,6 +86,7 @@ export class BufferWriter extends EventEmitter {
     this.sealCfg = o.seal;
     this.maxBufferBytes = o.maxBufferBytes;
     this.now = o.now ?? Date.now;
+    this.openBatchComplete = o.ledger.chain.size === o.ledger.sealedSize;
   }
 
   get origin(): string {
@@ -95,6 +105,14 @@ export class BufferWriter extends EventEmitter {
   /** Chains `items` and resolves once they are on disk. Own entries bypass the size limit. */
   append(items: EntryParts[], own = false): Promise<{ first: number; count: number }> {
     return new Promise((resolve, reject) => this.push({ kind: 'append', items, own, resolve, reject }));
+  }
+
+  /**
+   * The stored lines of the sealed batch starting at `start`, when still held in memory
+   * (at most RECENT_MAX_BYTES of recent batches); undefined means read them from the buffer.
+   */
+  recentLines(start: number): Buffer | undefined {
+    return this.recent.get(start);
   }
 
   /** Seals the open batch, if any entry is unsealed. */
@@ -176,6 +194,10 @@ export class BufferWriter extends EventEmitter {
     }
     if (lastErr !== undefined) {
       this.segment = null;
+      // The open batch's lines in memory no longer match the buffer: read it back when sealed.
+      this.openBatch = [];
+      this.openBatchComplete = false;
+      for (const b of sealed) this.forget(b.start);
       this.chain.reset(savedHead);
       this.ledger = savedLedger;
       this.cursors = savedCursors;
@@ -206,6 +228,7 @@ export class BufferWriter extends EventEmitter {
       const { seq, record } = this.chain.append(time, it);
       if (this.segment === null) this.segment = { first: seq, parts: [] };
       this.segment.parts.push(record);
+      this.openBatch.push(record);
       this.ledger.bytes += record.length;
       this.ledger.entries += 1;
       this.ledger.unsealedBytes += record.length;
@@ -240,7 +263,26 @@ export class BufferWriter extends EventEmitter {
     this.ledger.unsealedBytes = 0;
     this.ledger.unsealedSince = 0;
     sealed.push(batch);
+    if (this.openBatchComplete && this.openBatch.length === end - start) {
+      const lines = Buffer.concat(this.openBatch);
+      this.recent.set(start, lines);
+      this.recentBytes += lines.length;
+      for (const [k, v] of this.recent) {
+        if (this.recentBytes <= RECENT_MAX_BYTES) break;
+        this.recent.delete(k);
+        this.recentBytes -= v.length;
+      }
+    }
+    this.openBatch = [];
+    this.openBatchComplete = true;
     return batch;
+  }
+
+  private forget(start: number): void {
+    const v = this.recent.get(start);
+    if (v === undefined) return;
+    this.recent.delete(start);
+    this.recentBytes -= v.length;
   }
 
   private async applyAdvance(sinkId: string, next: number, ops: Op[]): Promise<boolean> {
@@ -257,6 +299,7 @@ export class BufferWriter extends EventEmitter {
       if (b === null) throw new SealtrailError('BUFFER_CORRUPT', `batch at ${this.ledger.lowWater} is missing`);
       for await (const key of this.db.keys({ gte: segmentKey(b.start), lt: segmentKey(b.end) })) ops.push({ type: 'del', key });
       ops.push({ type: 'del', key: batchKey(b.start) });
+      this.forget(b.start);
       this.ledger.bytes -= b.bytes;
       this.ledger.entries -= b.end - b.start;
       this.ledger.lowWater = b.end;

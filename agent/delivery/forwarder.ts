@@ -8,7 +8,7 @@ import type { Sink } from '../../exporters/sink.js';
 import type { RetryConfig } from '../../config/types.js';
 import { isSealtrailError, errorMessage } from '../errors.js';
 import type { BufferWriter } from '../buffer/writer.js';
-import { readBatch, readEntries, type Db } from '../buffer/store.js';
+import { countLines, readBatch, readEntries, type Db } from '../buffer/store.js';
 import type { LogFn } from '../telemetry/log.js';
 import { Backoff } from './backoff.js';
 
@@ -93,7 +93,8 @@ export class Forwarder {
         }
         const batch = await readBatch(this.db, next);
         if (batch === null) throw new Error(`batch at ${next} is not in the buffer`);
-        const lines = await readEntries(this.db, batch.start, batch.end);
+        const lines = this.writer.recentLines(batch.start) ?? (await readEntries(this.db, batch.start, batch.end));
+        if (countLines(lines) !== batch.end - batch.start) throw new Error(`batch [${batch.start}, ${batch.end}) has ${countLines(lines)} lines`);
         await deliverBatch(this.sink, { origin: this.writer.origin, start: batch.start, end: batch.end, lines, checkpoint: batch.checkpoint }, { gzip: this.gzip });
         await this.writer.advance(this.sink.id, batch.end);
         this.batchesDelivered++;

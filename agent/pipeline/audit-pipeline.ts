@@ -6,13 +6,22 @@ import { SealtrailError, isSealtrailError } from '../errors.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import type { IngestResult, Ingestor } from './ingest.js';
 
+/**
+ * Decoded audit bytes allowed to wait for the buffer writer at once. Past it, requests are
+ * refused as retryable (OVERLOADED) instead of queueing without bound, which keeps the
+ * agent's memory bounded under overload.
+ */
+export const DEFAULT_MAX_PENDING_BYTES = 64 << 20;
+
 export class AuditPipeline implements Ingestor {
   private accepting = true;
+  private pendingBytes = 0;
 
   constructor(
     private readonly filter: AuditFilter,
     private readonly writer: BufferWriter,
     private readonly metrics: Metrics,
+    private readonly maxPendingBytes = DEFAULT_MAX_PENDING_BYTES,
   ) {}
 
   /** Refuse new records from now on (graceful shutdown). */
@@ -31,11 +40,20 @@ export class AuditPipeline implements Ingestor {
         this.metrics.recordsRefused += audit.length;
         throw new SealtrailError('SHUTTING_DOWN', 'the agent is shutting down; retry against the restarted agent', { retryAfterSeconds: 5 });
       }
+      let bytes = 0;
+      for (const a of audit) bytes += a.resource.length + a.scope.length + a.record.length;
+      if (this.pendingBytes > 0 && this.pendingBytes + bytes > this.maxPendingBytes) {
+        this.metrics.recordsRefused += audit.length;
+        throw new SealtrailError('OVERLOADED', `agent overloaded: ${this.pendingBytes} bytes of records are waiting for the disk; retry later`, { retryAfterSeconds: 1 });
+      }
+      this.pendingBytes += bytes;
       try {
         await this.writer.append(audit);
       } catch (err) {
         if (isSealtrailError(err)) this.metrics.recordsRefused += audit.length;
         throw err;
+      } finally {
+        this.pendingBytes -= bytes;
       }
       this.metrics.recordsAccepted += audit.length;
     }

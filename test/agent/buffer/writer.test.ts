@@ -164,3 +164,23 @@ test('a head that disagrees with the stored entries is quarantined, never reset'
   await s.db.close();
   await fs.rm(dir, { recursive: true, force: true });
 });
+
+test('sealed batches are handed to forwarders from memory exactly as stored, never partially', async () => {
+  const dir = await tempDir();
+  let w = await freshWriter(dir, { maxRecords: 3 });
+  await w.writer.append(Array.from({ length: 7 }, (_, i) => item(i)));
+  // Batches [0,3) and [3,6) were sealed in this process: their lines are in memory and equal the buffer.
+  for (const start of [0, 3]) {
+    assert.deepEqual(w.writer.recentLines(start), await readEntries(w.store.db, start, start + 3));
+  }
+  await w.close();
+  // After a restart, entry 6 is an unsealed tail that memory never held: it must be read back.
+  w = await freshWriter(dir, { maxRecords: 3 });
+  await w.writer.append([item(7)]);
+  await w.writer.sealNow();
+  assert.equal(w.writer.state().sealedSize, 8);
+  assert.equal(w.writer.recentLines(6), undefined);
+  assert.equal((await readEntries(w.store.db, 6, 8)).toString().split('\n').length, 3);
+  await w.close();
+  await fs.rm(dir, { recursive: true, force: true });
+});
