@@ -1,0 +1,65 @@
+// The Ingestor behind the receivers, on a real LevelDB buffer: filtering, and the cap on
+// decoded bytes waiting for the disk.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { AuditPipeline } from '../../../agent/pipeline/audit-pipeline.js';
+import { compileFilter, DEFAULT_RULES } from '../../../agent/filter/audit-filter.js';
+import { openStore } from '../../../agent/buffer/store.js';
+import { BufferWriter } from '../../../agent/buffer/writer.js';
+import { Chain } from '../../../agent/chain/chain.js';
+import { generateKey, NoteSigner } from '../../../agent/keys/signer.js';
+import { parseSignerKey } from '../../../verify/note.js';
+import { Metrics } from '../../../agent/telemetry/metrics.js';
+import { isSealtrailError } from '../../../agent/errors.js';
+import type { DecodedRecord } from '../../../agent/otlp/model.js';
+import { tempDir } from '../../helpers/agent.js';
+
+const record = (audit: boolean, body: string): DecodedRecord => ({
+  resource: '{}',
+  scope: '{}',
+  record: JSON.stringify({ body: { stringValue: body } }),
+  view: { eventName: '', severityNumber: 0, severityText: '', scopeName: '', attributes: new Map([['audit', audit ? 'true' : 'false']]), resourceAttributes: new Map() },
+});
+
+async function setup(maxPendingBytes?: number) {
+  const dir = await tempDir();
+  const store = await openStore(path.join(dir, 'buffer'));
+  const key = generateKey('k');
+  const writer = new BufferWriter({
+    db: store.db,
+    chainInfo: { origin: 'sealtrail/t/0123456789abcdef0123456789abcdef', agentName: 't', chainId: '0123456789abcdef0123456789abcdef', keyName: 'k', keyId: '0', createdAt: '' },
+    ledger: { chain: Chain.empty(), sealedSize: 0, sealedRoot: '', bytes: 0, entries: 0, lowWater: 0, unsealedSince: 0, unsealedBytes: 0 },
+    cursors: new Map(),
+    env: 'test',
+    signer: new NoteSigner('k', parseSignerKey(key.signerKey).seed),
+    seal: { maxRecords: 1000, maxBytes: 1 << 20, maxAgeMs: 60000 },
+    maxBufferBytes: 1 << 30,
+  });
+  const metrics = new Metrics();
+  const pipeline = new AuditPipeline(compileFilter(DEFAULT_RULES), writer, metrics, maxPendingBytes);
+  return { pipeline, writer, metrics, close: async () => { await writer.close(); await store.db.close(); await fs.rm(dir, { recursive: true, force: true }); } };
+}
+
+test('only audit records are chained; the rest are counted as filtered', async () => {
+  const s = await setup();
+  const r = await s.pipeline.ingest({ records: [record(true, 'a'), record(false, 'b'), record(true, 'c')] });
+  assert.deepEqual(r, { accepted: 2, filtered: 1 });
+  assert.equal(s.writer.state().chain.size, 2);
+  assert.equal(s.metrics.recordsFiltered, 1);
+  await s.close();
+});
+
+test('records beyond the pending-bytes cap are refused as OVERLOADED and never chained', async () => {
+  const s = await setup(100);
+  const big = Array.from({ length: 3 }, (_, i) => record(true, `first-${i}`)); // ~150 bytes pending
+  const first = s.pipeline.ingest({ records: big }); // waits for the disk
+  await assert.rejects(s.pipeline.ingest({ records: [record(true, 'second')] }), (e) => isSealtrailError(e, 'OVERLOADED') && e.retryable);
+  assert.deepEqual(await first, { accepted: 3, filtered: 0 });
+  // Once the first write is on disk, the cap is free again.
+  assert.deepEqual(await s.pipeline.ingest({ records: [record(true, 'third')] }), { accepted: 1, filtered: 0 });
+  assert.equal(s.writer.state().chain.size, 4);
+  assert.equal(s.metrics.recordsRefused, 1);
+  await s.close();
+});
