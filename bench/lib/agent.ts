@@ -2,63 +2,36 @@
 // test helper), on the embedded default settings except ports (0) and directories (a temp dir).
 import path from 'node:path';
 import { promises as fs } from 'node:fs';
+import { parseDocument } from 'yaml';
 import { startAgentWith, tempDir, type AgentProcess } from '../../test/helpers/agent.js';
+import { DEFAULT_CONFIG_YAML } from '../../config/default.js';
 
 export interface BenchAgentOptions {
   bufferMaxSize?: string; // default 1GiB, as the embedded default
-  retryInitial?: string; // default 500ms
-  retryMax?: string; // default 30s
+  retryInitial?: string; // default: the embedded default's
+  retryMax?: string;
   shutdownTimeout?: string; // default 30s
   env?: Record<string, string>;
 }
 
-/** config/default.yaml with ports 0 and everything under `dir`. */
+/** The embedded default config (config/default.yaml) with ports 0 and everything under `dir`. */
 export function benchConfig(dir: string, o: BenchAgentOptions = {}): string {
-  return `agent:
-  name: bench
-  environment: bench
-  data_dir: ${path.join(dir, 'data')}
-  shutdown_timeout: ${o.shutdownTimeout ?? '30s'}
-  buffer:
-    max_size: ${o.bufferMaxSize ?? '1GiB'}
-  telemetry:
-    endpoint: 127.0.0.1:0
-  retry:
-    initial_interval: ${o.retryInitial ?? '500ms'}
-    max_interval: ${o.retryMax ?? '30s'}
-    multiplier: 2
-receivers:
-  otlp:
-    max_depth: 64
-    protocols:
-      grpc:
-        endpoint: 127.0.0.1:0
-        max_recv_msg_size: 4MiB
-      http:
-        endpoint: 127.0.0.1:0
-        max_request_body_size: 4MiB
-        max_decompressed_size: 16MiB
-processors:
-  audit_filter:
-    rules:
-      - attribute: { key: audit, value: "true" }
-      - event_name_prefix: "audit."
-  seal:
-    max_records: 10000
-    max_bytes: 4MiB
-    max_age: 5s
-exporters:
-  file:
-    directory: ${path.join(dir, 'archive')}
-    compression: none
-    immutable: false
-service:
-  pipelines:
-    logs:
-      receivers: [otlp]
-      processors: [audit_filter, seal]
-      exporters: [file]
-`;
+  const doc = parseDocument(DEFAULT_CONFIG_YAML);
+  const set = (keys: string[], value: unknown): void => {
+    doc.setIn(keys, value);
+  };
+  set(['agent', 'name'], 'bench');
+  set(['agent', 'environment'], 'bench');
+  set(['agent', 'data_dir'], path.join(dir, 'data'));
+  set(['agent', 'shutdown_timeout'], o.shutdownTimeout ?? '30s');
+  set(['agent', 'buffer', 'max_size'], o.bufferMaxSize ?? '1GiB');
+  set(['agent', 'telemetry', 'endpoint'], '127.0.0.1:0');
+  if (o.retryInitial) set(['agent', 'retry', 'initial_interval'], o.retryInitial);
+  if (o.retryMax) set(['agent', 'retry', 'max_interval'], o.retryMax);
+  set(['receivers', 'otlp', 'protocols', 'grpc', 'endpoint'], '127.0.0.1:0');
+  set(['receivers', 'otlp', 'protocols', 'http', 'endpoint'], '127.0.0.1:0');
+  set(['exporters', 'file', 'directory'], path.join(dir, 'archive'));
+  return doc.toString();
 }
 
 export interface BenchAgent {
