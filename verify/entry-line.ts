@@ -95,12 +95,22 @@ export function toHex(bytes: Uint8Array): string {
   return s;
 }
 
-/** Reads record.eventName of a line (used for the genesis entry only); null if absent/malformed. */
-export function eventNameOf(line: Uint8Array): string | null {
+/**
+ * Reads what the genesis check needs from entry 0: record.eventName and the string value of
+ * the `sealtrail.origin` attribute (null when absent or malformed).
+ */
+export function genesisInfo(line: Uint8Array): { eventName: string | null; origin: string | null } {
   try {
-    const o = JSON.parse(decoder.decode(line)) as { record?: { eventName?: unknown } };
-    return typeof o?.record?.eventName === 'string' ? o.record.eventName : null;
+    const o = JSON.parse(decoder.decode(line)) as { record?: { eventName?: unknown; attributes?: unknown } };
+    const eventName = typeof o?.record?.eventName === 'string' ? o.record.eventName : null;
+    let origin: string | null = null;
+    if (Array.isArray(o?.record?.attributes)) {
+      for (const kv of o.record.attributes as Array<{ key?: unknown; value?: { stringValue?: unknown } }>) {
+        if (kv?.key === 'sealtrail.origin' && typeof kv.value?.stringValue === 'string') origin = kv.value.stringValue;
+      }
+    }
+    return { eventName, origin };
   } catch {
-    return null;
+    return { eventName: null, origin: null };
   }
 }

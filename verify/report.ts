@@ -6,7 +6,7 @@ export type ProblemCode =
   | 'MALFORMED_ENTRY' // a line that is not an entry of format v1
   | 'ENTRY_HASH_MISMATCH' // an entry's hash differs from the prev link its successor recorded
   | 'PREV_MISMATCH' // entry 0's prev is not 64 zeros
-  | 'GENESIS_MISSING' // entry 0 is not a sealtrail.genesis entry
+  | 'GENESIS_MISSING' // entry 0 is not a sealtrail.genesis entry, or names another origin
   | 'SEQ_GAP' // an entry is missing
   | 'SEQ_DUPLICATE' // a seq appears twice
   | 'SEQ_REORDER' // entries out of order

@@ -15,7 +15,7 @@
 // are still checked everywhere, so every problem is found once, where it is.
 import type { ArchiveReader } from './archive.js';
 import { VerifyError } from './errors.js';
-import { eventNameOf, parseEntryHead, prevHexOf, prevMatches, toHex } from './entry-line.js';
+import { genesisInfo, parseEntryHead, prevHexOf, prevMatches, toHex } from './entry-line.js';
 import { webGunzip, type Decompressor } from './gunzip.js';
 import { checkpointObjectName, parseObjectName, pos } from './layout.js';
 import { LineError, splitLines, DEFAULT_MAX_LINE_BYTES } from './lines.js';
@@ -404,8 +404,11 @@ async function verifyEntries(run: Run, origin: string, b: Batch, name: string, s
             `entry ${st.prevSeq} hashes to ${toHex(st.prevHash)} but entry ${s} records prev ${prevHexOf(head)}: entry ${st.prevSeq} was changed (or entry ${s}'s prev was)`,
           );
         }
-        if (at === 0 && eventNameOf(line) !== GENESIS_EVENT) {
-          run.problem('GENESIS_MISSING', name, 0, `entry 0 is not a ${GENESIS_EVENT} entry`);
+        if (at === 0) {
+          // The genesis entry names its chain: a genesis copied from another chain does not match.
+          const g = genesisInfo(line);
+          if (g.eventName !== GENESIS_EVENT) run.problem('GENESIS_MISSING', name, 0, `entry 0 is not a ${GENESIS_EVENT} entry`);
+          else if (g.origin !== origin) run.problem('GENESIS_MISSING', name, 0, `entry 0 records origin ${JSON.stringify(g.origin)}, not ${origin}`);
         }
         st.prevSeq = s;
         lastLineTrouble = !seqOk;

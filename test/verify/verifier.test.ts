@@ -246,3 +246,20 @@ test('progress is reported with growing entry counts', async () => {
     assert.equal(seen[seen.length - 1], 40);
   });
 });
+
+test('a chain relabelled under another origin, even re-signed with the key, is caught at its genesis entry', async () => {
+  await withArchive({}, async (fx) => {
+    const { formatCheckpointBody, parseNote, parseCheckpointBody } = await import('../../verify/note.js');
+    const other = fx.origin.replace(/[0-9a-f]{32}$/, 'f'.repeat(32));
+    await fs.mkdir(path.join(fx.dir, other), { recursive: true });
+    for (const b of fx.batches) {
+      await fs.rename(path.join(fx.dir, b.entries), path.join(fx.dir, b.entries.replace(fx.origin, other)));
+      const cp = parseCheckpointBody(parseNote(await fs.readFile(path.join(fx.dir, b.checkpoint), 'utf8')).text);
+      await fs.rm(path.join(fx.dir, b.checkpoint));
+      await fs.writeFile(path.join(fx.dir, b.checkpoint.replace(fx.origin, other)), fx.signer.signNote(formatCheckpointBody(other, cp.size, cp.root)));
+    }
+    const r = await verify(fx);
+    assert.deepEqual(r.problems.map((p) => [p.code, p.seq]), [['GENESIS_MISSING', 0]]);
+    assert.match(r.problems[0]!.message, /records origin/);
+  });
+});
