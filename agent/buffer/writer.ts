@@ -64,6 +64,7 @@ export class BufferWriter extends EventEmitter {
   private readonly now: () => number;
   private queue: Job[] = [];
   private running: Promise<void> | null = null;
+  private draining = false;
   private ageTimer: NodeJS.Timeout | null = null;
   private closed = false;
   /** The segment being built by the current commit (see store.ts: one value per commit). */
@@ -139,15 +140,27 @@ export class BufferWriter extends EventEmitter {
       return;
     }
     this.queue.push(job);
-    if (!this.running) this.running = this.drain().finally(() => (this.running = null));
+    if (!this.draining) {
+      this.draining = true;
+      this.running = this.drain();
+    }
   }
 
   private async drain(): Promise<void> {
     while (this.queue.length > 0) {
       const jobs = this.queue;
       this.queue = [];
-      await this.commit(jobs);
+      try {
+        await this.commit(jobs);
+      } catch (err) {
+        // A bug, not a disk error (those are handled in commit): fail the jobs, keep serving.
+        for (const j of jobs) j.reject(err);
+      }
     }
+    // Cleared in the same synchronous step as the last empty-queue check, so a job pushed
+    // from any continuation either sees draining=false and starts a drain, or is picked up.
+    this.draining = false;
+    this.running = null;
   }
 
   private async commit(jobs: Job[]): Promise<void> {
