@@ -33,7 +33,10 @@ export class Forwarder {
     private readonly log: LogFn,
   ) {
     this.backoff = new Backoff(retry);
-    writer.on('sealed', () => this.poke());
+    // A new batch wakes an idle forwarder; it never cuts a retry backoff short.
+    writer.on('sealed', () => {
+      if (this.state === 'idle') this.poke();
+    });
   }
 
   start(): void {
@@ -114,8 +117,7 @@ export class Forwarder {
           return;
         }
         const delay = this.backoff.next();
-        const permanent = isSealtrailError(err, 'SINK_PERMANENT');
-        this.log(permanent ? 'error' : 'warn', 'sink delivery failed; will retry', {
+        this.log(isSealtrailError(err, 'SINK_TRANSIENT') ? 'warn' : 'error', 'sink delivery failed; will retry', {
           sink: this.sink.id,
           batch_start: next,
           retry_in_ms: delay,

@@ -1,0 +1,81 @@
+// The forwarder on a real buffer and a real file sink.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { openStore } from '../../../agent/buffer/store.js';
+import { BufferWriter } from '../../../agent/buffer/writer.js';
+import { Chain } from '../../../agent/chain/chain.js';
+import { Forwarder } from '../../../agent/delivery/forwarder.js';
+import { FileSink } from '../../../exporters/file/file-sink.js';
+import { generateKey, NoteSigner } from '../../../agent/keys/signer.js';
+import { parseSignerKey } from '../../../verify/note.js';
+import { tempDir } from '../../helpers/agent.js';
+import { listFiles } from '../../helpers/entries.js';
+
+const item = (i: number) => ({ resource: '{}', scope: '{}', record: JSON.stringify({ body: { stringValue: `r${i}` } }) });
+
+async function setup(archive: string) {
+  const dir = await tempDir();
+  const store = await openStore(path.join(dir, 'buffer'));
+  const key = generateKey('k');
+  const writer = new BufferWriter({
+    db: store.db,
+    chainInfo: { origin: 'sealtrail/t/0123456789abcdef0123456789abcdef', agentName: 't', chainId: '0123456789abcdef0123456789abcdef', keyName: 'k', keyId: '0', createdAt: '' },
+    ledger: { chain: Chain.empty(), sealedSize: 0, sealedRoot: '', bytes: 0, entries: 0, lowWater: 0, unsealedSince: 0, unsealedBytes: 0 },
+    cursors: new Map([['file', 0]]),
+    env: 'test',
+    signer: new NoteSigner('k', parseSignerKey(key.signerKey).seed),
+    seal: { maxRecords: 2, maxBytes: 1 << 20, maxAgeMs: 60000 },
+    maxBufferBytes: 1 << 30,
+  });
+  const sink = new FileSink({ type: 'file', id: 'file', directory: archive, compression: 'none', immutable: false }, () => {});
+  const f = new Forwarder(sink, store.db, writer, false, { initialIntervalMs: 1000, maxIntervalMs: 1000, multiplier: 2 }, () => {});
+  return { dir, writer, f, close: async () => { await f.stop(); await writer.close(); await store.db.close(); await fs.rm(dir, { recursive: true, force: true }); } };
+}
+
+test('new batches do not cut a retry backoff short', async () => {
+  const base = await tempDir();
+  const archive = path.join(base, 'not-a-dir');
+  await fs.writeFile(archive, 'a file where the archive directory should be'); // every put fails (transient)
+  const s = await setup(archive);
+  try {
+    s.f.start();
+    // 40 batches sealed over ~1.2 s while the sink fails; backoff is 500-1000 ms per attempt.
+    for (let i = 0; i < 40; i++) {
+      await s.writer.append([item(2 * i), item(2 * i + 1)]);
+      await new Promise((r) => setTimeout(r, 30));
+    }
+    assert.equal(s.writer.state().sealedSize, 80);
+    assert.ok(s.f.errors >= 1 && s.f.errors <= 4, `${s.f.errors} delivery attempts in ~1.2 s with a 0.5-1 s backoff`);
+    assert.equal(s.f.cursor, 0);
+  } finally {
+    await s.close();
+    await fs.rm(base, { recursive: true, force: true });
+  }
+});
+
+test('batches are delivered in order and the cursor follows', async () => {
+  const base = await tempDir();
+  const archive = path.join(base, 'archive');
+  const s = await setup(archive);
+  try {
+    s.f.start();
+    await s.writer.append(Array.from({ length: 6 }, (_, i) => item(i)));
+    for (let t = 0; t < 200 && s.f.cursor < 6; t++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(s.f.cursor, 6);
+    const names = (await listFiles(archive)).map((n) => n.split('/').pop());
+    assert.deepEqual(names, [
+      '0000000000000000-0000000000000002.checkpoint',
+      '0000000000000000-0000000000000002.entries.jsonl',
+      '0000000000000002-0000000000000004.checkpoint',
+      '0000000000000002-0000000000000004.entries.jsonl',
+      '0000000000000004-0000000000000006.checkpoint',
+      '0000000000000004-0000000000000006.entries.jsonl',
+    ]);
+    assert.equal(s.writer.state().entries, 0, 'delivered batches left the buffer');
+  } finally {
+    await s.close();
+    await fs.rm(base, { recursive: true, force: true });
+  }
+});
