@@ -4,8 +4,10 @@ import type { LogFn } from '../agent/telemetry/log.js';
 import type { Sink } from './sink.js';
 import { FileSink } from './file/file-sink.js';
 import { createS3Sink } from './s3/index.js';
+import { WorkerSink } from './worker/worker-sink.js';
 
-export function createSink(cfg: ExporterConfig, log: LogFn): Sink {
+/** Builds a sink that runs on the calling thread (used inside a sink worker, and in tests). */
+export function createDirectSink(cfg: ExporterConfig, log: LogFn): Sink {
   switch (cfg.type) {
     case 'file':
       return new FileSink(cfg, log);
@@ -14,4 +16,9 @@ export function createSink(cfg: ExporterConfig, log: LogFn): Sink {
     default:
       throw new Error(`exporter type ${(cfg as { type: string }).type} is not available`);
   }
+}
+
+/** The agent's sinks: each runs in its own worker thread, off the busy main thread. */
+export function createSink(cfg: ExporterConfig, log: LogFn): Sink {
+  return new WorkerSink(cfg, log);
 }

@@ -1,0 +1,40 @@
+// Runs one sink in a worker thread. The agent's main thread is busy chaining records; with
+// the sink's many small awaits (open, write, fsync, link, fsync dir, chmod ...) on its own
+// event loop, a batch costs the main thread one round trip per object instead of one per step.
+import { parentPort, workerData } from 'node:worker_threads';
+import { isSealtrailError, errorMessage } from '../../agent/errors.js';
+import { createDirectSink } from '../factory.js';
+import type { Call, Reply, WorkerInit } from './protocol.js';
+
+const port = parentPort;
+if (!port) throw new Error('sink-worker.js must run in a worker thread');
+const { cfg } = workerData as WorkerInit;
+const send = (m: Reply): void => port.postMessage(m);
+const sink = createDirectSink(cfg, (level, msg, fields) => send({ type: 'log', level, msg, ...(fields ? { fields: plain(fields) } : {}) }));
+
+port.on('message', (call: Call) => {
+  void handle(call).then(
+    (value) => send({ type: 'reply', id: call.id, ok: true, value }),
+    (err: unknown) => send({ type: 'reply', id: call.id, ok: false, error: { code: isSealtrailError(err) ? err.code : null, message: errorMessage(err) } }),
+  );
+});
+
+async function handle(call: Call): Promise<unknown> {
+  switch (call.op) {
+    case 'start':
+      return sink.start();
+    case 'put':
+      return sink.put(call.name, call.body);
+    case 'get':
+      return sink.get(call.name);
+    case 'close':
+      return sink.close();
+  }
+}
+
+/** Log fields may hold errors; keep what structured clone can carry. */
+function plain(fields: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(fields)) out[k] = v instanceof Error ? { message: v.message, code: (v as { code?: unknown }).code } : v;
+  return out;
+}
