@@ -173,7 +173,7 @@ export class Agent {
     }
     this.registerGauges();
 
-    this.pipeline = new AuditPipeline(compileFilter(cfg.filter.rules), this.writer, this.metrics);
+    this.pipeline = new AuditPipeline(compileFilter(cfg.filter.rules), this.writer, this.metrics, undefined, this.log);
     const opts = { maxDepth: cfg.receivers.maxDepth, log: this.log, metrics: this.metrics };
     const addrs: AgentAddresses = { grpc: null, http: null, telemetry: null };
     if (cfg.receivers.grpc) {

@@ -4,6 +4,7 @@ import type { AuditFilter } from '../filter/audit-filter.js';
 import type { BufferWriter, EntryParts } from '../buffer/writer.js';
 import { SealtrailError, isSealtrailError } from '../errors.js';
 import type { Metrics } from '../telemetry/metrics.js';
+import type { LogFn } from '../telemetry/log.js';
 import type { IngestResult, Ingestor } from './ingest.js';
 
 /**
@@ -16,13 +17,29 @@ export const DEFAULT_MAX_PENDING_BYTES = 64 << 20;
 export class AuditPipeline implements Ingestor {
   private accepting = true;
   private pendingBytes = 0;
+  /** The reason records are being refused right now, logged once per episode (not per request). */
+  private refusing: string | null = null;
 
   constructor(
     private readonly filter: AuditFilter,
     private readonly writer: BufferWriter,
     private readonly metrics: Metrics,
     private readonly maxPendingBytes = DEFAULT_MAX_PENDING_BYTES,
+    private readonly log: LogFn = () => {},
   ) {}
+
+  private refused(count: number, code: string, message: string): void {
+    this.metrics.recordsRefused += count;
+    if (this.refusing === code) return;
+    this.refusing = code;
+    this.log('warn', 'refusing audit records with a retryable error until this clears', { code, reason: message });
+  }
+
+  private acceptedAgain(): void {
+    if (this.refusing === null) return;
+    this.log('info', 'accepting audit records again', { after: this.refusing });
+    this.refusing = null;
+  }
 
   /** Refuse new records from now on (graceful shutdown). */
   stopAccepting(): void {
@@ -37,24 +54,26 @@ export class AuditPipeline implements Ingestor {
     const filtered = req.records.length - audit.length;
     if (audit.length > 0) {
       if (!this.accepting) {
-        this.metrics.recordsRefused += audit.length;
+        this.metrics.recordsRefused += audit.length; // shutting down: the stop is logged already
         throw new SealtrailError('SHUTTING_DOWN', 'the agent is shutting down; retry against the restarted agent', { retryAfterSeconds: 5 });
       }
       let bytes = 0;
       for (const a of audit) bytes += a.resource.length + a.scope.length + a.record.length;
       if (this.pendingBytes > 0 && this.pendingBytes + bytes > this.maxPendingBytes) {
-        this.metrics.recordsRefused += audit.length;
-        throw new SealtrailError('OVERLOADED', `agent overloaded: ${this.pendingBytes} bytes of records are waiting for the disk; retry later`, { retryAfterSeconds: 1 });
+        const err = new SealtrailError('OVERLOADED', `agent overloaded: ${this.pendingBytes} bytes of records are waiting for the disk; retry later`, { retryAfterSeconds: 1 });
+        this.refused(audit.length, err.code, err.message);
+        throw err;
       }
       this.pendingBytes += bytes;
       try {
         await this.writer.append(audit);
       } catch (err) {
-        if (isSealtrailError(err)) this.metrics.recordsRefused += audit.length;
+        if (isSealtrailError(err)) this.refused(audit.length, err.code, err.message);
         throw err;
       } finally {
         this.pendingBytes -= bytes;
       }
+      this.acceptedAgain();
       this.metrics.recordsAccepted += audit.length;
     }
     this.metrics.recordsFiltered += filtered;

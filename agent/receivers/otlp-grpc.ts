@@ -61,7 +61,7 @@ export async function startGrpcReceiver(cfg: GrpcReceiverConfig, ingestor: Inges
 
   const fail = (callback: grpc.sendUnaryData<Buffer>, err: unknown, peer: string): void => {
     const f = classify(err);
-    if (f.retryable) log('warn', 'otlp/grpc: export refused (retryable)', { peer, error: f.message });
+    if (f.retryable) log('debug', 'otlp/grpc: export refused (retryable)', { peer, error: f.message });
     else {
       if (opts.metrics) opts.metrics.requestsRejected++;
       log('debug', 'otlp/grpc: export rejected', { peer, code: f.grpcCode, error: f.message });

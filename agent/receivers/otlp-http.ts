@@ -125,7 +125,7 @@ export async function startHttpReceiver(cfg: HttpReceiverConfig, ingestor: Inges
     const headers: Record<string, string> = {};
     if (f.retryable) {
       headers['Retry-After'] = String(f.retryAfterSeconds);
-      log('warn', 'otlp/http: export refused (retryable)', { remote: req.socket.remoteAddress, error: f.message });
+      log('debug', 'otlp/http: export refused (retryable)', { remote: req.socket.remoteAddress, error: f.message });
     } else {
       if (opts.metrics) opts.metrics.requestsRejected++;
       log('debug', 'otlp/http: request rejected', { remote: req.socket.remoteAddress, status: f.httpStatus, error: f.message });

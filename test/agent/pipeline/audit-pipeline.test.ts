@@ -23,7 +23,7 @@ const record = (audit: boolean, body: string): DecodedRecord => ({
   view: { eventName: '', severityNumber: 0, severityText: '', scopeName: '', attributes: new Map([['audit', audit ? 'true' : 'false']]), resourceAttributes: new Map() },
 });
 
-async function setup(maxPendingBytes?: number) {
+async function setup(maxPendingBytes?: number, logs: string[] = []) {
   const dir = await tempDir();
   const store = await openStore(path.join(dir, 'buffer'));
   const key = generateKey('k');
@@ -38,7 +38,7 @@ async function setup(maxPendingBytes?: number) {
     maxBufferBytes: 1 << 30,
   });
   const metrics = new Metrics();
-  const pipeline = new AuditPipeline(compileFilter(DEFAULT_RULES), writer, metrics, maxPendingBytes);
+  const pipeline = new AuditPipeline(compileFilter(DEFAULT_RULES), writer, metrics, maxPendingBytes, (level, msg) => logs.push(`${level}: ${msg}`));
   return { pipeline, writer, metrics, close: async () => { await writer.close(); await store.db.close(); await fs.rm(dir, { recursive: true, force: true }); } };
 }
 
@@ -52,14 +52,18 @@ test('only audit records are chained; the rest are counted as filtered', async (
 });
 
 test('records beyond the pending-bytes cap are refused as OVERLOADED and never chained', async () => {
-  const s = await setup(100);
+  const logs: string[] = [];
+  const s = await setup(100, logs);
   const big = Array.from({ length: 3 }, (_, i) => record(true, `first-${i}`)); // ~150 bytes pending
   const first = s.pipeline.ingest({ records: big }); // waits for the disk
   await assert.rejects(s.pipeline.ingest({ records: [record(true, 'second')] }), (e) => isSealtrailError(e, 'OVERLOADED') && e.retryable);
+  await assert.rejects(s.pipeline.ingest({ records: [record(true, 'second again')] }), (e) => isSealtrailError(e, 'OVERLOADED'));
   assert.deepEqual(await first, { accepted: 3, filtered: 0 });
   // Once the first write is on disk, the cap is free again.
   assert.deepEqual(await s.pipeline.ingest({ records: [record(true, 'third')] }), { accepted: 1, filtered: 0 });
   assert.equal(s.writer.state().chain.size, 4);
-  assert.equal(s.metrics.recordsRefused, 1);
+  assert.equal(s.metrics.recordsRefused, 2);
+  // One warning per episode of refusals, not one per request, and a line when it clears.
+  assert.deepEqual(logs, ['warn: refusing audit records with a retryable error until this clears', 'info: accepting audit records again']);
   await s.close();
 });
