@@ -5,6 +5,7 @@ import { loadConfig } from '../config/load.js';
 import { stderrLogger } from '../agent/telemetry/log.js';
 import { errorMessage, isSealtrailError } from '../agent/errors.js';
 import { parseArgs } from 'node:util';
+import * as grpc from '@grpc/grpc-js';
 
 export async function runCommand(argv: string[]): Promise<number> {
   let config: string | undefined;
@@ -19,6 +20,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   // Keep stderr pure JSON: process warnings (e.g. the AWS SDK's Node version notice) become log lines.
   process.removeAllListeners('warning');
   process.on('warning', (w) => log('warn', 'process warning', { name: w.name, warning: w.message }));
+  grpc.setLogger({ error: (...args: unknown[]) => log('warn', 'grpc-js', { detail: args.map(String).join(' ') }) });
   let loaded;
   try {
     loaded = await loadConfig(config ?? null);
