@@ -7,6 +7,8 @@
 //  - transient failures reject with SINK_TRANSIENT (retried forever by the forwarder),
 //    permanent ones with SINK_PERMANENT (reported loudly, retried with a long backoff).
 
+import type { DeliverOptions, SealedBatch } from './deliver.js';
+
 export type PutResult = 'written' | 'exists';
 
 export interface Sink {
@@ -20,4 +22,9 @@ export interface Sink {
   get(name: string): Promise<Uint8Array | null>;
   /** Releases resources. Safe to call twice and before start(). */
   close(): Promise<void>;
+  /**
+   * Optional: delivers a whole sealed batch with exactly the semantics of deliverBatch() in
+   * deliver.ts (entries object, then checkpoint). WorkerSink has it, to cross to its worker once.
+   */
+  deliverBatch?(batch: SealedBatch, opts: DeliverOptions): Promise<void>;
 }

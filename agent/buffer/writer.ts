@@ -73,7 +73,7 @@ export class BufferWriter extends EventEmitter {
   private openBatch: Buffer[] = [];
   /** False while openBatch lacks entries of the open batch (a crash tail, a rolled-back write). */
   private openBatchComplete: boolean;
-  private readonly recent = new Map<number, Buffer>();
+  private readonly recent = new Map<number, { batch: BatchRecord; lines: Buffer }>();
   private recentBytes = 0;
 
   constructor(o: WriterOptions) {
@@ -113,7 +113,12 @@ export class BufferWriter extends EventEmitter {
    * (at most RECENT_MAX_BYTES of recent batches); undefined means read them from the buffer.
    */
   recentLines(start: number): Buffer | undefined {
-    return this.recent.get(start);
+    return this.recent.get(start)?.lines;
+  }
+
+  /** The sealed batch record starting at `start`, when still held in memory. */
+  recentBatch(start: number): BatchRecord | undefined {
+    return this.recent.get(start)?.batch;
   }
 
   /** Seals the open batch, if any entry is unsealed. */
@@ -278,12 +283,12 @@ export class BufferWriter extends EventEmitter {
     sealed.push(batch);
     if (this.openBatchComplete && this.openBatch.length === end - start) {
       const lines = Buffer.concat(this.openBatch);
-      this.recent.set(start, lines);
+      this.recent.set(start, { batch, lines });
       this.recentBytes += lines.length;
       for (const [k, v] of this.recent) {
         if (this.recentBytes <= RECENT_MAX_BYTES) break;
         this.recent.delete(k);
-        this.recentBytes -= v.length;
+        this.recentBytes -= v.lines.length;
       }
     }
     this.openBatch = [];
@@ -295,7 +300,7 @@ export class BufferWriter extends EventEmitter {
     const v = this.recent.get(start);
     if (v === undefined) return;
     this.recent.delete(start);
-    this.recentBytes -= v.length;
+    this.recentBytes -= v.lines.length;
   }
 
   private async applyAdvance(sinkId: string, next: number, ops: Op[]): Promise<boolean> {

@@ -94,11 +94,13 @@ export class Forwarder {
           await this.sink.start();
           this.needsStart = false;
         }
-        const batch = await readBatch(this.db, next);
+        const batch = this.writer.recentBatch(next) ?? (await readBatch(this.db, next));
         if (batch === null) throw new Error(`batch at ${next} is not in the buffer`);
         const lines = this.writer.recentLines(batch.start) ?? (await readEntries(this.db, batch.start, batch.end));
         if (countLines(lines) !== batch.end - batch.start) throw new Error(`batch [${batch.start}, ${batch.end}) has ${countLines(lines)} lines`);
-        await deliverBatch(this.sink, { origin: this.writer.origin, start: batch.start, end: batch.end, lines, checkpoint: batch.checkpoint }, { gzip: this.gzip });
+        const sealed = { origin: this.writer.origin, start: batch.start, end: batch.end, lines, checkpoint: batch.checkpoint };
+        if (this.sink.deliverBatch) await this.sink.deliverBatch(sealed, { gzip: this.gzip });
+        else await deliverBatch(this.sink, sealed, { gzip: this.gzip });
         await this.writer.advance(this.sink.id, batch.end);
         this.batchesDelivered++;
         if (this.backoff.failures > 0) this.log('info', 'sink recovered', { sink: this.sink.id, batch_start: batch.start });

@@ -1,6 +1,7 @@
 // Messages between the agent and a sink worker (worker-sink.ts <-> sink-worker.ts).
 import type { ExporterConfig } from '../../config/types.js';
 import type { ErrorCode } from '../../agent/errors.js';
+import type { DeliverOptions, SealedBatch } from '../deliver.js';
 
 export interface WorkerInit {
   cfg: ExporterConfig;
@@ -10,6 +11,7 @@ export type Call =
   | { id: number; op: 'start' }
   | { id: number; op: 'put'; name: string; body: Uint8Array }
   | { id: number; op: 'get'; name: string }
+  | { id: number; op: 'deliver'; batch: SealedBatch; opts: DeliverOptions }
   | { id: number; op: 'close' };
 
 export interface SerializedError {

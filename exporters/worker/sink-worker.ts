@@ -4,6 +4,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { isSealtrailError, errorMessage } from '../../agent/errors.js';
 import { createDirectSink } from '../factory.js';
+import { deliverBatch } from '../deliver.js';
 import type { Call, Reply, WorkerInit } from './protocol.js';
 
 const port = parentPort;
@@ -27,6 +28,8 @@ async function handle(call: Call): Promise<unknown> {
       return sink.put(call.name, call.body);
     case 'get':
       return sink.get(call.name);
+    case 'deliver':
+      return deliverBatch(sink, call.batch, call.opts);
     case 'close':
       return sink.close();
   }

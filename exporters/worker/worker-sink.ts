@@ -7,6 +7,7 @@ import type { ExporterConfig } from '../../config/types.js';
 import { SealtrailError } from '../../agent/errors.js';
 import type { LogFn } from '../../agent/telemetry/log.js';
 import type { PutResult, Sink } from '../sink.js';
+import type { DeliverOptions, SealedBatch } from '../deliver.js';
 import type { Call, Reply, SerializedError } from './protocol.js';
 
 type Pending = { resolve: (v: unknown) => void; reject: (e: unknown) => void };
@@ -35,6 +36,11 @@ export class WorkerSink implements Sink {
 
   async get(name: string): Promise<Uint8Array | null> {
     return (await this.call({ op: 'get', name })) as Uint8Array | null;
+  }
+
+  /** deliverBatch (entries, then checkpoint) run inside the worker: one round trip per batch. */
+  async deliverBatch(batch: SealedBatch, opts: DeliverOptions): Promise<void> {
+    await this.call({ op: 'deliver', batch, opts });
   }
 
   async close(): Promise<void> {

@@ -11,7 +11,9 @@ import { promisify } from 'node:util';
 import { WorkerSink } from '../../exporters/worker/worker-sink.js';
 import { isSealtrailError } from '../../agent/errors.js';
 import { listFiles } from '../helpers/entries.js';
-import { sinkConformanceSuite, type SinkHarness } from './conformance.js';
+import { assertRejectsCode, freshOrigin, makeTestBatch, sinkConformanceSuite, type SinkHarness } from './conformance.js';
+import { checkpointObjectName, entriesObjectName } from '../../verify/layout.js';
+import { gunzipSync } from 'node:zlib';
 
 const run = promisify(execFile);
 const isRoot = process.getuid?.() === 0;
@@ -79,6 +81,26 @@ it('a sink worker that dies fails its calls as SINK_TRANSIENT, and the next call
     await assert.rejects(h.sink.put('a/x.checkpoint', new TextEncoder().encode('other')), (e) => isSealtrailError(e, 'SINK_CONFLICT'));
   } finally {
     await h.healFault();
+    await h.cleanup();
+  }
+});
+
+it('deliverBatch in the worker writes entries then checkpoint, is a no-op when repeated, and reports conflicts by code', async () => {
+  const h = await harness();
+  try {
+    await h.sink.start();
+    const origin = freshOrigin();
+    const batch = makeTestBatch(origin, 0, 5);
+    for (const gzip of [false, true]) {
+      await (h.sink as WorkerSink).deliverBatch(batch, { gzip });
+      await (h.sink as WorkerSink).deliverBatch(batch, { gzip }); // redelivery: no-op
+      const entries = await h.readBack(entriesObjectName(origin, 0, 5, gzip));
+      const plain = gzip ? new Uint8Array(gunzipSync(entries!)) : entries;
+      assert.deepEqual(plain, batch.lines);
+      assert.equal(new TextDecoder().decode((await h.readBack(checkpointObjectName(origin, 0, 5)))!), batch.checkpoint);
+    }
+    await assertRejectsCode((h.sink as WorkerSink).deliverBatch(makeTestBatch(origin, 0, 5, 'other'), { gzip: false }), 'SINK_CONFLICT');
+  } finally {
     await h.cleanup();
   }
 });
