@@ -3,50 +3,20 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { openStore, readEntries, type Ledger } from '../../../agent/buffer/store.js';
-import { CHAIN_KEY, HEAD_KEY, SEGMENT_RANGE } from '../../../agent/buffer/keys.js';
-import { BufferWriter } from '../../../agent/buffer/writer.js';
-import { Chain } from '../../../agent/chain/chain.js';
-import { generateKey, NoteSigner } from '../../../agent/keys/signer.js';
-import { parseSignerKey, parseNote, parseCheckpointBody, parseVerifierKey, verifyNote } from '../../../verify/note.js';
+import { openStore, readEntries } from '../../../agent/buffer/store.js';
+import { SEGMENT_RANGE } from '../../../agent/buffer/keys.js';
+import { parseNote, parseCheckpointBody, parseVerifierKey, verifyNote } from '../../../verify/note.js';
 import { leafHash, rootOfLeaves } from '../../../verify/merkle.js';
 import { isSealtrailError } from '../../../agent/errors.js';
 import { tempDir } from '../../helpers/agent.js';
+import { openTestWriter, item, TEST_ORIGIN, testKey } from '../../helpers/writer.js';
 
-const key = generateKey('test-key');
-const signer = new NoteSigner('test-key', parseSignerKey(key.signerKey).seed);
-const ORIGIN = 'sealtrail/t/0123456789abcdef0123456789abcdef';
+const ORIGIN = TEST_ORIGIN;
 const segmentKeys = async (db: { keys(o: object): { all(): Promise<string[]> } }) => db.keys({ ...SEGMENT_RANGE }).all();
-const item = (i: number) => ({ resource: '{}', scope: '{}', record: JSON.stringify({ body: { stringValue: `r${i}` } }) });
-
-async function freshWriter(dir: string, opts: { maxRecords?: number; maxBytes?: number; maxAgeMs?: number; bufferMax?: number; sinks?: string[] } = {}) {
-  const store = await openStore(path.join(dir, 'buffer'));
-  let ledger: Ledger | null = store.ledger;
-  const chainInfo = store.chain ?? { origin: ORIGIN, agentName: 't', chainId: '0123456789abcdef0123456789abcdef', keyName: 'test-key', keyId: '00000000', createdAt: '' };
-  if (!ledger) {
-    ledger = { chain: Chain.empty(), sealedSize: 0, sealedRoot: '', bytes: 0, entries: 0, lowWater: 0, unsealedSince: 0, unsealedBytes: 0 };
-    await store.db.batch([
-      { type: 'put', key: CHAIN_KEY, value: Buffer.from(JSON.stringify(chainInfo)) },
-      { type: 'put', key: HEAD_KEY, value: Buffer.from(JSON.stringify(ledger)) },
-    ], { sync: true });
-  }
-  const cursors = new Map((opts.sinks ?? []).map((s) => [s, ledger!.lowWater] as [string, number]));
-  const writer = new BufferWriter({
-    db: store.db,
-    chainInfo,
-    ledger,
-    cursors,
-    env: 'test',
-    signer,
-    seal: { maxRecords: opts.maxRecords ?? 1000, maxBytes: opts.maxBytes ?? 1 << 22, maxAgeMs: opts.maxAgeMs ?? 60000 },
-    maxBufferBytes: opts.bufferMax ?? 1 << 30,
-  });
-  return { store, writer, close: async () => { await writer.close(); await store.db.close(); } };
-}
 
 test('concurrent appends are group-committed and all land in order', async () => {
   const dir = await tempDir();
-  const { store, writer, close } = await freshWriter(dir);
+  const { store, writer, close } = await openTestWriter(dir);
   const results = await Promise.all(Array.from({ length: 50 }, (_, i) => writer.append([item(i), item(i)])));
   // Jobs queued together share commits, but each gets its own contiguous seq range.
   const firsts = results.map((r) => r.first).sort((a, b) => a - b);
@@ -66,11 +36,11 @@ test('concurrent appends are group-committed and all land in order', async () =>
 
 test('a reopened buffer continues the same chain: next seq, same frontier', async () => {
   const dir = await tempDir();
-  let w = await freshWriter(dir);
+  let w = await openTestWriter(dir);
   await w.writer.append([item(0), item(1), item(2)]);
   const before = w.writer.state();
   await w.close();
-  w = await freshWriter(dir);
+  w = await openTestWriter(dir);
   assert.deepEqual(w.writer.state().chain, before.chain);
   const r = await w.writer.append([item(3)]);
   assert.equal(r.first, 3);
@@ -82,14 +52,14 @@ test('a reopened buffer continues the same chain: next seq, same frontier', asyn
 
 test('a batch seals exactly at max_records with a checkpoint over the entries', async () => {
   const dir = await tempDir();
-  const { store, writer, close } = await freshWriter(dir, { maxRecords: 4 });
+  const { store, writer, close } = await openTestWriter(dir, { maxRecords: 4 });
   const sealed: Array<{ start: number; end: number; checkpoint: string }> = [];
   writer.on('sealed', (b) => sealed.push(b));
   await writer.append(Array.from({ length: 10 }, (_, i) => item(i)));
   assert.deepEqual(sealed.map((b) => [b.start, b.end]), [[0, 4], [4, 8]]);
   const lines = (await readEntries(store.db, 0, 8)).toString().trimEnd().split('\n');
   const note = parseNote(sealed[1]!.checkpoint);
-  verifyNote(note, [parseVerifierKey(key.verifierKey)]);
+  verifyNote(note, [parseVerifierKey(testKey.verifierKey)]);
   const cp = parseCheckpointBody(note.text);
   assert.equal(cp.origin, ORIGIN);
   assert.equal(cp.size, 8);
@@ -104,7 +74,7 @@ test('a batch seals exactly at max_records with a checkpoint over the entries', 
 
 test('max_age seals an open batch', async () => {
   const dir = await tempDir();
-  const { writer, close } = await freshWriter(dir, { maxAgeMs: 50 });
+  const { writer, close } = await openTestWriter(dir, { maxAgeMs: 50 });
   const sealedOnce = new Promise<{ end: number }>((resolve) => writer.once('sealed', resolve));
   await writer.append([item(0)]);
   const b = await sealedOnce;
@@ -115,7 +85,7 @@ test('max_age seals an open batch', async () => {
 
 test('a full buffer refuses new records with BUFFER_FULL and keeps what it has', async () => {
   const dir = await tempDir();
-  const { store, writer, close } = await freshWriter(dir, { bufferMax: 2000 });
+  const { store, writer, close } = await openTestWriter(dir, { bufferMax: 2000 });
   await writer.append(Array.from({ length: 5 }, (_, i) => item(i)));
   const bytes = writer.state().bytes;
   await assert.rejects(writer.append(Array.from({ length: 20 }, (_, i) => item(i))), (e) => isSealtrailError(e, 'BUFFER_FULL') && e.retryable);
@@ -130,7 +100,7 @@ test('a full buffer refuses new records with BUFFER_FULL and keeps what it has',
 
 test('batches leave the buffer only when every sink has them', async () => {
   const dir = await tempDir();
-  const { store, writer, close } = await freshWriter(dir, { maxRecords: 2, sinks: ['a', 'b'] });
+  const { store, writer, close } = await openTestWriter(dir, { maxRecords: 2, sinks: ['a', 'b'] });
   await writer.append(Array.from({ length: 6 }, (_, i) => item(i)));
   // Segments never cross a batch boundary: one segment per batch here.
   assert.deepEqual(await segmentKeys(store.db), ['e!0000000000000000', 'e!0000000000000002', 'e!0000000000000004']);
@@ -147,7 +117,7 @@ test('batches leave the buffer only when every sink has them', async () => {
 
 test('a head that disagrees with the stored entries is quarantined, never reset', async () => {
   const dir = await tempDir();
-  const w = await freshWriter(dir);
+  const w = await openTestWriter(dir);
   await w.writer.append([item(0), item(1)]);
   await w.writer.close();
   const [key, value] = (await w.store.db.iterator({ ...SEGMENT_RANGE }).all())[0]!;
@@ -167,7 +137,7 @@ test('a head that disagrees with the stored entries is quarantined, never reset'
 
 test('sealed batches are handed to forwarders from memory exactly as stored, never partially', async () => {
   const dir = await tempDir();
-  let w = await freshWriter(dir, { maxRecords: 3 });
+  let w = await openTestWriter(dir, { maxRecords: 3 });
   await w.writer.append(Array.from({ length: 7 }, (_, i) => item(i)));
   // Batches [0,3) and [3,6) were sealed in this process: their lines are in memory and equal the buffer.
   for (const start of [0, 3]) {
@@ -175,7 +145,7 @@ test('sealed batches are handed to forwarders from memory exactly as stored, nev
   }
   await w.close();
   // After a restart, entry 6 is an unsealed tail that memory never held: it must be read back.
-  w = await freshWriter(dir, { maxRecords: 3 });
+  w = await openTestWriter(dir, { maxRecords: 3 });
   await w.writer.append([item(7)]);
   await w.writer.sealNow();
   assert.equal(w.writer.state().sealedSize, 8);

@@ -2,36 +2,19 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
-import path from 'node:path';
-import { openStore } from '../../../agent/buffer/store.js';
-import { BufferWriter } from '../../../agent/buffer/writer.js';
-import { Chain } from '../../../agent/chain/chain.js';
 import { Forwarder } from '../../../agent/delivery/forwarder.js';
 import { FileSink } from '../../../exporters/file/file-sink.js';
-import { generateKey, NoteSigner } from '../../../agent/keys/signer.js';
-import { parseSignerKey } from '../../../verify/note.js';
+import path from 'node:path';
 import { tempDir } from '../../helpers/agent.js';
+import { openTestWriter, item } from '../../helpers/writer.js';
 import { listFiles } from '../../helpers/entries.js';
-
-const item = (i: number) => ({ resource: '{}', scope: '{}', record: JSON.stringify({ body: { stringValue: `r${i}` } }) });
 
 async function setup(archive: string) {
   const dir = await tempDir();
-  const store = await openStore(path.join(dir, 'buffer'));
-  const key = generateKey('k');
-  const writer = new BufferWriter({
-    db: store.db,
-    chainInfo: { origin: 'sealtrail/t/0123456789abcdef0123456789abcdef', agentName: 't', chainId: '0123456789abcdef0123456789abcdef', keyName: 'k', keyId: '0', createdAt: '' },
-    ledger: { chain: Chain.empty(), sealedSize: 0, sealedRoot: '', bytes: 0, entries: 0, lowWater: 0, unsealedSince: 0, unsealedBytes: 0 },
-    cursors: new Map([['file', 0]]),
-    env: 'test',
-    signer: new NoteSigner('k', parseSignerKey(key.signerKey).seed),
-    seal: { maxRecords: 2, maxBytes: 1 << 20, maxAgeMs: 60000 },
-    maxBufferBytes: 1 << 30,
-  });
+  const { store, writer, close } = await openTestWriter(dir, { maxRecords: 2, sinks: ['file'] });
   const sink = new FileSink({ type: 'file', id: 'file', directory: archive, compression: 'none', immutable: false }, () => {});
   const f = new Forwarder(sink, store.db, writer, false, { initialIntervalMs: 1000, maxIntervalMs: 1000, multiplier: 2 }, () => {});
-  return { dir, writer, f, close: async () => { await f.stop(); await writer.close(); await store.db.close(); await fs.rm(dir, { recursive: true, force: true }); } };
+  return { dir, writer, f, close: async () => { await f.stop(); await close(); await fs.rm(dir, { recursive: true, force: true }); } };
 }
 
 test('new batches do not cut a retry backoff short', async () => {

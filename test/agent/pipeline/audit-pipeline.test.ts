@@ -3,18 +3,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
-import path from 'node:path';
 import { AuditPipeline } from '../../../agent/pipeline/audit-pipeline.js';
 import { compileFilter, DEFAULT_RULES } from '../../../agent/filter/audit-filter.js';
-import { openStore } from '../../../agent/buffer/store.js';
-import { BufferWriter } from '../../../agent/buffer/writer.js';
-import { Chain } from '../../../agent/chain/chain.js';
-import { generateKey, NoteSigner } from '../../../agent/keys/signer.js';
-import { parseSignerKey } from '../../../verify/note.js';
 import { Metrics } from '../../../agent/telemetry/metrics.js';
 import { isSealtrailError } from '../../../agent/errors.js';
 import type { DecodedRecord } from '../../../agent/otlp/model.js';
 import { tempDir } from '../../helpers/agent.js';
+import { openTestWriter } from '../../helpers/writer.js';
 
 const record = (audit: boolean, body: string): DecodedRecord => ({
   resource: '{}',
@@ -25,21 +20,10 @@ const record = (audit: boolean, body: string): DecodedRecord => ({
 
 async function setup(maxPendingBytes?: number, logs: string[] = []) {
   const dir = await tempDir();
-  const store = await openStore(path.join(dir, 'buffer'));
-  const key = generateKey('k');
-  const writer = new BufferWriter({
-    db: store.db,
-    chainInfo: { origin: 'sealtrail/t/0123456789abcdef0123456789abcdef', agentName: 't', chainId: '0123456789abcdef0123456789abcdef', keyName: 'k', keyId: '0', createdAt: '' },
-    ledger: { chain: Chain.empty(), sealedSize: 0, sealedRoot: '', bytes: 0, entries: 0, lowWater: 0, unsealedSince: 0, unsealedBytes: 0 },
-    cursors: new Map(),
-    env: 'test',
-    signer: new NoteSigner('k', parseSignerKey(key.signerKey).seed),
-    seal: { maxRecords: 1000, maxBytes: 1 << 20, maxAgeMs: 60000 },
-    maxBufferBytes: 1 << 30,
-  });
+  const { writer, close } = await openTestWriter(dir);
   const metrics = new Metrics();
   const pipeline = new AuditPipeline(compileFilter(DEFAULT_RULES), writer, metrics, maxPendingBytes, (level, msg) => logs.push(`${level}: ${msg}`));
-  return { pipeline, writer, metrics, close: async () => { await writer.close(); await store.db.close(); await fs.rm(dir, { recursive: true, force: true }); } };
+  return { pipeline, writer, metrics, close: async () => { await close(); await fs.rm(dir, { recursive: true, force: true }); } };
 }
 
 test('only audit records are chained; the rest are counted as filtered', async () => {
