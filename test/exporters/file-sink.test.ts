@@ -13,74 +13,11 @@ import type { FileExporterConfig } from '../../config/types.js';
 import { deliverBatch } from '../../exporters/deliver.js';
 import { FileSink, type FileSinkLogFn } from '../../exporters/file/file-sink.js';
 import { checkpointObjectName, entriesObjectName } from '../../verify/layout.js';
-import { assertRejectsCode, freshOrigin, makeTestBatch, sinkConformanceSuite, type SinkHarness } from './conformance.js';
+import { assertRejectsCode, freshOrigin, makeTestBatch, sinkConformanceSuite } from './conformance.js';
+import { isRoot, makeFileHarness, walk, type FileHarness } from './file-harness.js';
 
 const run = promisify(execFile);
-const isRoot = process.getuid?.() === 0;
 const enc = new TextEncoder();
-
-async function walk(root: string, rel = ''): Promise<{ files: string[]; dirs: string[] }> {
-  const out = { files: [] as string[], dirs: [path.join(root, rel)] };
-  let entries;
-  try {
-    entries = await fsp.readdir(path.join(root, rel), { withFileTypes: true });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { files: [], dirs: [] };
-    throw err;
-  }
-  for (const e of entries) {
-    const r = rel === '' ? e.name : `${rel}/${e.name}`;
-    if (e.isDirectory()) {
-      const sub = await walk(root, r);
-      out.files.push(...sub.files);
-      out.dirs.push(...sub.dirs);
-    } else out.files.push(r);
-  }
-  return out;
-}
-
-async function setDirsWritable(root: string, writable: boolean): Promise<void> {
-  for (const d of (await walk(root)).dirs) {
-    if (isRoot) await run('chattr', [writable ? '-i' : '+i', d]);
-    else await fsp.chmod(d, writable ? 0o755 : 0o555);
-  }
-}
-
-interface FileHarness extends SinkHarness {
-  sink: FileSink;
-  root: string;
-  logs: { level: string; msg: string }[];
-}
-
-async function makeFileHarness(overrides: Partial<FileExporterConfig> = {}): Promise<FileHarness> {
-  const tmp = await fsp.mkdtemp(path.join(os.tmpdir(), 'sealtrail-'));
-  const root = path.join(tmp, 'archive');
-  const logs: { level: string; msg: string }[] = [];
-  const log: FileSinkLogFn = (level, msg) => logs.push({ level, msg });
-  const sink = new FileSink({ type: 'file', id: 'file', directory: root, compression: 'none', immutable: false, ...overrides }, log);
-  const heal = () => setDirsWritable(root, true);
-  return {
-    sink,
-    root,
-    logs,
-    async readBack(name) {
-      try {
-        return new Uint8Array(await fsp.readFile(path.join(root, ...name.split('/'))));
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-        throw err;
-      }
-    },
-    listNames: async () => (await walk(root)).files,
-    injectTransientFault: () => setDirsWritable(root, false),
-    healFault: heal,
-    async cleanup() {
-      await heal();
-      if (isRoot) await run('chattr', ['-R', '-i', tmp]).catch(() => {});
-      await fsp.rm(tmp, { recursive: true, force: true });
-    },
-  };
-}
 
 async function withFileSink(fn: (h: FileHarness) => Promise<void>, overrides: Partial<FileExporterConfig> = {}): Promise<void> {
   const h = await makeFileHarness(overrides);
