@@ -1,26 +1,16 @@
 // sealtrail cat as a child process: readable lines, --json raw lines, --where and time filters.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import { CLI } from '../helpers/agent.js';
+import { runCli } from '../helpers/cli.js';
 import { buildArchive, readLines, tempDir, type Fixture } from '../verify/fixtures.js';
 import { parseTime } from '../../cli/cat.js';
 
-const exec = promisify(execFile);
 let dir: string;
 let fx: Fixture;
 
-async function cat(...args: string[]): Promise<{ code: number; stdout: string }> {
-  try {
-    return { code: 0, stdout: (await exec(process.execPath, [CLI, 'cat', ...args])).stdout };
-  } catch (err) {
-    const e = err as { code: number; stdout: string };
-    return { code: e.code, stdout: e.stdout };
-  }
-}
+const cat = (...args: string[]) => runCli(['cat', ...args]);
 
 before(async () => {
   dir = await tempDir();

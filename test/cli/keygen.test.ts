@@ -1,30 +1,19 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { runCli as runCliProcess } from '../helpers/cli.js';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { isSealtrailError } from '../../agent/errors.js';
 import { loadSignerKey } from '../../agent/keys/signer.js';
 import { parseSignerKey, parseVerifierKey, verifyNote, parseNote } from '../../verify/note.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
-/**
- * Runs a command function in a child process (real stdout, stderr and exit code); the test
- * runner owns this process's stdout, so commands are never run in-process here.
- */
-function runCli(fn: 'validateCommand' | 'keygenCommand', args: readonly string[], cwd = repoRoot): Promise<{ code: number; stdout: string; stderr: string }> {
-  const mod = pathToFileURL(path.join(repoRoot, 'dist/cli', fn === 'validateCommand' ? 'validate.js' : 'keygen.js')).href;
-  const code = `import { ${fn} } from ${JSON.stringify(mod)};
-${fn}(process.argv.slice(1)).then((c) => { process.exitCode = c; }, (e) => { console.error(e); process.exitCode = 99; });`;
-  return new Promise((resolve) => {
-    execFile(process.execPath, ['--input-type=module', '-e', code, '--', ...args], { cwd, env: { PATH: process.env.PATH ?? '' } }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : -1) : 0, stdout, stderr });
-    });
-  });
-}
+/** The command through the real CLI, with an environment holding only PATH (no SEALTRAIL_* leaks in). */
+const runCli = (fn: 'validateCommand' | 'keygenCommand', args: readonly string[], cwd = repoRoot) =>
+  runCliProcess([fn === 'validateCommand' ? 'validate' : 'keygen', ...args], { cwd, env: { PATH: process.env.PATH ?? '' } });
 
 async function withTmp(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sealtrail-'));

@@ -1,24 +1,12 @@
 // sealtrail verify as a child process: exit codes, human and JSON reports, key input forms.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { promisify } from 'node:util';
-import { CLI } from '../helpers/agent.js';
+import { runCli } from '../helpers/cli.js';
 import { buildArchive, newSigner, readLines, tempDir, writeLines, type Fixture } from '../verify/fixtures.js';
 
-const exec = promisify(execFile);
-
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await exec(process.execPath, [CLI, ...args]);
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const cli = (...args: string[]) => runCli(args);
 
 let dir: string;
 let fx: Fixture;
