@@ -66,7 +66,6 @@ export class Forwarder {
         this.loop.then(() => true),
         new Promise<boolean>((r) => {
           timer = setTimeout(() => r(false), graceMs);
-          timer.unref();
         }),
       ]);
       clearTimeout(timer);
