@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { isSealtrailError } from '../../../agent/errors.js';
-import { readEntries } from '../../../agent/buffer/store.js';
+import { openDb, readEntries } from '../../../agent/buffer/store.js';
 import { tempDir } from '../../helpers/agent.js';
 import { openTestWriter, item } from '../../helpers/writer.js';
 
@@ -73,4 +73,22 @@ test('a failed write publishes no state, refuses with STORAGE, and the writer re
     execFileSync('umount', ['-l', dir]);
     await fs.rm(dir, { recursive: true, force: true });
   }
+});
+
+test('a batch damaged inside LevelDB is refused with BUFFER_CORRUPT when read back, never handed to a sink', async () => {
+  const dir = await tempDir();
+  let w = await openTestWriter(dir, { maxRecords: 3, sinks: ['a'] });
+  await w.writer.append([item(0), item(1), item(2)]);
+  await w.close();
+  const db = await openDb(path.join(dir, 'buffer'));
+  const [key, value] = (await db.iterator({ gte: 'e!', lt: 'e"' }).all())[0]!;
+  await db.put(key, Buffer.from(value.toString().replace('"r1"', '"r7"')), { sync: true });
+  await db.close();
+  // The head still matches the last entry, so start-up accepts the buffer; the read-back check
+  // is what catches the change in the middle of the batch.
+  w = await openTestWriter(dir, { maxRecords: 3, sinks: ['a'] });
+  const batch = await w.writer.readBatch(0);
+  await assert.rejects(w.writer.readLines(batch), (e) => isSealtrailError(e, 'BUFFER_CORRUPT') && /entry 2 read back/.test(e.message));
+  await w.close();
+  await fs.rm(dir, { recursive: true, force: true });
 });
