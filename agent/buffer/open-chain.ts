@@ -120,6 +120,9 @@ export async function openChain(o: OpenChainOptions): Promise<OpenedChain> {
       ],
       true,
     );
+    // Sealed at once so the start entry (and a genesis naming a lost chain) reaches the sinks
+    // without waiting for max_age: the record of a loss must not itself wait in the buffer.
+    await writer.sealNow();
   } catch (err) {
     await writer.close();
     await highWater.close();

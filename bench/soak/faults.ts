@@ -29,8 +29,9 @@ export interface SoakFaultsResult {
   acked: number;
   archived: number;
   lost: number;
-  recordedLoss: number; // lost ids covered by a loss the chain records
-  silent: number; // lost ids no record accounts for
+  recordedLoss: number; // lost ids covered by a loss a successor genesis records
+  flagged: number; // lost ids of a chain that ends without a stop entry and that no successor names (verify reports it)
+  silent: number; // lost ids nothing accounts for
   forks: number;
   origins: number;
   verifyProblems: string[];
@@ -66,11 +67,26 @@ async function damage(bufferDir: string, fault: Fault): Promise<string> {
 interface ArchiveFacts {
   /** origin -> acknowledged entries of it that a successor genesis records as lost. */
   recorded: Map<string, number>;
+  /** Origins whose last archived entry is a stop entry. */
+  stopped: Set<string>;
+  /** Origins with at least one archived batch. */
+  present: Set<string>;
 }
 
 async function archiveFacts(archiveDir: string): Promise<ArchiveFacts> {
   const recorded = new Map<string, number>();
-  for (const name of await listFiles(archiveDir)) {
+  const stopped = new Set<string>();
+  const last = new Map<string, { end: number; name: string }>();
+  const names = await listFiles(archiveDir);
+  for (const name of names) {
+    const p = parseObjectName(name);
+    if (p && p.kind === 'entries' && (last.get(p.origin)?.end ?? -1) < p.end) last.set(p.origin, { end: p.end, name });
+  }
+  for (const [origin, { name }] of last) {
+    const lines = (await fs.readFile(path.join(archiveDir, name), 'utf8')).trimEnd().split('\n');
+    if (/"eventName":"sealtrail\.stop"/.test(lines[lines.length - 1]!)) stopped.add(origin);
+  }
+  for (const name of names) {
     const p = parseObjectName(name);
     if (!p || p.kind !== 'entries' || p.start !== 0) continue;
     const first = (await fs.readFile(path.join(archiveDir, name), 'utf8')).split('\n', 1)[0]!;
@@ -85,7 +101,7 @@ async function archiveFacts(archiveDir: string): Promise<ArchiveFacts> {
     const lost = Number(a('sealtrail.lost_to') ?? 0) - Number(a('sealtrail.lost_from') ?? 0);
     recorded.set(prev, (recorded.get(prev) ?? 0) + lost);
   }
-  return { recorded };
+  return { recorded, stopped, present: new Set(last.keys()) };
 }
 
 export async function soakFaults(o: SoakFaultsOptions): Promise<SoakFaultsResult> {
@@ -127,6 +143,7 @@ export async function soakFaults(o: SoakFaultsOptions): Promise<SoakFaultsResult
     const facts = await archiveFacts(b.archiveDir);
     let lost = 0;
     let recordedLoss = 0;
+    let flagged = 0;
     let silent = 0;
     for (const [origin, set] of byOrigin) {
       let lostHere = 0;
@@ -135,14 +152,19 @@ export async function soakFaults(o: SoakFaultsOptions): Promise<SoakFaultsResult
       const covered = Math.min(lostHere, facts.recorded.get(origin) ?? 0);
       lost += lostHere;
       recordedLoss += covered;
-      silent += lostHere - covered;
+      // The rest is not silent when the chain visibly ends without a stop entry and no
+      // successor names it (its successor's genesis was lost too): verify reports that chain.
+      const open = facts.present.has(origin) && !facts.stopped.has(origin) && !facts.recorded.has(origin);
+      if (open) flagged += lostHere - covered;
+      else silent += lostHere - covered;
     }
-    const line = `acked=${all.size} archived=${counts.size} lost=${lost} recorded_loss=${recordedLoss} silent=${silent} forks=${forks} origins=${v.origins.length}`;
+    const line = `acked=${all.size} archived=${counts.size} lost=${lost} recorded_loss=${recordedLoss} flagged=${flagged} silent=${silent} forks=${forks} origins=${v.origins.length}`;
     return {
       acked: all.size,
       archived: counts.size,
       lost,
       recordedLoss,
+      flagged,
       silent,
       forks,
       origins: v.origins.length,
