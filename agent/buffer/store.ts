@@ -15,7 +15,8 @@
 //  - Every mutation (entries + head, or a seal, or a cursor move) is one atomic LevelDB batch
 //    written with sync: true (fsync) before anyone is told it happened. Concurrent appends share
 //    one batch (group commit, writer.ts).
-//  - Counters live in h!head, so start-up reads two keys and never scans.
+//  - Counters live in h!head, so start-up never scans what was delivered; it reads the
+//    undelivered part once to check that no commit is missing from it.
 //  - Entries and batch records are deleted only after every configured sink's cursor passed them.
 //  - Start-up validates the head against the newest stored entry (one reverse seek to the last
 //    segment, not a scan) and against the high-water mark kept outside LevelDB
@@ -217,9 +218,21 @@ export async function checkConsistency(db: Db, chain: ChainInfo | null, ledger: 
   } else if (ledger.sealedSize < size || ledger.lowWater < size) {
     throw new SealtrailError('BUFFER_CORRUPT', `entries up to ${size - 1} are not delivered but missing from the buffer`);
   }
-  if (ledger.lowWater < ledger.sealedSize) {
-    const b = await db.get(batchKey(ledger.lowWater));
-    if (b === undefined) throw new SealtrailError('BUFFER_CORRUPT', `batch at ${ledger.lowWater} is missing`);
+  // Every entry and batch not yet delivered must be there, in order. LevelDB's recovery skips a
+  // damaged log block and keeps the records after it, so a commit can vanish from the middle
+  // while the head (written by a later commit) still matches the newest entry.
+  let expect = ledger.lowWater;
+  for await (const [key, value] of db.iterator({ gte: segmentKey(ledger.lowWater), lt: segmentKey(size) })) {
+    if (key !== segmentKey(expect)) throw new SealtrailError('BUFFER_CORRUPT', `entries from ${expect} are missing from the buffer (next stored segment is ${key})`);
+    expect += countLines(value);
+  }
+  if (expect !== size) throw new SealtrailError('BUFFER_CORRUPT', `entries ${expect}..${size - 1} are missing from the buffer`);
+  for (let at = ledger.lowWater; at < ledger.sealedSize; ) {
+    const b = await getJson<BatchRecord>(db, batchKey(at));
+    if (b === null || b.start !== at || !(b.end > at && b.end <= ledger.sealedSize)) {
+      throw new SealtrailError('BUFFER_CORRUPT', `batch at ${at} is missing or damaged`);
+    }
+    at = b.end;
   }
 }
 

@@ -429,8 +429,13 @@ export class BufferWriter extends EventEmitter {
         if (attempt === 1 || attempt % 30 === 0) this.log('warn', 'cannot reopen the buffer yet; retrying', { attempt, error: errorMessage(err) });
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, REOPEN_INTERVAL_MS);
-          timer.unref();
-          this.reopenTimer = { timer, wake: resolve };
+          this.reopenTimer = {
+            timer,
+            wake: () => {
+              clearTimeout(timer);
+              resolve();
+            },
+          };
         });
         this.reopenTimer = null;
       }

@@ -92,3 +92,20 @@ test('a batch damaged inside LevelDB is refused with BUFFER_CORRUPT when read ba
   await w.close();
   await fs.rm(dir, { recursive: true, force: true });
 });
+
+test('a commit missing from the middle of the buffer (a skipped LevelDB log block) is quarantined at start-up', async () => {
+  const dir = await tempDir();
+  let w = await openTestWriter(dir, { maxRecords: 100, sinks: ['a'] });
+  for (let i = 0; i < 4; i++) await w.writer.append([item(2 * i), item(2 * i + 1)]); // four segments, one batch still open
+  await w.close();
+  const db = await openDb(path.join(dir, 'buffer'));
+  await db.del('e!0000000000000004', { sync: true }); // the third commit vanished; the head still matches entry 7
+  await db.close();
+  w = await openTestWriter(dir, { maxRecords: 100, sinks: ['a'] });
+  assert.ok(w.store.quarantined, 'quarantined');
+  assert.match(w.store.quarantined.reason, /entries from 4 are missing/);
+  assert.equal(w.store.quarantined.previousOrigin, 'sealtrail/t/0123456789abcdef0123456789abcdef');
+  assert.deepEqual(w.store.quarantined.lost, { from: 0, to: 8 });
+  await w.close();
+  await fs.rm(dir, { recursive: true, force: true });
+});
