@@ -12,6 +12,7 @@ import { CHAIN_KEY, HEAD_KEY, cursorKey } from './buffer/keys.js';
 import { BufferWriter } from './buffer/writer.js';
 import { Chain } from './chain/chain.js';
 import { compileFilter } from './filter/audit-filter.js';
+import { createAuditContext } from './context/audit-context.js';
 import { AuditPipeline } from './pipeline/audit-pipeline.js';
 import { Forwarder } from './delivery/forwarder.js';
 import { AGENT_VERSION, ownEntry, ownResource } from './own-events.js';
@@ -173,7 +174,8 @@ export class Agent {
     }
     this.registerGauges();
 
-    this.pipeline = new AuditPipeline(compileFilter(cfg.filter.rules), this.writer, this.metrics, undefined, this.log);
+    const context = createAuditContext(cfg.context, a.environment, this.metrics, this.log);
+    this.pipeline = new AuditPipeline(compileFilter(cfg.filter.rules), this.writer, this.metrics, undefined, this.log, context);
     const opts = { maxDepth: cfg.receivers.maxDepth, log: this.log, metrics: this.metrics };
     const addrs: AgentAddresses = { grpc: null, http: null, telemetry: null };
     if (cfg.receivers.grpc) {
