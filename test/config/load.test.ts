@@ -295,7 +295,7 @@ test('a missing config file is a CONFIG error naming the path', async () => {
 test('every yaml example in docs/configuration.md is valid, and the default shown is the embedded one', async () => {
   const md = await fs.readFile(path.join(repoRoot, 'docs/configuration.md'), 'utf8');
   const blocks = [...md.matchAll(/^```yaml\n([\s\S]*?)^```$/gm)].map((m) => m[1]!);
-  assert.equal(blocks.length, 2);
+  assert.equal(blocks.length, 3);
   assert.equal(blocks[0], DEFAULT_CONFIG_YAML);
   for (const b of blocks) parseConfig(b, 'docs', { SEALTRAIL_TOKEN: 't' }, CWD);
 });
