@@ -22,7 +22,8 @@ export const DEFAULT_MAPPING: ContextMapping = {
   // deprecated predecessor, still sent by older SDKs and resource detectors.
   environment: [res('deployment.environment.name'), res('deployment.environment')],
   service: [res('service.name')],
-  // user.id is the current convention; enduser.id is what older instrumentation sends.
+  // user.id is the user convention; enduser.id (deprecated for user.id in semconv 1.26-1.27,
+  // restored by semantic-conventions#1456) is what much instrumentation sends.
   actor: [attr('user.id'), attr('enduser.id'), attr('actor')],
   // No semantic convention exists for these three; plain attribute names.
   action: [attr('action')],
