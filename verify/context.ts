@@ -22,7 +22,7 @@ export const DEFAULT_MAPPING: ContextMapping = {
   // deprecated predecessor, still sent by older SDKs and resource detectors.
   environment: [res('deployment.environment.name'), res('deployment.environment')],
   service: [res('service.name')],
-  // user.id is the user convention; enduser.id (deprecated for user.id in semconv 1.26-1.27,
+  // user.id is the user convention; enduser.id (deprecated for user.id in the semconv 1.27 registry,
   // restored by semantic-conventions#1456) is what much instrumentation sends.
   actor: [attr('user.id'), attr('enduser.id'), attr('actor')],
   // No semantic convention exists for these three; plain attribute names.
