@@ -11,6 +11,7 @@ import { DataDirLock } from './buffer/dir-lock.js';
 import type { HighWaterFile } from './buffer/high-water.js';
 import { openChain } from './buffer/open-chain.js';
 import { compileFilter } from './filter/audit-filter.js';
+import { createAuditContext } from './context/audit-context.js';
 import { AuditPipeline } from './pipeline/audit-pipeline.js';
 import { Forwarder } from './delivery/forwarder.js';
 import { ownEntry, ownResource } from './own-events.js';
@@ -107,7 +108,8 @@ export class Agent {
     }
     this.registerGauges();
 
-    this.pipeline = new AuditPipeline(compileFilter(cfg.filter.rules), this.writer, this.metrics, undefined, this.log);
+    const context = createAuditContext(cfg.context, a.environment, this.metrics, this.log);
+    this.pipeline = new AuditPipeline(compileFilter(cfg.filter.rules), this.writer, this.metrics, undefined, this.log, context);
     const opts = { maxDepth: cfg.receivers.maxDepth, log: this.log, metrics: this.metrics };
     if (cfg.receivers.grpc) {
       const r = await startGrpcReceiver(cfg.receivers.grpc, this.pipeline, opts);

@@ -27,7 +27,8 @@ commands:
   prove ARCHIVE --seq N [--size M]             print an RFC 9162 inclusion proof
   consistency ARCHIVE --from M --to N          print an RFC 9162 consistency proof
   verify-proof PROOF --key VKEY                check a proof against its signed checkpoint
-  cat ARCHIVE [--from T] [--to T] [--where k=v] read an archive
+  cat ARCHIVE [--format table|json|csv|raw] [--actor A] [--env E] [--from T] ...
+                                               read an archive: who did what, when, where
 `;
 
 async function main(): Promise<number> {
