@@ -13,7 +13,7 @@ let fx: Fixture;
 
 before(async () => {
   dir = await tempDir();
-  fx = await buildArchive(path.join(dir, 'archive'), { entries: 30, batchSize: 10 });
+  fx = await buildArchive(path.join(dir, 'archive'), { entries: 30, batchSize: 10, stop: true });
 });
 
 after(async () => {

@@ -42,7 +42,7 @@ after(async () => {
 
 /** Builds a signed archive of `entries` entries and delivers every object through the sink. */
 async function archiveInS3(prefix: string, entries: number, gzip = false): Promise<Fixture> {
-  const fx = await buildArchive(path.join(dir, prefix), { entries, batchSize: 4, gzip });
+  const fx = await buildArchive(path.join(dir, prefix), { entries, batchSize: 4, gzip, stop: true });
   const sink = new S3Sink(s3Config(server, { bucket, prefix }), recordingLog());
   await sink.start();
   for (const b of fx.batches) {
