@@ -65,6 +65,20 @@ test('a signed note inside an origin directory at a mid-batch size whose root th
   assert.ok(report.problems[0]!.message.includes(fx.batches[1]!.entries), report.problems[0]!.message);
 });
 
+test('after a missing batch (no recomputed root), a signed note still conflicts with the batch checkpoint of its size: FORK', async () => {
+  const fx = await buildArchive(fresh(), { entries: 30, batchSize: 10, stop: true });
+  const b = fx.batches[1]!;
+  await fs.rm(path.join(fx.dir, fx.batches[0]!.entries));
+  await fs.writeFile(path.join(fx.dir, 'other.checkpoint'), fx.signer.signNote(formatCheckpointBody(fx.origin, b.end, otherRoot(b.note))));
+  const { code, report } = await verify(fx.dir, fx.verifierKey);
+  assert.equal(code, 1);
+  assert.deepEqual(found(report.problems), [
+    ['MISSING_ENTRIES', fx.batches[0]!.checkpoint, 0],
+    ['FORK', 'other.checkpoint', undefined],
+  ]);
+  assert.ok(report.problems[1]!.message.includes(b.checkpoint), report.problems[1]!.message);
+});
+
 test('a signed note that agrees with the chain, and one signed by another key, stay warnings (exit 0)', async () => {
   const fx = await buildArchive(fresh(), { entries: 30, batchSize: 10, stop: true });
   const lines = [...(await readLines(path.join(fx.dir, fx.batches[0]!.entries))), ...(await readLines(path.join(fx.dir, fx.batches[1]!.entries)))];

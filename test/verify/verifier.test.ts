@@ -272,3 +272,13 @@ test('a chain relabelled under another origin, even re-signed with the key, is c
     assert.match(r.problems[0]!.message, /records origin/);
   });
 });
+
+test('suggestArchiveRoot: object names from a path inside an archive, or above one, point at its root', async () => {
+  const { suggestArchiveRoot } = await import('../../verify/locate.js');
+  const file = `${'0'.repeat(16)}-${'0'.repeat(15)}5.checkpoint`;
+  const chain = 'ab'.repeat(16);
+  assert.match(suggestArchiveRoot('s3://b/pre/sealtrail/agent-1/', [`${chain}/${file}`])!, /2 levels below its root\): point verify at the archive root, e\.g\. s3:\/\/b\/pre\/$/);
+  assert.match(suggestArchiveRoot('/x/arch/sealtrail', [`agent-1/${chain}/${file}`])!, /one level below its root\): point verify at the archive root, e\.g\. \/x\/arch$/);
+  assert.match(suggestArchiveRoot('s3://b/', [`a/b/sealtrail/agent-1/${chain}/${file}`])!, /further down: point verify at its root, e\.g\. s3:\/\/b\/a\/b\/$/);
+  assert.equal(suggestArchiveRoot('/x', ['notes.txt', `agent-1/${chain}/readme`]), null);
+});
