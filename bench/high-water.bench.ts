@@ -38,7 +38,7 @@ async function round(withMark: boolean, ms: number): Promise<number> {
     env: 'bench',
     signer,
     seal: { maxRecords: 10000, maxBytes: 4 << 20, maxAgeMs: 5000 },
-    maxBufferBytes: 1 << 40,
+    maxBufferBytes: 2 ** 40,
   });
   await w.initialize();
   let records = 0;

@@ -226,6 +226,12 @@ test('acknowledged entries lost with the LevelDB log are recorded in the new gen
     assert.ok(to >= 12, `lost range [${from}, ${to}) covers the 10 acknowledged records`);
     assert.ok(!ids(entries).some((id) => id.startsWith('lost-') && Number(id.slice(5)) >= 0 && entries.find((e) => attrOf(e, 'id') === id)!.seq >= from));
     assert.match(String(attrOf(genesis, 'sealtrail.quarantine_reason')), /went back in time|empty/);
+    // The loss is a problem no reader can miss: verify names it and exits 1.
+    const v = await runCli(['verify', archiveDir, '--key', path.join(dir, 'data', 'keys', 'test-agent.pub'), '--json']);
+    assert.equal(v.code, 1, v.stdout + v.stderr);
+    const report = JSON.parse(v.stdout) as { problems: Array<{ code: string; message: string }> };
+    assert.deepEqual([...new Set(report.problems.map((p) => p.code))], ['RECORDED_LOSS']);
+    assert.ok(report.problems[0]!.message.includes(first), report.problems[0]!.message);
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }
