@@ -58,6 +58,21 @@ async function round(withMark: boolean, ms: number): Promise<number> {
   return rate;
 }
 
+/** Latency of the mark's own write (256 B pwrite + fdatasync), alone. */
+async function markLatency(n: number): Promise<number> {
+  const dir = await tempDir('sealtrail-hwbench-');
+  const f = await HighWaterFile.open(path.join(dir, 'buffer.hwm'));
+  const t0 = performance.now();
+  for (let i = 1; i <= n; i++) {
+    await f.write({ origin: ORIGIN, committedSize: i, committedRoot: 'ab'.repeat(32), sealedSize: 0, sealedRoot: '', deliveredSize: 0 });
+  }
+  const us = ((performance.now() - t0) * 1000) / n;
+  await f.close();
+  await fs.rm(dir, { recursive: true, force: true });
+  return us;
+}
+
+process.stdout.write(`high-water write alone: ${(await markLatency(2000)).toFixed(0)} us per write (2000 writes)\n`);
 const rounds = Number(process.env.ROUNDS ?? 4);
 const ratios: number[] = [];
 for (let i = 0; i < rounds; i++) {
