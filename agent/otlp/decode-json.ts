@@ -394,7 +394,9 @@ function decodeResourceOrScope(o: Obj | undefined, isScope: boolean): Described 
     const refs = decodeEntityRefs(o);
     if (refs !== '') json += (json === '' ? '{"entityRefs":[' : ',"entityRefs":[') + refs + ']';
   }
-  return { json: closeObject(json), bytes: -1, attrs: attrs.map ?? EMPTY_ATTRS, name };
+  json = closeObject(json);
+  json.charCodeAt(0); // flatten the rope (see Budget.entry)
+  return { json, bytes: -1, attrs: attrs.map ?? EMPTY_ATTRS, name };
 }
 
 function decodeLogRecord(r: unknown, resource: Described, scope: Described): DecodedRecord {
@@ -505,7 +507,7 @@ export function decodeJsonRequest(bytes: Uint8Array, limits: Partial<DecodeLimit
   } catch {
     throw badRequest('invalid OTLP/JSON: body is not valid UTF-8');
   }
-  text = prepareJson(text, Math.max(16, Math.floor(l.maxCanonicalSize / 32)));
+  text = prepareJson(text, Math.max(64, Math.floor(l.maxCanonicalSize / 32)));
   let root: unknown;
   try {
     root = JSON.parse(text);

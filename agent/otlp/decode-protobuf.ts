@@ -393,7 +393,9 @@ function decodeResourceOrScope(b: Buffer, s: number, e: number, isScope: boolean
   if (attrs !== '') json += (json === '' ? '{"attributes":[' : ',"attributes":[') + attrs + ']';
   if (dropped !== 0) json += (json === '' ? '{"droppedAttributesCount":' : ',"droppedAttributesCount":') + dropped;
   if (refs !== '') json += (json === '' ? '{"entityRefs":[' : ',"entityRefs":[') + refs + ']';
-  return { json: closeObject(json), bytes: -1, attrs: map ?? EMPTY_ATTRS, name };
+  json = closeObject(json);
+  json.charCodeAt(0); // flatten the rope (see Budget.entry)
+  return { json, bytes: -1, attrs: map ?? EMPTY_ATTRS, name };
 }
 
 /**

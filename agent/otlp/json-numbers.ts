@@ -1,8 +1,8 @@
 // Exact JSON numbers for OTLP/JSON on Node 20, whose JSON.parse neither gives a reviver the
 // source text (V8 11.4+) nor keeps digits beyond a double: 18446744073709551615 would come out
 // as 18446744073709552000. Before JSON.parse, one pass over the text
-//   - counts objects and arrays, so a body of 5 million `{}` (~90 bytes each once parsed) is
-//     refused before it is built, and
+//   - counts values (each comma, plus two per object or array as those cost ~90 bytes each
+//     once parsed), so a body of 5 million `{}` or `1.5` is refused before its tree is built;
 //   - rewrites every number literal a double may not hold exactly (an exponent, or more than
 //     15 digits) into a string marked by a leading U+DBFF, so the decoder sees its digits.
 // The marker is a lone high surrogate, which no accepted OTLP string may contain; a body that
@@ -13,21 +13,30 @@ import { badRequest, tooLarge } from './canonical.js';
 /** First character of a rewritten number literal (the rest is the literal's text). */
 export const NUMBER_MARK = '\udbff';
 
+function tooManyValues(max: number): Error {
+  return tooLarge(`JSON body holds more than ${max} values (objects and arrays count twice; max_request_canonical_size / 32)`);
+}
+
 const NUMBER_RE = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$/;
 const MARK_ESCAPE_RE = /\\u[dD][bB][fF][fF]/;
 
-/** The literal's text if `v` is a rewritten number, else null. */
+// Whether the last prepareJson call rewrote a literal: only then can a marked string be one of
+// ours (otherwise a sent "\udbff12" would pass for the number 12).
+let marked = false;
+
+/** The literal's text if `v` is a rewritten number (of the last prepared body), else null. */
 export function numberLiteral(v: unknown): string | null {
-  return typeof v === 'string' && v.charCodeAt(0) === 0xdbff ? v.slice(1) : null;
+  return marked && typeof v === 'string' && v.charCodeAt(0) === 0xdbff ? v.slice(1) : null;
 }
 
 /**
  * Returns `text` with inexact number literals rewritten (or `text` itself when none is).
  * Malformed JSON is left for JSON.parse to report, except a malformed literal that would
- * have been rewritten. Throws TOO_LARGE past `maxContainers` objects + arrays.
+ * have been rewritten. Throws TOO_LARGE when commas + 2 * (objects + arrays) exceed `maxCost`.
  */
-export function prepareJson(text: string, maxContainers: number): string {
-  let containers = 0;
+export function prepareJson(text: string, maxCost: number): string {
+  marked = false;
+  let cost = 0;
   let out: string[] | null = null;
   let copied = 0; // text before this index is already in `out`
   const n = text.length;
@@ -44,10 +53,8 @@ export function prepareJson(text: string, maxContainers: number): string {
         if ((q - 1 - k) % 2 === 0) break;
       }
       i = q;
-    } else if (c === 0x7b || c === 0x5b) {
-      if (++containers > maxContainers) {
-        throw tooLarge(`JSON body holds more than ${maxContainers} objects and arrays (1 per 32 bytes of max_request_canonical_size)`);
-      }
+    } else if (c === 0x2c || c === 0x7b || c === 0x5b) {
+      if ((cost += c === 0x2c ? 1 : 2) > maxCost) throw tooManyValues(maxCost);
     } else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
       let j = i + 1;
       let digits = c === 0x2d ? 0 : 1;
@@ -72,6 +79,7 @@ export function prepareJson(text: string, maxContainers: number): string {
     throw badRequest('invalid OTLP/JSON: a body with \\udbff escapes cannot also carry numbers beyond 15 digits or with exponents; send 64-bit integers as strings');
   }
   out.push(text.slice(copied));
+  marked = true;
   return out.join('');
 }
 

@@ -6,6 +6,7 @@
 // it arrived as protobuf or as JSON.
 
 import { entryOverheadBytes } from '../chain/entry.js';
+import type { Config } from '../../config/types.js';
 
 /** What the audit filter may test about a record. */
 export interface RecordView {
@@ -74,3 +75,15 @@ export const DEFAULT_DECODE_LIMITS: DecodeLimits = {
   // The agent passes the value for its own environment name.
   entryOverheadBytes: entryOverheadBytes('development'),
 };
+
+/** The decode budgets of the receivers' config (receivers.otlp.max_*) for an agent environment. */
+export function decodeLimitsFor(r: Config['receivers'], environment: string): DecodeLimits {
+  return {
+    maxDepth: r.maxDepth,
+    maxRecords: r.maxRecordsPerRequest,
+    maxAttributes: r.maxAttributesPerRecord,
+    maxCanonicalSize: r.maxRequestCanonicalSize,
+    maxEntryBytes: r.maxEntrySize,
+    entryOverheadBytes: entryOverheadBytes(environment),
+  };
+}
