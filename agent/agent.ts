@@ -12,6 +12,7 @@ import { CHAIN_KEY, HEAD_KEY, cursorKey } from './buffer/keys.js';
 import { BufferWriter } from './buffer/writer.js';
 import { Chain } from './chain/chain.js';
 import { compileFilter } from './filter/audit-filter.js';
+import { decodeLimitsFor } from './otlp/model.js';
 import { AuditPipeline } from './pipeline/audit-pipeline.js';
 import { Forwarder } from './delivery/forwarder.js';
 import { AGENT_VERSION, ownEntry, ownResource } from './own-events.js';
@@ -174,7 +175,7 @@ export class Agent {
     this.registerGauges();
 
     this.pipeline = new AuditPipeline(compileFilter(cfg.filter.rules), this.writer, this.metrics, undefined, this.log);
-    const opts = { maxDepth: cfg.receivers.maxDepth, log: this.log, metrics: this.metrics };
+    const opts = { maxDepth: cfg.receivers.maxDepth, decodeLimits: decodeLimitsFor(cfg.receivers, a.environment), log: this.log, metrics: this.metrics };
     const addrs: AgentAddresses = { grpc: null, http: null, telemetry: null };
     if (cfg.receivers.grpc) {
       const r = await startGrpcReceiver(cfg.receivers.grpc, this.pipeline, opts);
