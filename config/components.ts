@@ -77,7 +77,7 @@ export const otlpReceiver = then(
       max_depth: { schema: int({ min: 1, max: 1000 }), default: 64 },
       max_records_per_request: { schema: int({ min: 1 }), default: 10000 },
       max_attributes_per_record: { schema: int({ min: 1 }), default: 128 },
-      max_request_canonical_size: { schema: size({ min: 4096 }), default: '32MiB' },
+      max_request_canonical_size: { schema: size({ min: 4096 }), default: '16MiB' },
       max_entry_size: { schema: entrySize, default: '1MiB' },
       protocols: {
         schema: obj(

@@ -23,7 +23,7 @@ receivers:
     max_depth: 64
     max_records_per_request: 10000
     max_attributes_per_record: 128
-    max_request_canonical_size: 32MiB
+    max_request_canonical_size: 16MiB
     max_entry_size: 1MiB
     protocols:
       grpc:

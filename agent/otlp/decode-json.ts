@@ -507,7 +507,7 @@ export function decodeJsonRequest(bytes: Uint8Array, limits: Partial<DecodeLimit
   } catch {
     throw badRequest('invalid OTLP/JSON: body is not valid UTF-8');
   }
-  text = prepareJson(text, Math.max(64, Math.floor(l.maxCanonicalSize / 32)));
+  text = prepareJson(text, Math.max(64, Math.floor(l.maxCanonicalSize / 8)));
   let root: unknown;
   try {
     root = JSON.parse(text);

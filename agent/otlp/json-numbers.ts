@@ -14,7 +14,7 @@ import { badRequest, tooLarge } from './canonical.js';
 export const NUMBER_MARK = '\udbff';
 
 function tooManyValues(max: number): Error {
-  return tooLarge(`JSON body holds more than ${max} values (objects and arrays count twice; max_request_canonical_size / 32)`);
+  return tooLarge(`JSON body holds more than ${max} values (objects and arrays count twice; max_request_canonical_size / 8)`);
 }
 
 const NUMBER_RE = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?$/;

@@ -70,7 +70,7 @@ export const DEFAULT_DECODE_LIMITS: DecodeLimits = {
   maxDepth: 64,
   maxRecords: 10000,
   maxAttributes: 128,
-  maxCanonicalSize: 32 << 20,
+  maxCanonicalSize: 16 << 20,
   maxEntryBytes: 1 << 20,
   // The agent passes the value for its own environment name.
   entryOverheadBytes: entryOverheadBytes('development'),

@@ -71,7 +71,7 @@ test('the embedded default resolves to the documented values', async () => {
       maxDepth: 64,
       maxRecordsPerRequest: 10_000,
       maxAttributesPerRecord: 128,
-      maxRequestCanonicalSize: 32 * 1024 ** 2,
+      maxRequestCanonicalSize: 16 * 1024 ** 2,
       maxEntrySize: 1024 ** 2,
     },
     filter: { rules: [{ attribute: { key: 'audit', value: 'true' } }, { eventNamePrefix: 'audit.' }] },

@@ -182,6 +182,9 @@ test('the default budgets pass an OTel SDK batch of 2048 records with attributes
   assert.equal(decodeJsonRequest(Buffer.from(JSON.stringify(obj))).records.length, 2048);
   const pr = { ...r, timeUnixNano: long(1700000000000000000n) };
   assert.equal(decodeProtobufRequest(encode(req(Array.from({ length: 2048 }, () => pr), { attributes: attrs(30) }, { name: 'audit', attributes: attrs(5) }))).records.length, 2048);
+  // JSON's value pre-scan (max_request_canonical_size / 8) leaves room for 100 attributes on each of 2048 records.
+  const wide = req(Array.from({ length: 2048 }, () => ({ ...r, attributes: attrs(100) })));
+  assert.equal(decodeJsonRequest(Buffer.from(JSON.stringify(wide))).records.length, 2048);
 });
 
 test('entryOverheadBytes grows with the environment name and is what the envelope adds', () => {
