@@ -373,7 +373,7 @@ function decodeResourceOrScope(b: Buffer, s: number, e: number, isScope: boolean
         budget.piece(attrs.length, what);
         (map ??= new Map()).set(kvKey, kvView);
       } else if (!isScope) {
-        budget.attribute(++nRefs, 'Resource.entity_refs'); // one budget for both lists
+        budget.attribute(++nRefs, 'Resource.entity_refs'); // the attributes' limit, counted apart
         refs += (refs === '' ? '' : ',') + decodeEntityRef(b, pos, pe);
         budget.piece(refs.length, what);
       } else if (f === 1) name = readString(b, pos, pe, 'InstrumentationScope.name');
