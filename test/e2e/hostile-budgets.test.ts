@@ -105,12 +105,18 @@ it('amplifying requests are refused with 413 under default budgets; memory stays
   grpc.close();
   await serves('gRPC cases');
 
+  // A field the archive does not keep is counted, not dropped silently.
+  const withSchema = '{"resourceLogs":[{"schemaUrl":"https://opentelemetry.io/schemas/1.26.0","scopeLogs":[{"logRecords":[{"eventName":"audit.schema","attributes":[{"key":"id","value":{"stringValue":"valid"}}]}]}]}]}';
+  assert.equal(await post(withSchema, { 'content-type': 'application/json' }), 200);
+  valid++;
+
   const peak = await memory(pid);
   t.diagnostic(`peak RSS (VmHWM) over all cases: ${(peak.hwm / MiB).toFixed(1)} MiB (bound ${PEAK_RSS_BOUND / MiB} MiB)`);
   assert.ok(peak.hwm < PEAK_RSS_BOUND, `peak RSS ${(peak.hwm / MiB).toFixed(1)} MiB`);
   const m = await agent.metrics();
   assert.equal(m.get('sealtrail_records_accepted_total'), valid);
   assert.equal(m.get('sealtrail_requests_rejected_total'), cases.length + 2);
+  assert.equal(m.get('sealtrail_fields_dropped_total{field="schema_url"}'), 1);
 
   assert.equal(await agent.stop(), 0, 'graceful stop');
   const app = (await allEntries(dir)).filter((e) => !isOwn(e));
