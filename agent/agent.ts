@@ -1,29 +1,28 @@
 // Lifecycle of one agent: start-up (key, buffer, genesis or recovery, sinks, receivers) and
 // graceful shutdown (stop accepting, stop entry, seal, drain sinks up to a timeout).
 // shutdown() is safe to call twice and before start() finished.
-import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { LoadedConfig } from '../config/types.js';
-import { SealtrailError, isSealtrailError } from './errors.js';
+import { errorMessage, isSealtrailError } from './errors.js';
 import { loadSignerKey, writeKeyFiles, type NoteSigner } from './keys/signer.js';
-import { openStore, readCursor, json, type Db } from './buffer/store.js';
-import { CHAIN_KEY, HEAD_KEY, cursorKey } from './buffer/keys.js';
 import { BufferWriter } from './buffer/writer.js';
-import { Chain } from './chain/chain.js';
+import { DataDirLock } from './buffer/dir-lock.js';
+import type { HighWaterFile } from './buffer/high-water.js';
+import { openChain } from './buffer/open-chain.js';
 import { compileFilter } from './filter/audit-filter.js';
+import { createAuditContext } from './context/audit-context.js';
 import { decodeLimitsFor } from './otlp/model.js';
 import { AuditPipeline } from './pipeline/audit-pipeline.js';
 import { Forwarder } from './delivery/forwarder.js';
-import { AGENT_VERSION, ownEntry, ownResource } from './own-events.js';
+import { ownEntry, ownResource } from './own-events.js';
 import { Metrics, gauge, counter, label } from './telemetry/metrics.js';
 import { startTelemetryServer, type TelemetryServer } from './telemetry/server.js';
 import type { LogFn } from './telemetry/log.js';
 import { startGrpcReceiver } from './receivers/otlp-grpc.js';
 import { startHttpReceiver } from './receivers/otlp-http.js';
 import { createSink } from '../exporters/factory.js';
-import { makeOrigin } from '../verify/layout.js';
-import { hexId } from '../verify/note.js';
+import type { Sink } from '../exporters/sink.js';
 
 interface Closable {
   address: string;
@@ -38,7 +37,9 @@ export interface AgentAddresses {
 
 export class Agent {
   readonly metrics = new Metrics();
-  private db: Db | null = null;
+  private lock: DataDirLock | null = null;
+  private highWater: HighWaterFile | null = null;
+  private sinks: Sink[] = [];
   private writer: BufferWriter | null = null;
   private pipeline: AuditPipeline | null = null;
   private forwarders: Forwarder[] = [];
@@ -63,97 +64,31 @@ export class Agent {
     const cfg = this.loaded.config;
     const a = cfg.agent;
     await fs.mkdir(a.dataDir, { recursive: true });
+    // Before anything else touches the data directory: one agent per directory.
+    this.lock = await DataDirLock.acquire(a.dataDir);
+    const addrs: AgentAddresses = { grpc: null, http: null, telemetry: null };
+    if (a.telemetry.endpoint) {
+      this.telemetry = await startTelemetryServer(a.telemetry.endpoint, this.metrics, () => this.readiness());
+      addrs.telemetry = this.telemetry.address;
+    }
     const signer = await this.loadKey();
-
-    const store = await openStore(path.join(a.dataDir, 'buffer'));
-    this.db = store.db;
-    if (store.quarantined) {
-      this.log('error', 'buffer was damaged; it was quarantined (kept, not deleted) and a new chain starts', {
-        quarantine: store.quarantined.path,
-        reason: store.quarantined.reason,
-        previous_origin: store.quarantined.previousOrigin,
-      });
-    }
-    let chain = store.chain;
-    let ledger = store.ledger;
-    if (chain === null || ledger === null) {
-      chain = {
-        origin: '',
-        agentName: a.name,
-        chainId: randomBytes(16).toString('hex'),
-        keyName: signer.name,
-        keyId: hexId(signer.keyId),
-        createdAt: new Date().toISOString(),
-      };
-      chain.origin = makeOrigin(a.name, chain.chainId);
-      ledger = { chain: Chain.empty(), sealedSize: 0, sealedRoot: '', bytes: 0, entries: 0, lowWater: 0, unsealedSince: 0, unsealedBytes: 0 };
-      await this.db.batch(
-        [
-          { type: 'put', key: CHAIN_KEY, value: json(chain) },
-          { type: 'put', key: HEAD_KEY, value: json(ledger) },
-        ],
-        { sync: true },
-      );
-    } else if (chain.agentName !== a.name) {
-      throw new SealtrailError('CONFIG', `agent.name is ${JSON.stringify(a.name)} but the buffer in ${a.dataDir} belongs to agent ${JSON.stringify(chain.agentName)}; use that name or another data_dir`);
-    }
-    this.origin = chain.origin;
-
     const sinks = cfg.exporters.map((e) => createSink(e, this.log));
-    const cursors = new Map<string, number>();
-    for (const s of sinks) {
-      const c = await readCursor(this.db, s.id);
-      if (c === null) await this.db.put(cursorKey(s.id), json({ next: ledger.lowWater }), { sync: true });
-      cursors.set(s.id, c ?? ledger.lowWater);
-    }
-
-    this.writer = new BufferWriter({
-      db: this.db,
-      chainInfo: chain,
-      ledger,
-      cursors,
-      env: a.environment,
+    this.sinks = sinks;
+    const opened = await openChain({
+      dataDir: a.dataDir,
+      agentName: a.name,
+      environment: a.environment,
       signer,
+      sinkIds: sinks.map((s) => s.id),
       seal: cfg.seal,
       maxBufferBytes: a.buffer.maxBytes,
+      configDigest: this.loaded.digest,
+      log: this.log,
     });
+    this.writer = opened.writer;
+    this.highWater = opened.highWater;
+    this.origin = opened.origin;
     this.writer.on('sealed', () => this.batchesSealed++);
-    const resource = ownResource(a.name, a.environment);
-    if (ledger.chain.size === 0) {
-      await this.writer.append(
-        [
-          ownEntry(resource, 'sealtrail.genesis', 'chain created', {
-            'sealtrail.origin': chain.origin,
-            'sealtrail.chain_id': chain.chainId,
-            'sealtrail.verifier_key': signer.verifierKey(),
-            'sealtrail.version': AGENT_VERSION,
-            'sealtrail.config_digest': this.loaded.digest,
-            'sealtrail.environment': a.environment,
-            ...(store.quarantined
-              ? { 'sealtrail.quarantined_buffer': store.quarantined.path, 'sealtrail.previous_origin': store.quarantined.previousOrigin ?? '' }
-              : {}),
-          }),
-        ],
-        true,
-      );
-    }
-    const unsealed = this.writer.state().chain.size - this.writer.state().sealedSize;
-    if (unsealed > 0 && ledger.chain.size > 0) {
-      this.log('warn', 'sealing the tail an earlier run left unsealed (it did not shut down cleanly)', { entries: unsealed });
-      await this.writer.sealNow();
-    }
-    await this.writer.append(
-      [
-        ownEntry(resource, 'sealtrail.start', 'agent started', {
-          'sealtrail.version': AGENT_VERSION,
-          'sealtrail.config_digest': this.loaded.digest,
-          'sealtrail.verifier_key': signer.verifierKey(),
-          'sealtrail.pid': process.pid,
-          'sealtrail.recovered_unsealed_entries': ledger.chain.size > 0 ? unsealed : 0,
-        }),
-      ],
-      true,
-    );
 
     for (const [i, s] of sinks.entries()) {
       let needsStart = false;
@@ -167,16 +102,16 @@ export class Agent {
         needsStart = true;
       }
       const exp = cfg.exporters[i]!;
-      const f = new Forwarder(s, this.db, this.writer, exp.compression === 'gzip', a.retry, this.log);
+      const f = new Forwarder(s, this.writer, exp.compression === 'gzip', a.retry, this.log);
       f.needsStart = needsStart;
       this.forwarders.push(f);
       f.start();
     }
     this.registerGauges();
 
-    this.pipeline = new AuditPipeline(compileFilter(cfg.filter.rules), this.writer, this.metrics, undefined, this.log);
+    const context = createAuditContext(cfg.context, a.environment, this.metrics, this.log);
+    this.pipeline = new AuditPipeline(compileFilter(cfg.filter.rules), this.writer, this.metrics, undefined, this.log, context);
     const opts = { maxDepth: cfg.receivers.maxDepth, decodeLimits: decodeLimitsFor(cfg.receivers, a.environment), log: this.log, metrics: this.metrics };
-    const addrs: AgentAddresses = { grpc: null, http: null, telemetry: null };
     if (cfg.receivers.grpc) {
       const r = await startGrpcReceiver(cfg.receivers.grpc, this.pipeline, opts);
       this.receivers.push(r);
@@ -187,10 +122,6 @@ export class Agent {
       this.receivers.push(r);
       addrs.http = r.address;
     }
-    if (a.telemetry.endpoint) {
-      this.telemetry = await startTelemetryServer(a.telemetry.endpoint, this.metrics, () => this.ready);
-      addrs.telemetry = this.telemetry.address;
-    }
     this.ready = true;
     this.log('info', 'ready', {
       origin: this.origin,
@@ -198,6 +129,7 @@ export class Agent {
       http: addrs.http,
       telemetry: addrs.telemetry,
       verifier_key: signer.verifierKey(),
+      quarantined: opened.quarantined?.path ?? null,
       verifier_key_file: this.verifierKeyPath,
       config: this.loaded.source,
     });
@@ -237,6 +169,7 @@ export class Agent {
         gauge('sealtrail_buffer_entries', 'Entries held in the buffer.', [['', s.entries]]) +
         gauge('sealtrail_chain_size', 'Entries in the chain (next seq).', [['', s.chain.size]]) +
         gauge('sealtrail_sealed_size', 'Tree size of the last signed checkpoint.', [['', s.sealedSize]]) +
+        gauge('sealtrail_buffer_writable', '0 while the buffer refuses writes after a failed write (it reopens itself).', [['', w.storageError === null ? 1 : 0]]) +
         counter('sealtrail_batches_sealed_total', 'Batches sealed since start.', this.batchesSealed) +
         gauge('sealtrail_sink_lag_entries', 'Sealed entries the sink does not have yet.', sinks.map((f) => [label('sink', f.sink.id), s.sealedSize - f.cursor])) +
         gauge('sealtrail_sink_errors', 'Failed delivery attempts since start.', sinks.map((f) => [label('sink', f.sink.id), f.errors])) +
@@ -251,6 +184,13 @@ export class Agent {
     return this.stopping;
   }
 
+  /** /readyz: receivers up and the buffer accepting writes (not while it recovers from a failed write). */
+  private readiness(): boolean {
+    return this.ready && this.writer !== null && this.writer.storageError === null;
+  }
+
+  // Components stop in the reverse order of start: receivers, forwarders (after the stop entry
+  // is sealed and delivered, up to the timeout), sinks, the buffer, telemetry, the lock.
   private async doShutdown(reason: string): Promise<void> {
     if (this.startup) await this.startup.catch(() => undefined);
     this.ready = false;
@@ -271,24 +211,25 @@ export class Agent {
         );
         await this.writer.sealNow();
       } catch (err) {
-        this.log('error', 'could not record the stop entry; the tail is sealed at the next start', { error: err as Error });
+        this.log('error', 'could not record the stop entry; the tail is sealed at the next start', { error: errorMessage(err) });
       }
       const deadline = Date.now() + timeout;
       while (Date.now() < deadline && !this.forwarders.every((f) => f.caughtUp() || f.state === 'conflict')) {
         await new Promise((r) => setTimeout(r, 20));
       }
-      const behind = this.forwarders.filter((f) => !f.caughtUp()).map((f) => ({ sink: f.sink.id, lag_entries: this.writer!.state().sealedSize - f.cursor }));
+      const behind = this.forwarders.filter((f) => !f.caughtUp()).map((f) => ({ sink: f.sink.id, lag_entries: this.writer!.sealedSize - f.cursor }));
       if (behind.length > 0) this.log('warn', 'shutdown timeout: undelivered batches stay in the buffer for the next start', { sinks: behind });
     }
-    await Promise.all(this.forwarders.map((f) => withTimeout(f.stop(), 5000)));
-    await Promise.all(this.forwarders.map((f) => f.sink.close().catch(() => undefined)));
+    // A forwarder stops between attempts; one stuck in a sink call is released by closing its sink.
+    await Promise.all(this.forwarders.map((f) => f.stop(FORWARDER_STOP_GRACE_MS)));
+    await Promise.all(this.sinks.map((s) => s.close().catch(() => undefined)));
     await this.writer?.close();
-    await this.db?.close();
+    await this.highWater?.close().catch(() => undefined);
     await this.telemetry?.close();
+    await this.lock?.release().catch(() => undefined);
     this.log('info', 'stopped', { reason, origin: this.origin });
   }
 }
 
-function withTimeout(p: Promise<void>, ms: number): Promise<void> {
-  return Promise.race([p, new Promise<void>((r) => setTimeout(r, ms).unref())]);
-}
+/** How long a stopping forwarder may finish its current attempt before its sink is closed under it. */
+const FORWARDER_STOP_GRACE_MS = 5000;

@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'CONFIG'
   | 'KEY'
   | 'BUFFER_CORRUPT'
+  | 'DATA_DIR_IN_USE' // another agent holds the data directory
   | 'SINK_CONFLICT'
   | 'SINK_PERMANENT'
   | 'SINK_TRANSIENT';

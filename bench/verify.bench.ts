@@ -53,7 +53,7 @@ async function main(): Promise<void> {
     console.log(`SHA-256 leaf hashes/s of 250-byte lines: ${JSON.stringify(hashBench(500_000))}`);
     for (const gzip of [false, true]) {
       const dir = path.join(root, gzip ? 'gz' : 'plain');
-      const fx = await buildArchive(dir, { entries: n, batchSize: 10_000, gzip, record, resource: '{"attributes":[{"key":"service.name","value":{"stringValue":"billing"}}]}' });
+      const fx = await buildArchive(dir, { entries: n, batchSize: 10_000, gzip, record, stop: true, resource: '{"attributes":[{"key":"service.name","value":{"stringValue":"billing"}}]}' });
       let stored = 0;
       let raw = 0;
       for (const b of fx.batches) stored += (await fs.stat(path.join(dir, b.entries))).size;

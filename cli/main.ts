@@ -23,11 +23,12 @@ commands:
   run [--config FILE]                          run the agent (embedded default config without --config)
   validate --config FILE                       check a config file
   keygen --name NAME [--dir DIR]               write a signer key (0600) and its verifier key
-  verify ARCHIVE --key VKEY [--checkpoint F]   verify an archive (exit 0 valid, 1 tampered, 2 usage/IO)
+  verify ARCHIVE --key VKEY [--checkpoint F]   verify an archive (exit 0 valid, 1 tampered or lost, 2 usage/IO; --live)
   prove ARCHIVE --seq N [--size M]             print an RFC 9162 inclusion proof
   consistency ARCHIVE --from M --to N          print an RFC 9162 consistency proof
   verify-proof PROOF --key VKEY                check a proof against its signed checkpoint
-  cat ARCHIVE [--from T] [--to T] [--where k=v] read an archive
+  cat ARCHIVE [--format table|json|csv|raw] [--actor A] [--env E] [--from T] ...
+                                               read an archive: who did what, when, where
 `;
 
 async function main(): Promise<number> {

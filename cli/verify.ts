@@ -1,5 +1,6 @@
-// sealtrail verify ARCHIVE --key VKEY [--key …] [--checkpoint FILE]… [--json]
-// A thin wrapper over verify/verifier.ts. Exit 0 valid, 1 tampered or invalid, 2 usage or I/O.
+// sealtrail verify ARCHIVE --key VKEY [--key …] [--checkpoint FILE]… [--live] [--json]
+// A thin wrapper over verify/verifier.ts. Exit 0 valid, 1 tampered, lost or invalid, 2 usage
+// or I/O (including a path that holds no archive, and a signer key given as --key).
 import { promises as fs } from 'node:fs';
 import { NoteError, parseVerifierKey, type VerifierKey } from '../verify/note.js';
 import { isVerifyError } from '../verify/errors.js';
@@ -8,13 +9,15 @@ import { verifyArchive } from '../verify/verifier.js';
 import type { Progress, Report } from '../verify/report.js';
 import { UsageError, parseArgs } from './args.js';
 
-const USAGE = 'usage: sealtrail verify ARCHIVE --key VKEY [--key VKEY]... [--checkpoint FILE]... [--json]\n  VKEY is a verifier key file or the key text <name>+<id>+<base64>';
+const USAGE =
+  'usage: sealtrail verify ARCHIVE --key VKEY [--key VKEY]... [--checkpoint FILE]... [--live] [--json]\n  VKEY is a verifier key file (.pub) or the key text <name>+<id>+<base64>\n  --live: the agent is still running; a chain without a stop entry is a warning';
 
 /** Reads --key values: each a file holding one key per line, or the key text itself. */
 export async function loadVerifierKeys(values: readonly string[]): Promise<VerifierKey[]> {
   if (values.length === 0) throw new UsageError('at least one --key is required');
   const keys: VerifierKey[] = [];
   for (const v of values) {
+    if (v.startsWith('PRIVATE+KEY+')) throw new UsageError(`--key: this is the signer key (secret); pass the verifier key (.pub) instead`);
     let text: string;
     if (/^[^\s+/\\]+\+[0-9a-f]{8}\+[A-Za-z0-9+/=]+\s*$/.test(v)) text = v; // looks like key text
     else {
@@ -25,6 +28,10 @@ export async function loadVerifierKeys(values: readonly string[]): Promise<Verif
       }
     }
     for (const line of text.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'))) {
+      if (line.startsWith('PRIVATE+KEY+')) {
+        const pub = /\.key$/.test(v) ? `, e.g. ${v.replace(/\.key$/, '.pub')}` : '';
+        throw new UsageError(`--key ${v}: this is the signer key (secret); pass the verifier key (.pub) instead${pub}`);
+      }
       try {
         keys.push(parseVerifierKey(line));
       } catch (err) {
@@ -41,8 +48,9 @@ export async function verifyCommand(argv: string[]): Promise<number> {
   let keys: VerifierKey[];
   const trusted: string[] = [];
   let json: boolean;
+  let live: boolean;
   try {
-    const { flags, positionals } = parseArgs(argv, { key: 'list', checkpoint: 'list', json: 'boolean', help: 'boolean' });
+    const { flags, positionals } = parseArgs(argv, { key: 'list', checkpoint: 'list', json: 'boolean', live: 'boolean', help: 'boolean' });
     if (flags.help) {
       process.stdout.write(`${USAGE}\n`);
       return 0;
@@ -50,6 +58,7 @@ export async function verifyCommand(argv: string[]): Promise<number> {
     if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'ARCHIVE is required' : `unexpected argument ${positionals[1]}`);
     archive = positionals[0]!;
     json = flags.json;
+    live = flags.live;
     keys = await loadVerifierKeys(flags.key);
     for (const f of flags.checkpoint) {
       try {
@@ -68,7 +77,7 @@ export async function verifyCommand(argv: string[]): Promise<number> {
   let report: Report;
   try {
     const reader = await openArchive(archive);
-    report = await verifyArchive(reader, { keys, trusted, onProgress: progress ? (p) => progress.update(p) : undefined });
+    report = await verifyArchive(reader, { keys, trusted, live, onProgress: progress ? (p) => progress.update(p) : undefined });
   } catch (err) {
     progress?.clear();
     if (isVerifyError(err)) {

@@ -39,6 +39,14 @@ processors:
     rules:
       - attribute: { key: audit, value: "true" }
       - event_name_prefix: "audit."
+  audit_context:             # count (never refuse) audit records lacking context; docs/audit-context.md
+    fields:
+      time: { missing: count }
+      actor: { missing: count }
+      action: { missing: count }
+      resource: { missing: count }
+      result: { missing: count }
+    environment_mismatch: count
   seal:
     max_records: 10000
     max_bytes: 4MiB
@@ -53,6 +61,6 @@ service:
   pipelines:
     logs:
       receivers: [otlp]
-      processors: [audit_filter, seal]
+      processors: [audit_filter, audit_context, seal]
       exporters: [file]
 `;

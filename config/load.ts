@@ -19,10 +19,11 @@ import {
   type OtlpReceiverConfig,
   type RawExporter,
 } from './components.js';
+import { auditContextProcessor } from './audit-context.js';
 import { DEFAULT_CONFIG_YAML } from './default.js';
 import { expandTree } from './env.js';
 import { INVALID, fail, isMapping, join, list, obj, str, type Ctx, type Schema } from './schema.js';
-import type { AuditFilterConfig, Config, ExporterConfig, LoadedConfig, SealConfig } from './types.js';
+import type { AuditContextConfig, AuditFilterConfig, Config, ExporterConfig, LoadedConfig, SealConfig } from './types.js';
 
 export const EMBEDDED_SOURCE = '<embedded default>';
 
@@ -31,6 +32,7 @@ const SECTIONS = ['agent', 'receivers', 'processors', 'exporters', 'service'] as
 const RECEIVERS: Record<string, (id: string) => Schema<unknown>> = { otlp: () => otlpReceiver };
 const PROCESSORS: Record<string, (id: string) => Schema<unknown>> = {
   audit_filter: () => auditFilterProcessor,
+  audit_context: () => auditContextProcessor,
   seal: () => sealProcessor,
 };
 const EXPORTERS: Record<string, (id: string) => Schema<unknown>> = { file: fileExporter, s3: s3Exporter };
@@ -120,8 +122,10 @@ function resolve(tree: unknown, ctx: Ctx): Config | null {
   const es = used('exporters', p.exporters, exporters);
   if (p.receivers.length !== 1) fail(ctx, `${at}.receivers`, 'must list exactly one otlp receiver');
   const types = p.processors.map((id) => id.split('/')[0]);
-  if (types.length !== 2 || types[0] !== 'audit_filter' || types[1] !== 'seal') {
-    fail(ctx, `${at}.processors`, 'must be an audit_filter processor followed by a seal processor, e.g. [audit_filter, seal]');
+  // audit_context (optional) checks only audit records, so it sits between the filter and the seal.
+  const withContext = types.length === 3 && types[1] === 'audit_context';
+  if (!(types.length === 2 || withContext) || types[0] !== 'audit_filter' || types[types.length - 1] !== 'seal') {
+    fail(ctx, `${at}.processors`, 'must be an audit_filter processor, optionally an audit_context processor, then a seal processor, e.g. [audit_filter, audit_context, seal]');
   }
   if (ctx.errors.length > 0) return null;
 
@@ -131,7 +135,8 @@ function resolve(tree: unknown, ctx: Ctx): Config | null {
   if (otlp.maxEntrySize < overhead + 1024) {
     fail(ctx, `receivers.${p.receivers[0]}.max_entry_size`, `must be at least ${overhead + 1024} bytes (the entry envelope for this agent.environment takes ${overhead})`);
   }
-  const seal = ps[1] as SealConfig;
+  const seal = ps[ps.length - 1] as SealConfig;
+  const context = withContext ? (ps[1] as AuditContextConfig) : null;
   if (agent.buffer.maxBytes < seal.maxBytes) {
     fail(ctx, 'agent.buffer.max_size', `must be at least the seal max_bytes (${seal.maxBytes} bytes)`);
   }
@@ -146,7 +151,7 @@ function resolve(tree: unknown, ctx: Ctx): Config | null {
     if (other !== undefined) fail(ctx, `exporters.${s.id}.directory`, `${s.directory} is already used by exporters.${other}`);
     dirs.set(s.directory, s.id);
   }
-  return { agent, receivers: otlp, filter: ps[0] as AuditFilterConfig, seal, exporters: sinks };
+  return { agent, receivers: otlp, filter: ps[0] as AuditFilterConfig, context, seal, exporters: sinks };
 }
 
 /** Validates each "type[/name]" entry of a component section against its type's schema. */

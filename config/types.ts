@@ -1,6 +1,7 @@
 // The resolved configuration, after YAML parsing, ${env:...} expansion, defaults and
 // validation (config/load.ts). All sizes are bytes, all durations milliseconds, all paths
 // absolute. The YAML shape follows the OpenTelemetry Collector (docs/configuration.md).
+import type { ContextSource, MappedField } from '../verify/context.js';
 
 export interface TlsConfig {
   certFile: string;
@@ -45,6 +46,25 @@ export interface AuditRule {
 export interface AuditFilterConfig {
   rules: AuditRule[];
 }
+
+// --- audit_context processor (docs/audit-context.md) ---
+
+/** What a record missing a field (or naming another environment) gets. */
+export type ContextPolicy = 'reject' | 'count' | 'accept';
+
+export interface ContextFieldRule {
+  /** Accepted sources in priority order; the first with a non-empty scalar value wins. */
+  from: ContextSource[];
+  missing: ContextPolicy;
+}
+
+export interface AuditContextConfig {
+  /** `time` is the record's own timeUnixNano, else observedTimeUnixNano; it has no sources. */
+  fields: Record<MappedField, ContextFieldRule> & { time: { missing: ContextPolicy } };
+  /** The record's resource names an environment other than agent.environment. */
+  environmentMismatch: ContextPolicy;
+}
+// --- end audit_context ---
 
 export interface SealConfig {
   maxRecords: number; // default 10000
@@ -108,6 +128,8 @@ export interface Config {
     maxEntrySize: number; // bytes of one entry line, envelope included; default 1 MiB, at most MAX_ENTRY_LINE_BYTES
   };
   filter: AuditFilterConfig;
+  /** The audit_context processor; null when the pipeline does not list one (nothing checked). */
+  context: AuditContextConfig | null;
   seal: SealConfig;
   /** The exporters of the pipeline, in the order listed in service.pipelines. */
   exporters: ExporterConfig[];

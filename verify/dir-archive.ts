@@ -26,6 +26,8 @@ export class DirArchiveReader implements ArchiveReader {
     const parts = name.split('/');
     if (parts.some((p) => p === '' || p === '.' || p === '..')) throw new VerifyError('NOT_FOUND', `invalid object name ${JSON.stringify(name)}`);
     const file = path.join(this.root, ...parts);
+    // A FIFO or device would block or never end; only regular files (or links to them) are objects.
+    if (!(await fs.stat(file)).isFile()) throw new VerifyError('IO', `${name} is not a regular file`);
     for await (const chunk of createReadStream(file, { highWaterMark: CHUNK })) yield chunk as Buffer;
   }
 }

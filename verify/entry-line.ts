@@ -100,17 +100,30 @@ export function toHex(bytes: Uint8Array): string {
  * the `sealtrail.origin` attribute (null when absent or malformed).
  */
 export function genesisInfo(line: Uint8Array): { eventName: string | null; origin: string | null } {
+  const e = ownEntryInfo(line);
+  return { eventName: e.eventName, origin: e.attributes.get('sealtrail.origin') ?? null };
+}
+
+/**
+ * record.eventName and the record's scalar attributes (string, int, bool values as strings;
+ * an OTLP/JSON intValue is a decimal string) of an entry line; empty when it does not parse.
+ */
+export function ownEntryInfo(line: Uint8Array): { eventName: string | null; attributes: Map<string, string> } {
+  const attributes = new Map<string, string>();
   try {
     const o = JSON.parse(decoder.decode(line)) as { record?: { eventName?: unknown; attributes?: unknown } };
     const eventName = typeof o?.record?.eventName === 'string' ? o.record.eventName : null;
-    let origin: string | null = null;
     if (Array.isArray(o?.record?.attributes)) {
-      for (const kv of o.record.attributes as Array<{ key?: unknown; value?: { stringValue?: unknown } }>) {
-        if (kv?.key === 'sealtrail.origin' && typeof kv.value?.stringValue === 'string') origin = kv.value.stringValue;
+      for (const kv of o.record.attributes as Array<{ key?: unknown; value?: { stringValue?: unknown; intValue?: unknown; boolValue?: unknown } }>) {
+        if (typeof kv?.key !== 'string') continue;
+        const v = kv.value;
+        if (typeof v?.stringValue === 'string') attributes.set(kv.key, v.stringValue);
+        else if (typeof v?.intValue === 'string' || (typeof v?.intValue === 'number' && Number.isSafeInteger(v.intValue))) attributes.set(kv.key, String(v.intValue));
+        else if (typeof v?.boolValue === 'boolean') attributes.set(kv.key, String(v.boolValue));
       }
     }
-    return { eventName, origin };
+    return { eventName, attributes };
   } catch {
-    return { eventName: null, origin: null };
+    return { eventName: null, attributes };
   }
 }

@@ -2,7 +2,6 @@
 // tests branch on them, never on `message`.
 
 export type ProblemCode =
-  | 'EMPTY_ARCHIVE' // no batch objects at all
   | 'MALFORMED_ENTRY' // a line that is not an entry of format v1
   | 'ENTRY_HASH_MISMATCH' // an entry's hash differs from the prev link its successor recorded
   | 'PREV_MISMATCH' // entry 0's prev is not 64 zeros
@@ -22,11 +21,18 @@ export type ProblemCode =
   | 'ORIGIN_MISMATCH' // checkpoint origin differs from the origin in its object name
   | 'CHECKPOINT_SIZE_MISMATCH' // checkpoint size differs from the batch end in its object name
   | 'ROOT_MISMATCH' // signed root differs from the root recomputed from the entries
-  | 'FORK' // two signed checkpoints of one size with different roots
-  | 'TRUNCATED' // a trusted checkpoint is larger than the archive
-  | 'CORRUPT_OBJECT'; // an object that cannot be decoded (e.g. gzip error)
+  | 'FORK' // two signed checkpoints of one size with different roots (anywhere in the archive or trusted)
+  | 'TRUNCATED' // a trusted or signed checkpoint is larger than the archive
+  | 'CORRUPT_OBJECT' // an object that cannot be decoded (e.g. gzip error)
+  | 'CHAIN_UNTERMINATED' // a chain ends without a stop entry and no later chain records its end
+  | 'RECORDED_LOSS' // a genesis records acknowledged entries of the previous chain that were lost
+  | 'OBJECT_OVERWRITTEN' // S3: later versions were written over a name; a plain GET sees the newest
+  | 'OBJECT_DELETE_MARKER'; // S3: a delete marker was placed on a name; a plain GET may see it deleted
 
-export type WarningCode = 'UNREFERENCED_OBJECT';
+export type WarningCode =
+  | 'UNREFERENCED_OBJECT' // not part of the layout (and not a trusted-key checkpoint disagreeing with the chain)
+  | 'PREVIOUS_ORIGIN_MISSING' // a genesis names a previous chain this archive does not hold
+  | 'CHAIN_UNTERMINATED'; // with `live`: the chain of a running agent has no stop entry yet
 
 export interface Finding<C extends string> {
   code: C;

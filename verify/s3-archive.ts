@@ -8,8 +8,9 @@
 // existing name adds a new version and makes it current; it cannot change the version the
 // sink wrote, which stays locked. The archive of record is therefore the *first* version of
 // each name: by default the reader lists versions (ListObjectVersions) and reads the oldest
-// one by VersionId, ignoring delete markers, and reports names that have later versions in
-// `overwritten`. Without Object Lock the first version can be deleted by someone with the
+// one by VersionId, and keeps each name's history: names with later versions (`overwritten`)
+// and delete markers, which history() hands to the verifier to report (a plain GET reader sees
+// the newest version, or nothing after a delete marker). Without Object Lock the first version can be deleted by someone with the
 // rights to do so, and then whatever is left is read and verified like anything else.
 // `versions: 'current'` reads what a plain GET returns instead (ListObjectsV2 + GetObject).
 import {
@@ -19,7 +20,7 @@ import {
   S3Client,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
-import type { ArchiveReader } from './archive.js';
+import type { ArchiveReader, ObjectVersion, VersionHistory } from './archive.js';
 import { VerifyError } from './errors.js';
 
 export interface S3Location {
@@ -73,6 +74,8 @@ export class S3ArchiveReader implements ArchiveReader {
   readonly #mode: 'original' | 'current';
   /** name -> VersionId of the version to read ('original' mode, filled by list()). */
   readonly #version = new Map<string, string>();
+  /** name -> what the version listing showed ('original' mode, filled by list()). */
+  readonly #history = new Map<string, VersionHistory>();
 
   constructor(loc: S3Location, opts: S3ArchiveOptions = {}) {
     this.#loc = loc;
@@ -86,9 +89,15 @@ export class S3ArchiveReader implements ArchiveReader {
   }
 
   async *#listOriginal(): AsyncIterable<string> {
-    const counts = new Map<string, number>();
+    const hist = this.#history;
     this.#version.clear();
+    hist.clear();
     this.overwritten.length = 0;
+    const entry = (name: string): VersionHistory => {
+      let h = hist.get(name);
+      if (!h) hist.set(name, (h = { name, first: null, laterVersions: -1, deleteMarkers: 0, current: null }));
+      return h;
+    };
     let keyMarker: string | undefined;
     let versionMarker: string | undefined;
     do {
@@ -100,15 +109,31 @@ export class S3ArchiveReader implements ArchiveReader {
         const name = this.#nameOf(v.Key);
         if (name === null) continue;
         this.#version.set(name, v.VersionId ?? 'null');
-        counts.set(name, (counts.get(name) ?? 0) + 1);
+        const h = entry(name);
+        const ver: ObjectVersion = { size: v.Size ?? null, etag: v.ETag ?? null };
+        h.first = ver;
+        h.laterVersions++;
+        if (v.IsLatest) h.current = ver;
+      }
+      for (const m of res.DeleteMarkers ?? []) {
+        const name = this.#nameOf(m.Key);
+        if (name !== null) entry(name).deleteMarkers++;
       }
       const more = res.IsTruncated === true;
       keyMarker = more ? res.NextKeyMarker : undefined;
       versionMarker = more ? res.NextVersionIdMarker : undefined;
     } while (keyMarker !== undefined);
     const names = [...this.#version.keys()].sort(byCodeUnit);
-    for (const n of names) if ((counts.get(n) ?? 0) > 1) this.overwritten.push(n);
+    for (const n of names) if (hist.get(n)!.laterVersions > 0) this.overwritten.push(n);
     yield* names;
+  }
+
+  /** After list() in 'original' mode: names with later versions or delete markers, sorted. */
+  history(): readonly VersionHistory[] {
+    return [...this.#history.values()]
+      .map((h) => (h.laterVersions < 0 ? { ...h, laterVersions: 0 } : h))
+      .filter((h) => h.laterVersions > 0 || h.deleteMarkers > 0)
+      .sort((a, b) => byCodeUnit(a.name, b.name));
   }
 
   #nameOf(key: string | undefined): string | null {

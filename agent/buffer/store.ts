@@ -15,16 +15,22 @@
 //  - Every mutation (entries + head, or a seal, or a cursor move) is one atomic LevelDB batch
 //    written with sync: true (fsync) before anyone is told it happened. Concurrent appends share
 //    one batch (group commit, writer.ts).
-//  - Counters live in h!head, so start-up reads two keys and never scans.
+//  - Counters live in h!head, so start-up never scans what was delivered; it reads the
+//    undelivered part once to check that no commit is missing from it.
 //  - Entries and batch records are deleted only after every configured sink's cursor passed them.
 //  - Start-up validates the head against the newest stored entry (one reverse seek to the last
-//    segment, not a scan); a database that cannot be
-//    opened or whose head does not match is quarantined (renamed aside, reported) and a new chain
-//    starts. The buffer is never silently reset and quarantined data is never deleted.
+//    segment, not a scan) and against the high-water mark kept outside LevelDB
+//    (high-water.ts). A database that is damaged, or behind the mark (it lost acknowledged
+//    entries or went back in time), is quarantined (renamed aside, reported) and a new chain
+//    starts whose genesis names the previous origin, its last signed checkpoint and the
+//    acknowledged entries that could not be recovered. The buffer is never silently reset and
+//    quarantined data is never deleted. A held lock or an I/O error is not damage.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ClassicLevel } from 'classic-level';
-import { SealtrailError } from '../errors.js';
+import { SealtrailError, errorMessage, isSealtrailError } from '../errors.js';
+import { CompactFrontier } from '../../verify/merkle.js';
+import type { HighWater, HighWaterRead } from './high-water.js';
 import type { ChainHead } from '../chain/chain.js';
 import { entryHash } from '../chain/entry.js';
 import { CHAIN_KEY, HEAD_KEY, SEGMENT_RANGE, batchKey, cursorKey, segmentKey } from './keys.js';
@@ -59,56 +65,139 @@ export interface BatchRecord {
 
 export type Db = ClassicLevel<string, Buffer>;
 
+export interface Quarantine {
+  path: string;
+  reason: string;
+  /** What is known of the chain that was abandoned (from the buffer or the high-water mark). */
+  previousOrigin: string | null;
+  /** Its last signed checkpoint, when known. */
+  previousSealed: { size: number; root: string } | null;
+  /** Acknowledged entries [from, to) of the previous origin that no sink had and that could not be recovered. */
+  lost: { from: number; to: number } | null;
+}
+
 export interface OpenedStore {
   db: Db;
   chain: ChainInfo | null; // null: empty database, genesis needed
   ledger: Ledger | null;
-  /** Set when a damaged buffer was moved aside at this start. */
-  quarantined: { path: string; reason: string; previousOrigin: string | null } | null;
+  /** Set when a damaged buffer, or one behind its high-water mark, was moved aside at this start. */
+  quarantined: Quarantine | null;
+  /** Set when the high-water mark was missing or unreadable for a non-empty buffer. */
+  highWaterWarning: string | null;
 }
 
-export async function openStore(dir: string): Promise<OpenedStore> {
+/**
+ * Opens the buffer in `dir` and checks it against itself and against the high-water mark.
+ * Damage (LevelDB corruption, a head that disagrees with the entries, a buffer behind the mark)
+ * is quarantined: renamed aside, never deleted. A held lock, a permission problem or a full
+ * disk is not damage: they throw (DATA_DIR_IN_USE, STORAGE) and nothing is moved.
+ */
+export async function openStore(dir: string, mark: HighWaterRead = { state: 'missing' }): Promise<OpenedStore> {
   await fs.mkdir(path.dirname(dir), { recursive: true });
-  let quarantined: OpenedStore['quarantined'] = null;
-  let db: Db;
+  const hw = mark.state === 'ok' ? mark.hw : null;
+  let damage: string | null = null;
+  let db: Db | null = null;
   try {
     db = await openDb(dir);
   } catch (err) {
-    quarantined = await quarantine(dir, `cannot open LevelDB: ${(err as Error).message}`, null);
-    db = await openDb(dir);
+    damage = classifyOpenError(dir, err);
   }
-  let chain: ChainInfo | null;
-  let ledger: Ledger | null;
-  try {
-    chain = await getJson<ChainInfo>(db, CHAIN_KEY);
-    ledger = await getJson<Ledger>(db, HEAD_KEY);
-    await checkConsistency(db, chain, ledger);
-  } catch (err) {
-    const reason = (err as Error).message;
-    const prev = await getJson<ChainInfo>(db, CHAIN_KEY).then((c) => c?.origin ?? null, () => null);
-    await db.close();
-    quarantined = await quarantine(dir, reason, prev);
-    db = await openDb(dir);
-    chain = null;
-    ledger = null;
+  let chain: ChainInfo | null = null;
+  let ledger: Ledger | null = null;
+  if (db !== null) {
+    try {
+      chain = await getJson<ChainInfo>(db, CHAIN_KEY);
+      ledger = await getJson<Ledger>(db, HEAD_KEY);
+      await checkConsistency(db, chain, ledger);
+      if (hw !== null) damage = behindMark(chain, ledger, hw);
+    } catch (err) {
+      if (!isSealtrailError(err, 'BUFFER_CORRUPT')) {
+        await db.close();
+        throw err;
+      }
+      damage = err.message;
+      // Keep what can still be read, to name the previous chain in the new genesis.
+      chain = await getJson<ChainInfo>(db, CHAIN_KEY).catch(() => null);
+      ledger = await getJson<Ledger>(db, HEAD_KEY).catch(() => null);
+    }
   }
-  return { db, chain, ledger, quarantined };
+  let highWaterWarning: string | null = null;
+  if (damage === null && chain !== null && mark.state !== 'ok') {
+    highWaterWarning = mark.state === 'missing' ? 'the high-water mark is missing' : `the high-water mark is unreadable: ${mark.reason}`;
+  }
+  if (damage === null) return { db: db!, chain, ledger, quarantined: null, highWaterWarning };
+
+  await db?.close();
+  const quarantined = await quarantine(dir, damage, previousChain(chain, ledger, hw));
+  return { db: await openDb(dir), chain: null, ledger: null, quarantined, highWaterWarning: null };
 }
 
-async function openDb(dir: string): Promise<Db> {
+/** A reason to quarantine, or null when the stored chain is at or ahead of the mark. */
+function behindMark(chain: ChainInfo | null, ledger: Ledger | null, hw: HighWater): string | null {
+  if (hw.committedSize === 0 && hw.sealedSize === 0 && chain === null) return null;
+  if (chain === null || ledger === null) {
+    return `the buffer is empty but the high-water mark records ${hw.committedSize} acknowledged entries of ${hw.origin}`;
+  }
+  if (chain.origin !== hw.origin) return `the buffer holds chain ${chain.origin} but the high-water mark records ${hw.origin}`;
+  const size = ledger.chain.size;
+  if (size < hw.committedSize) return `the buffer went back in time: it ends at size ${size} but ${hw.committedSize} entries were acknowledged`;
+  if (ledger.sealedSize < hw.sealedSize) return `the buffer went back in time: its last checkpoint is at size ${ledger.sealedSize} but size ${hw.sealedSize} was signed`;
+  if (ledger.sealedSize === hw.sealedSize && hw.sealedSize > 0 && ledger.sealedRoot !== hw.sealedRoot) {
+    return `the buffer's checkpoint at size ${hw.sealedSize} has another root than the one signed`;
+  }
+  if (size === hw.committedSize && size > 0) {
+    const root = Buffer.from(new CompactFrontier(size, ledger.chain.frontier.map((h) => Buffer.from(h, 'hex'))).root()).toString('hex');
+    if (root !== hw.committedRoot) return `the buffer's tree at size ${size} has another root than the one acknowledged`;
+  }
+  return null;
+}
+
+function previousChain(chain: ChainInfo | null, ledger: Ledger | null, hw: HighWater | null): Omit<Quarantine, 'path' | 'reason'> {
+  // The mark is the authority on what was acknowledged and signed; a readable buffer may add a
+  // newer commit the mark did not record (a crash between the two syncs).
+  const origin = hw?.origin ?? chain?.origin ?? null;
+  const sameChain = hw === null || (chain !== null && chain.origin === hw.origin);
+  const fromBuffer = sameChain && ledger !== null ? ledger : null;
+  let sealed: Quarantine['previousSealed'] = null;
+  if (hw !== null && hw.sealedSize > 0) sealed = { size: hw.sealedSize, root: hw.sealedRoot };
+  if (fromBuffer && fromBuffer.sealedSize > (sealed?.size ?? 0)) sealed = { size: fromBuffer.sealedSize, root: fromBuffer.sealedRoot };
+  let lost: Quarantine['lost'] = null;
+  const acked = Math.max(hw?.committedSize ?? 0, fromBuffer?.chain.size ?? 0);
+  const delivered = Math.max(hw?.deliveredSize ?? 0, fromBuffer?.lowWater ?? 0);
+  if (origin !== null && (hw !== null || fromBuffer !== null)) lost = { from: Math.min(delivered, acked), to: acked };
+  return { previousOrigin: origin, previousSealed: sealed, lost };
+}
+
+/** Damage (quarantine) or an operational error (thrown) for a failed LevelDB open. */
+function classifyOpenError(dir: string, err: unknown): string {
+  const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+  const code = cause?.code ?? (err as { code?: string }).code;
+  const msg = cause?.message ?? errorMessage(err);
+  if (code === 'LEVEL_LOCKED' || /\block\b.*(held|temporarily unavailable)/i.test(msg)) {
+    throw new SealtrailError('DATA_DIR_IN_USE', `the buffer ${dir} is locked by another process (${msg})`, { cause: err });
+  }
+  if (code === 'LEVEL_CORRUPTION' || (code === 'LEVEL_IO_ERROR' && /No such file or directory/i.test(msg))) {
+    return `cannot open LevelDB: ${msg}`;
+  }
+  throw new SealtrailError('STORAGE', `cannot open the buffer ${dir}: ${msg}`, { cause: err, retryAfterSeconds: 1 });
+}
+
+export async function openDb(dir: string): Promise<Db> {
   const db = new ClassicLevel<string, Buffer>(dir, { keyEncoding: 'utf8', valueEncoding: 'buffer' });
   await db.open();
   return db;
 }
 
-async function quarantine(dir: string, reason: string, previousOrigin: string | null): Promise<NonNullable<OpenedStore['quarantined']>> {
+async function quarantine(dir: string, reason: string, previous: Omit<Quarantine, 'path' | 'reason'>): Promise<Quarantine> {
   const target = `${dir}.quarantine-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-  await fs.rename(dir, target);
-  return { path: target, reason, previousOrigin };
+  await fs.rename(dir, target).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'ENOENT') throw err;
+  });
+  return { path: target, reason, ...previous };
 }
 
 /** Throws BUFFER_CORRUPT when the stored head and entries disagree. */
-async function checkConsistency(db: Db, chain: ChainInfo | null, ledger: Ledger | null): Promise<void> {
+export async function checkConsistency(db: Db, chain: ChainInfo | null, ledger: Ledger | null): Promise<void> {
   if (chain === null && ledger === null) {
     // An empty database is fine; one with entries but no head is not.
     for await (const _k of db.keys({ limit: 1 })) {
@@ -129,9 +218,21 @@ async function checkConsistency(db: Db, chain: ChainInfo | null, ledger: Ledger 
   } else if (ledger.sealedSize < size || ledger.lowWater < size) {
     throw new SealtrailError('BUFFER_CORRUPT', `entries up to ${size - 1} are not delivered but missing from the buffer`);
   }
-  if (ledger.lowWater < ledger.sealedSize) {
-    const b = await db.get(batchKey(ledger.lowWater));
-    if (b === undefined) throw new SealtrailError('BUFFER_CORRUPT', `batch at ${ledger.lowWater} is missing`);
+  // Every entry and batch not yet delivered must be there, in order. LevelDB's recovery skips a
+  // damaged log block and keeps the records after it, so a commit can vanish from the middle
+  // while the head (written by a later commit) still matches the newest entry.
+  let expect = ledger.lowWater;
+  for await (const [key, value] of db.iterator({ gte: segmentKey(ledger.lowWater), lt: segmentKey(size) })) {
+    if (key !== segmentKey(expect)) throw new SealtrailError('BUFFER_CORRUPT', `entries from ${expect} are missing from the buffer (next stored segment is ${key})`);
+    expect += countLines(value);
+  }
+  if (expect !== size) throw new SealtrailError('BUFFER_CORRUPT', `entries ${expect}..${size - 1} are missing from the buffer`);
+  for (let at = ledger.lowWater; at < ledger.sealedSize; ) {
+    const b = await getJson<BatchRecord>(db, batchKey(at));
+    if (b === null || b.start !== at || !(b.end > at && b.end <= ledger.sealedSize)) {
+      throw new SealtrailError('BUFFER_CORRUPT', `batch at ${at} is missing or damaged`);
+    }
+    at = b.end;
   }
 }
 

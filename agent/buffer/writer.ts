@@ -4,17 +4,61 @@
 // acknowledged append survives kill -9. If the write fails, the in-memory head is rolled back
 // and every job of the batch is rejected: nothing of it was acknowledged.
 //
+// What others see is the durable snapshot: state(), cursor() and recentBatch() change only after
+// the batch that made them true is synced, and after the high-water mark (high-water.ts)
+// records it. After a failed write nothing more is appended to that LevelDB log (a failed
+// write can leave a partial record, and LevelDB's recovery drops whatever follows it): the
+// writer closes the database, reopens it (a fresh log) and reloads its state from what is
+// stored, refusing writes with a retryable STORAGE error until that succeeds. It retries on its
+// own, so the agent recovers when space returns.
+//
 // Sealing happens here too, so checkpoints are signed over exactly the chain state that is
 // being persisted: a batch closes after the entry that reaches max_records or max_bytes, when
 // max_age passes, or on request (shutdown, start-up tail).
 import { EventEmitter } from 'node:events';
-import { SealtrailError, errorMessage } from '../errors.js';
+import { SealtrailError, errorMessage, isSealtrailError } from '../errors.js';
 import { Chain } from '../chain/chain.js';
+import { entryHash } from '../chain/entry.js';
 import type { NoteSigner } from '../keys/signer.js';
 import { formatCheckpointBody } from '../../verify/note.js';
 import type { SealConfig } from '../../config/types.js';
-import { HEAD_KEY, batchKey, cursorKey, segmentKey } from './keys.js';
-import { json, readBatch, type BatchRecord, type ChainInfo, type Db, type Ledger } from './store.js';
+import { CHAIN_KEY, HEAD_KEY, batchKey, cursorKey, segmentKey } from './keys.js';
+import type { HighWaterFile } from './high-water.js';
+import {
+  checkConsistency,
+  getJson,
+  json,
+  openDb,
+  readBatch,
+  readCursor,
+  readEntries,
+  type BatchRecord,
+  type ChainInfo,
+  type Db,
+  type Ledger,
+} from './store.js';
+
+/**
+ * Checks what LevelDB hands back before it is delivered: a damaged table must stop delivery
+ * (BUFFER_CORRUPT, retried and reported), never reach a sink. Each line must carry the next seq
+ * and link to the hash of the line before it (the first line's link is checked by verifiers).
+ */
+export function checkLinks(lines: Buffer, start: number): void {
+  let from = 0;
+  let seq = start;
+  let prev: string | null = null;
+  while (from < lines.length) {
+    const nl = lines.indexOf(0x0a, from);
+    const line = lines.subarray(from, nl < 0 ? lines.length : nl);
+    const head = /^\{"v":1,"seq":(\d+),"prev":"([0-9a-f]{64})"/.exec(line.subarray(0, 100).toString('latin1'));
+    if (nl < 0 || head === null || Number(head[1]) !== seq || (prev !== null && head[2] !== prev)) {
+      throw new SealtrailError('BUFFER_CORRUPT', `entry ${seq} read back from the buffer is damaged`);
+    }
+    prev = Buffer.from(entryHash(line)).toString('hex');
+    seq++;
+    from = nl + 1;
+  }
+}
 
 export interface EntryParts {
   resource: string;
@@ -27,7 +71,8 @@ type Op = { type: 'put'; key: string; value: Buffer } | { type: 'del'; key: stri
 type Job =
   | { kind: 'append'; items: EntryParts[]; own: boolean; resolve: (r: { first: number; count: number }) => void; reject: (e: unknown) => void }
   | { kind: 'seal'; resolve: (sealed: boolean) => void; reject: (e: unknown) => void }
-  | { kind: 'advance'; sinkId: string; next: number; resolve: () => void; reject: (e: unknown) => void };
+  | { kind: 'advance'; sinkId: string; next: number; resolve: () => void; reject: (e: unknown) => void }
+  | { kind: 'init'; resolve: () => void; reject: (e: unknown) => void };
 
 /** Memory for sealed batches kept for the forwarders (older ones are read back from LevelDB). */
 const RECENT_MAX_BYTES = 64 << 20;
@@ -35,38 +80,65 @@ const RECENT_MAX_BYTES = 64 << 20;
 /** Per-entry overhead of the envelope around resource/scope/record, for the capacity check. */
 const ENVELOPE_ESTIMATE = 200;
 
+/** Pause between attempts to reopen the database after a failed write. */
+const REOPEN_INTERVAL_MS = 1000;
+
 export interface WriterOptions {
   db: Db;
+  /** The database's directory, to reopen it after a failed write (null: stay refusing). */
+  dir: string | null;
   chainInfo: ChainInfo;
   ledger: Ledger;
-  cursors: Map<string, number>; // configured sinks only
+  /** Configured sinks only; null = new to this buffer, starts at the low-water mark. */
+  cursors: Map<string, number | null>;
+  /** True when h!chain is not stored yet: initialize() writes it with the first head. */
+  newChain?: boolean;
+  highWater?: HighWaterFile | null;
   env: string;
   signer: NoteSigner;
   seal: SealConfig;
   maxBufferBytes: number;
   now?: () => number;
+  log?: (level: 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+}
+
+interface Snapshot {
+  ledger: Ledger; // chain head included
+  cursors: Map<string, number>;
 }
 
 export declare interface BufferWriter {
   on(event: 'sealed', listener: (batch: BatchRecord) => void): this;
   on(event: 'freed', listener: () => void): this;
+  on(event: 'recovered', listener: () => void): this;
 }
 
 export class BufferWriter extends EventEmitter {
-  private readonly db: Db;
+  private db: Db;
+  private readonly dir: string | null;
   private readonly chain: Chain;
+  /** Working state: ahead of `durable` only while a commit is being built or written. */
   private ledger: Ledger;
   private cursors: Map<string, number>;
+  private durable: Snapshot;
+  private readonly newSinks: string[];
+  private newChain: boolean;
   private readonly info: ChainInfo;
+  private readonly highWater: HighWaterFile | null;
   private readonly signer: NoteSigner;
   private readonly sealCfg: SealConfig;
   private readonly maxBufferBytes: number;
   private readonly now: () => number;
+  private readonly log: NonNullable<WriterOptions['log']>;
   private queue: Job[] = [];
   private running: Promise<void> | null = null;
   private draining = false;
   private ageTimer: NodeJS.Timeout | null = null;
   private closed = false;
+  /** Set after a failed write until the database is reopened and reloaded. */
+  private broken: SealtrailError | null = null;
+  private recovering: Promise<void> | null = null;
+  private reopenTimer: { timer: NodeJS.Timeout; wake: () => void } | null = null;
   /** The segment being built by the current commit (see store.ts: one value per commit). */
   private segment: { first: number; parts: Buffer[] } | null = null;
   /** Lines of the open batch, and of recently sealed batches, so forwarders need not read them back. */
@@ -75,18 +147,26 @@ export class BufferWriter extends EventEmitter {
   private openBatchComplete: boolean;
   private readonly recent = new Map<number, { batch: BatchRecord; lines: Buffer }>();
   private recentBytes = 0;
+  /** Batches sealed by the commit being built; published only once it is durable. */
+  private pendingRecent: Array<{ batch: BatchRecord; lines: Buffer | null }> = [];
 
   constructor(o: WriterOptions) {
     super();
     this.db = o.db;
+    this.dir = o.dir;
     this.info = o.chainInfo;
     this.ledger = { ...o.ledger };
-    this.cursors = new Map(o.cursors);
+    this.newSinks = [...o.cursors].filter(([, v]) => v === null).map(([k]) => k);
+    this.cursors = new Map([...o.cursors].map(([k, v]) => [k, v ?? o.ledger.lowWater]));
+    this.durable = { ledger: { ...o.ledger }, cursors: new Map(this.cursors) };
+    this.newChain = o.newChain ?? false;
     this.chain = new Chain(o.ledger.chain, o.env);
+    this.highWater = o.highWater ?? null;
     this.signer = o.signer;
     this.sealCfg = o.seal;
     this.maxBufferBytes = o.maxBufferBytes;
     this.now = o.now ?? Date.now;
+    this.log = o.log ?? (() => {});
     this.openBatchComplete = o.ledger.chain.size === o.ledger.sealedSize;
   }
 
@@ -96,16 +176,57 @@ export class BufferWriter extends EventEmitter {
 
   /** A copy of the ledger as of the last durable write. */
   state(): Ledger {
-    return { ...this.ledger, chain: this.chain.head() };
+    const l = this.durable.ledger;
+    return { ...l, chain: { ...l.chain, frontier: [...l.chain.frontier] } };
   }
 
+  /** Tree size of the last checkpoint that is durable. */
+  get sealedSize(): number {
+    return this.durable.ledger.sealedSize;
+  }
+
+  /** Durable delivery cursor of a sink. */
   cursor(sinkId: string): number {
-    return this.cursors.get(sinkId) ?? this.ledger.lowWater;
+    return this.durable.cursors.get(sinkId) ?? this.durable.ledger.lowWater;
+  }
+
+  /** Null while writes are accepted; the reason otherwise (for /readyz and logs). */
+  get storageError(): string | null {
+    return this.broken?.message ?? null;
+  }
+
+  /**
+   * Writes what the buffer does not hold yet: h!chain for a new chain, cursors of new sinks and
+   * the head; then the first high-water mark. Call once, before anything else.
+   */
+  initialize(): Promise<void> {
+    return new Promise((resolve, reject) => this.push({ kind: 'init', resolve, reject }));
   }
 
   /** Chains `items` and resolves once they are on disk. Own entries bypass the size limit. */
   append(items: EntryParts[], own = false): Promise<{ first: number; count: number }> {
     return new Promise((resolve, reject) => this.push({ kind: 'append', items, own, resolve, reject }));
+  }
+
+  /** The sealed, durable batch starting at `start`, from memory or the buffer. */
+  async readBatch(start: number): Promise<BatchRecord> {
+    if (start >= this.sealedSize) throw new SealtrailError('BUFFER_CORRUPT', `no sealed batch starts at ${start} (sealed size ${this.sealedSize})`);
+    const mem = this.recent.get(start)?.batch;
+    if (mem) return mem;
+    this.throwIfBroken();
+    const b = await readBatch(this.db, start);
+    if (b === null) throw new SealtrailError('BUFFER_CORRUPT', `batch at ${start} is not in the buffer`);
+    return b;
+  }
+
+  /** The stored lines of a sealed batch, each followed by '\n'. */
+  async readLines(batch: BatchRecord): Promise<Buffer> {
+    const mem = this.recent.get(batch.start);
+    if (mem && mem.batch.end === batch.end) return mem.lines;
+    this.throwIfBroken();
+    const lines = await readEntries(this.db, batch.start, batch.end);
+    checkLinks(lines, batch.start);
+    return lines;
   }
 
   /**
@@ -126,22 +247,33 @@ export class BufferWriter extends EventEmitter {
     return new Promise((resolve, reject) => this.push({ kind: 'seal', resolve, reject }));
   }
 
-  /** Records that `sinkId` has every batch before `next`; frees batches all sinks have. */
+  /** Records that `sinkId` has every batch before `next` (a batch boundary); frees batches all sinks have. */
   advance(sinkId: string, next: number): Promise<void> {
     return new Promise((resolve, reject) => this.push({ kind: 'advance', sinkId, next, resolve, reject }));
   }
 
-  /** Waits for queued writes, then refuses new ones. The database is closed by the owner. */
+  /** Waits for queued writes, refuses new ones, then closes the database. */
   async close(): Promise<void> {
     this.closed = true;
     if (this.ageTimer) clearTimeout(this.ageTimer);
     this.ageTimer = null;
+    this.reopenTimer?.wake();
     while (this.running) await this.running;
+    if (this.recovering) await this.recovering;
+    await this.db.close().catch(() => undefined);
+  }
+
+  private throwIfBroken(): void {
+    if (this.broken) throw this.broken;
   }
 
   private push(job: Job): void {
     if (this.closed) {
       job.reject(new SealtrailError('SHUTTING_DOWN', 'the buffer is closed', { retryAfterSeconds: 5 }));
+      return;
+    }
+    if (this.broken) {
+      job.reject(this.broken);
       return;
     }
     this.queue.push(job);
@@ -169,15 +301,17 @@ export class BufferWriter extends EventEmitter {
   }
 
   private async commit(jobs: Job[]): Promise<void> {
-    const savedHead = this.chain.head();
-    const savedLedger = { ...this.ledger };
-    const savedCursors = new Map(this.cursors);
+    if (this.broken) {
+      for (const j of jobs) j.reject(this.broken);
+      return;
+    }
     const ops: Op[] = [];
     const sealed: BatchRecord[] = [];
     const settle: Array<() => void> = [];
     const failures: Array<(err: SealtrailError) => void> = [];
     const time = new Date(this.now()).toISOString();
     let freed = false;
+    let init = false;
 
     for (const job of jobs) {
       try {
@@ -189,8 +323,12 @@ export class BufferWriter extends EventEmitter {
           const s = this.applySeal(ops, sealed);
           settle.push(() => job.resolve(s !== null));
           failures.push((e) => job.reject(e));
-        } else {
+        } else if (job.kind === 'advance') {
           freed = (await this.applyAdvance(job.sinkId, job.next, ops)) || freed;
+          settle.push(() => job.resolve());
+          failures.push((e) => job.reject(e));
+        } else {
+          init = true;
           settle.push(() => job.resolve());
           failures.push((e) => job.reject(e));
         }
@@ -199,34 +337,145 @@ export class BufferWriter extends EventEmitter {
       }
     }
     this.flushSegment(ops);
+    if (init) {
+      if (this.newChain) ops.push({ type: 'put', key: CHAIN_KEY, value: json(this.info) });
+      for (const id of this.newSinks) ops.push({ type: 'put', key: cursorKey(id), value: json({ next: this.cursors.get(id) }) });
+    }
     if (ops.length === 0) {
       for (const s of settle) s();
       return;
     }
-    ops.push({ type: 'put', key: HEAD_KEY, value: json(this.state()) });
-    let lastErr: unknown;
+    const head = this.workingLedger();
+    ops.push({ type: 'put', key: HEAD_KEY, value: json(head) });
     try {
       await this.db.batch(ops, { sync: true });
+      await this.writeHighWater(head);
     } catch (err) {
-      lastErr = err;
-    }
-    if (lastErr !== undefined) {
-      this.segment = null;
-      // The open batch's lines in memory no longer match the buffer: read it back when sealed.
-      this.openBatch = [];
-      this.openBatchComplete = false;
-      for (const b of sealed) this.forget(b.start);
-      this.chain.reset(savedHead);
-      this.ledger = savedLedger;
-      this.cursors = savedCursors;
-      const err = new SealtrailError('STORAGE', `buffer write failed: ${errorMessage(lastErr)}`, { cause: lastErr, retryAfterSeconds: 1 });
-      for (const f of failures) f(err);
+      this.rollBack();
+      const e = new SealtrailError('STORAGE', `buffer write failed: ${errorMessage(err)}`, { cause: err, retryAfterSeconds: 1 });
+      for (const f of failures) f(e);
+      this.fail(e);
       return;
     }
+    if (init) {
+      this.newChain = false;
+      this.newSinks.length = 0;
+    }
+    this.durable = { ledger: head, cursors: new Map(this.cursors) };
+    for (const p of this.pendingRecent) if (p.lines) this.remember(p.batch, p.lines);
+    this.pendingRecent = [];
     for (const s of settle) s();
     for (const b of sealed) this.emit('sealed', b);
     if (freed) this.emit('freed');
     this.armAgeTimer();
+  }
+
+  private workingLedger(): Ledger {
+    return { ...this.ledger, chain: this.chain.head() };
+  }
+
+  /** Puts the working state back to the durable snapshot after a failed write. */
+  private rollBack(): void {
+    this.segment = null;
+    this.pendingRecent = [];
+    // The open batch's lines in memory no longer match the buffer: read it back when sealed.
+    this.openBatch = [];
+    this.openBatchComplete = false;
+    this.chain.reset(this.durable.ledger.chain);
+    this.ledger = { ...this.durable.ledger };
+    this.cursors = new Map(this.durable.cursors);
+  }
+
+  private async writeHighWater(l: Ledger): Promise<void> {
+    if (!this.highWater) return;
+    await this.highWater.write({
+      origin: this.info.origin,
+      committedSize: l.chain.size,
+      committedRoot: l.chain.size === 0 ? '' : Buffer.from(this.chain.root()).toString('hex'),
+      sealedSize: l.sealedSize,
+      sealedRoot: l.sealedRoot,
+      deliveredSize: l.lowWater,
+    });
+  }
+
+  /** Marks the writer broken and starts reopening the database. */
+  private fail(err: SealtrailError): void {
+    if (this.broken) return;
+    this.broken = err;
+    this.log('error', 'buffer write failed; refusing writes (retryable) until the buffer is reopened', { error: err.message });
+    this.recovering = this.recover().finally(() => {
+      this.recovering = null;
+    });
+  }
+
+  private async recover(): Promise<void> {
+    if (this.dir === null) return;
+    for (let attempt = 1; !this.closed; attempt++) {
+      await this.db.close().catch(() => undefined);
+      try {
+        await this.reload(await openDb(this.dir));
+        this.broken = null;
+        this.log('info', 'buffer reopened after a failed write; accepting writes again', { attempts: attempt, chain_size: this.chain.size });
+        this.emit('recovered');
+        this.armAgeTimer();
+        return;
+      } catch (err) {
+        if (isSealtrailError(err, 'BUFFER_CORRUPT')) {
+          // Not a passing fault: keep refusing; the next start quarantines it.
+          this.broken = new SealtrailError('STORAGE', `buffer is damaged after a failed write: ${err.message}; restart the agent`, { retryAfterSeconds: 30 });
+          this.log('error', 'the reopened buffer fails its checks; refusing writes until restart', { error: err.message });
+          return;
+        }
+        if (attempt === 1 || attempt % 30 === 0) this.log('warn', 'cannot reopen the buffer yet; retrying', { attempt, error: errorMessage(err) });
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, REOPEN_INTERVAL_MS);
+          this.reopenTimer = {
+            timer,
+            wake: () => {
+              clearTimeout(timer);
+              resolve();
+            },
+          };
+        });
+        this.reopenTimer = null;
+      }
+    }
+  }
+
+  /** Adopts what the reopened database holds: the durable state, or the failed write if it landed. */
+  private async reload(db: Db): Promise<void> {
+    try {
+      const chainInfo = await getJson<ChainInfo>(db, CHAIN_KEY);
+      const ledger = await getJson<Ledger>(db, HEAD_KEY);
+      const before = this.durable.ledger;
+      if (this.newChain && chainInfo === null && ledger === null) {
+        // initialize() never landed: still nothing stored.
+      } else {
+        if (chainInfo === null || ledger === null || chainInfo.origin !== this.info.origin) {
+          throw new SealtrailError('BUFFER_CORRUPT', 'the reopened buffer lost its chain head');
+        }
+        await checkConsistency(db, chainInfo, ledger);
+        if (ledger.chain.size < before.chain.size || ledger.sealedSize < before.sealedSize || ledger.lowWater < before.lowWater) {
+          throw new SealtrailError('BUFFER_CORRUPT', `the reopened buffer is behind what was written (size ${ledger.chain.size} < ${before.chain.size})`);
+        }
+        const cursors = new Map<string, number>();
+        for (const id of this.durable.cursors.keys()) cursors.set(id, (await readCursor(db, id)) ?? this.durable.cursors.get(id)!);
+        this.chain.reset(ledger.chain);
+        this.ledger = { ...ledger };
+        this.cursors = cursors;
+        this.durable = { ledger: { ...ledger }, cursors: new Map(cursors) };
+        if (ledger.chain.size !== before.chain.size) this.newChain = false;
+      }
+      this.db = db;
+      this.recent.clear();
+      this.recentBytes = 0;
+      this.openBatch = [];
+      this.openBatchComplete = this.ledger.chain.size === this.ledger.sealedSize;
+      if (!this.newChain) await this.writeHighWater(this.durable.ledger);
+    } catch (err) {
+      await db.close().catch(() => undefined);
+      throw err;
+    }
   }
 
   private applyAppend(items: EntryParts[], own: boolean, time: string, ops: Op[], sealed: BatchRecord[]): { first: number; count: number } {
@@ -271,7 +520,11 @@ export class BufferWriter extends EventEmitter {
     const end = this.chain.size;
     if (end === start) return null;
     // Checkpoints of one origin must never disagree: sizes only grow, over one linear log.
-    if (end < start) throw new SealtrailError('BUFFER_CORRUPT', `refusing to seal size ${end} below sealed size ${start}`);
+    const mark = this.highWater?.current;
+    const signedBefore = mark && mark.origin === this.info.origin ? mark.sealedSize : 0;
+    if (end < start || end <= signedBefore) {
+      throw new SealtrailError('BUFFER_CORRUPT', `refusing to sign size ${end}: size ${Math.max(start, signedBefore)} was signed before`);
+    }
     const root = Buffer.from(this.chain.root()).toString('hex');
     const checkpoint = this.signer.signNote(formatCheckpointBody(this.info.origin, end, Buffer.from(root, 'hex')));
     const batch: BatchRecord = { start, end, root, bytes: this.ledger.unsealedBytes, checkpoint };
@@ -281,19 +534,21 @@ export class BufferWriter extends EventEmitter {
     this.ledger.unsealedBytes = 0;
     this.ledger.unsealedSince = 0;
     sealed.push(batch);
-    if (this.openBatchComplete && this.openBatch.length === end - start) {
-      const lines = Buffer.concat(this.openBatch);
-      this.recent.set(start, { batch, lines });
-      this.recentBytes += lines.length;
-      for (const [k, v] of this.recent) {
-        if (this.recentBytes <= RECENT_MAX_BYTES) break;
-        this.recent.delete(k);
-        this.recentBytes -= v.lines.length;
-      }
-    }
+    const complete = this.openBatchComplete && this.openBatch.length === end - start;
+    this.pendingRecent.push({ batch, lines: complete ? Buffer.concat(this.openBatch) : null });
     this.openBatch = [];
     this.openBatchComplete = true;
     return batch;
+  }
+
+  private remember(batch: BatchRecord, lines: Buffer): void {
+    this.recent.set(batch.start, { batch, lines });
+    this.recentBytes += lines.length;
+    for (const [k, v] of this.recent) {
+      if (this.recentBytes <= RECENT_MAX_BYTES) break;
+      this.recent.delete(k);
+      this.recentBytes -= v.lines.length;
+    }
   }
 
   private forget(start: number): void {
@@ -303,10 +558,25 @@ export class BufferWriter extends EventEmitter {
     this.recentBytes -= v.lines.length;
   }
 
+  /** The batch record at `start` as this commit sees it (sealed earlier, or in this commit). */
+  private async batchAt(start: number): Promise<BatchRecord | null> {
+    const pending = this.pendingRecent.find((p) => p.batch.start === start);
+    return pending?.batch ?? this.recent.get(start)?.batch ?? (await readBatch(this.db, start));
+  }
+
   private async applyAdvance(sinkId: string, next: number, ops: Op[]): Promise<boolean> {
-    if (!this.cursors.has(sinkId)) throw new Error(`unknown sink ${sinkId}`);
-    const cur = this.cursors.get(sinkId) as number;
+    const cur = this.cursors.get(sinkId);
+    if (cur === undefined) throw new Error(`unknown sink ${sinkId}`);
     if (next <= cur) return false;
+    // A cursor may only land on a batch boundary of what is durably sealed.
+    if (next > this.durable.ledger.sealedSize) {
+      throw new SealtrailError('BUFFER_CORRUPT', `sink ${sinkId}: cannot advance to ${next}, beyond the sealed size ${this.durable.ledger.sealedSize}`);
+    }
+    for (let at = cur; at !== next; ) {
+      const b = at < next ? await this.batchAt(at) : null;
+      if (b === null || b.end > next) throw new SealtrailError('BUFFER_CORRUPT', `sink ${sinkId}: ${next} is not a batch boundary after ${cur}`);
+      at = b.end;
+    }
     this.cursors.set(sinkId, next);
     ops.push({ type: 'put', key: cursorKey(sinkId), value: json({ next }) });
     // Free every batch that all configured sinks have received.
@@ -327,7 +597,7 @@ export class BufferWriter extends EventEmitter {
   }
 
   private armAgeTimer(): void {
-    if (this.closed || this.ageTimer || this.ledger.unsealedSince === 0) return;
+    if (this.closed || this.broken || this.ageTimer || this.ledger.unsealedSince === 0) return;
     const due = Math.max(0, this.ledger.unsealedSince + this.sealCfg.maxAgeMs - this.now());
     this.ageTimer = setTimeout(() => {
       this.ageTimer = null;

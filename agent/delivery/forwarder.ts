@@ -8,7 +8,7 @@ import type { Sink } from '../../exporters/sink.js';
 import type { RetryConfig } from '../../config/types.js';
 import { isSealtrailError, errorMessage } from '../errors.js';
 import type { BufferWriter } from '../buffer/writer.js';
-import { countLines, readBatch, readEntries, type Db } from '../buffer/store.js';
+import { countLines } from '../buffer/store.js';
 import type { LogFn } from '../telemetry/log.js';
 import { Backoff } from './backoff.js';
 
@@ -26,7 +26,6 @@ export class Forwarder {
 
   constructor(
     readonly sink: Sink,
-    private readonly db: Db,
     private readonly writer: BufferWriter,
     private readonly gzip: boolean,
     retry: RetryConfig,
@@ -50,14 +49,32 @@ export class Forwarder {
 
   /** True when the sink has every sealed batch. */
   caughtUp(): boolean {
-    return this.cursor >= this.writer.state().sealedSize;
+    return this.cursor >= this.writer.sealedSize;
   }
 
-  /** Stops after the current attempt; undelivered batches stay in the buffer. */
-  async stop(): Promise<void> {
+  /**
+   * Stops at once when idle or backing off, else after the current attempt; an attempt still
+   * running after `graceMs` is cut short by closing the sink. Undelivered batches stay in the
+   * buffer. Resolves only when the loop has ended, so the buffer can be closed after it.
+   */
+  async stop(graceMs = 5000): Promise<void> {
     this.stopping = true;
     this.poke();
-    if (this.loop) await this.loop;
+    if (this.loop) {
+      let timer: NodeJS.Timeout | undefined;
+      const ended = await Promise.race([
+        this.loop.then(() => true),
+        new Promise<boolean>((r) => {
+          timer = setTimeout(() => r(false), graceMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (!ended) {
+        this.log('warn', 'sink attempt still running at shutdown; closing the sink', { sink: this.sink.id });
+        await this.sink.close().catch(() => undefined);
+        await this.loop;
+      }
+    }
     this.state = 'stopped';
   }
 
@@ -68,8 +85,11 @@ export class Forwarder {
   }
 
   private sleep(ms: number | null): Promise<void> {
+    // A stop that came during the attempt must not wait out the backoff that follows it.
+    if (this.stopping) return Promise.resolve();
     return new Promise((resolve) => {
       const t = ms === null ? null : setTimeout(() => this.poke(), ms);
+      t?.unref();
       this.wake = () => {
         if (t) clearTimeout(t);
         resolve();
@@ -83,7 +103,7 @@ export class Forwarder {
   private async run(): Promise<void> {
     while (!this.stopping) {
       const next = this.cursor;
-      if (next >= this.writer.state().sealedSize) {
+      if (next >= this.writer.sealedSize) {
         this.state = 'idle';
         await this.sleep(null);
         continue;
@@ -94,9 +114,8 @@ export class Forwarder {
           await this.sink.start();
           this.needsStart = false;
         }
-        const batch = this.writer.recentBatch(next) ?? (await readBatch(this.db, next));
-        if (batch === null) throw new Error(`batch at ${next} is not in the buffer`);
-        const lines = this.writer.recentLines(batch.start) ?? (await readEntries(this.db, batch.start, batch.end));
+        const batch = await this.writer.readBatch(next);
+        const lines = await this.writer.readLines(batch);
         if (countLines(lines) !== batch.end - batch.start) throw new Error(`batch [${batch.start}, ${batch.end}) has ${countLines(lines)} lines`);
         const sealed = { origin: this.writer.origin, start: batch.start, end: batch.end, lines, checkpoint: batch.checkpoint };
         if (this.sink.deliverBatch) await this.sink.deliverBatch(sealed, { gzip: this.gzip });

@@ -1,4 +1,6 @@
-// The Ingestor behind both receivers: audit filter, then the buffer writer (chain + fsync).
+// The Ingestor behind both receivers: audit filter, audit context checks (optional), then the
+// buffer writer (chain + fsync).
+import type { AuditContextProcessor } from '../context/audit-context.js';
 import type { DecodedRequest } from '../otlp/model.js';
 import type { AuditFilter } from '../filter/audit-filter.js';
 import type { BufferWriter, EntryParts } from '../buffer/writer.js';
@@ -26,6 +28,7 @@ export class AuditPipeline implements Ingestor {
     private readonly metrics: Metrics,
     private readonly maxPendingBytes = DEFAULT_MAX_PENDING_BYTES,
     private readonly log: LogFn = () => {},
+    private readonly context: AuditContextProcessor | null = null,
   ) {}
 
   private refused(count: number, code: string, message: string): void {
@@ -48,11 +51,16 @@ export class AuditPipeline implements Ingestor {
 
   async ingest(req: DecodedRequest): Promise<IngestResult> {
     const audit: EntryParts[] = [];
-    for (const r of req.records) {
-      if (this.filter(r.view)) audit.push({ resource: r.resource, scope: r.scope, record: r.record });
-    }
+    const indices: number[] = [];
+    req.records.forEach((r, i) => {
+      if (!this.filter(r.view)) return;
+      audit.push({ resource: r.resource, scope: r.scope, record: r.record });
+      indices.push(i);
+    });
     const filtered = req.records.length - audit.length;
     if (audit.length > 0) {
+      // Throws BAD_REQUEST (nothing stored) when a record breaks a `reject` rule.
+      const tally = this.context?.check(req.records, indices);
       if (!this.accepting) {
         this.metrics.recordsRefused += audit.length; // shutting down: the stop is logged already
         throw new SealtrailError('SHUTTING_DOWN', 'the agent is shutting down; retry against the restarted agent', { retryAfterSeconds: 5 });
@@ -74,6 +82,7 @@ export class AuditPipeline implements Ingestor {
         this.pendingBytes -= bytes;
       }
       this.acceptedAgain();
+      if (tally) this.context!.stored(tally);
       this.metrics.recordsAccepted += audit.length;
     }
     this.metrics.recordsFiltered += filtered;

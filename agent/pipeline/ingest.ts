@@ -12,7 +12,8 @@ export interface Ingestor {
   /**
    * Filters the request, chains its audit records and resolves only after they are on disk.
    * All or nothing: on failure no record of the request is acknowledged or kept, and it
-   * rejects with a SealtrailError — BUFFER_FULL, SHUTTING_DOWN or STORAGE (all retryable).
+   * rejects with a SealtrailError — BUFFER_FULL, SHUTTING_DOWN or STORAGE (all retryable),
+   * or BAD_REQUEST (permanent) when an audit_context `reject` rule refuses the request.
    */
   ingest(req: DecodedRequest): Promise<IngestResult>;
 }

@@ -13,7 +13,7 @@ let fx: Fixture;
 
 before(async () => {
   dir = await tempDir();
-  fx = await buildArchive(path.join(dir, 'archive'), { entries: 30, batchSize: 10 });
+  fx = await buildArchive(path.join(dir, 'archive'), { entries: 30, batchSize: 10, stop: true });
 });
 
 after(async () => {
@@ -63,6 +63,44 @@ test('usage and I/O errors exit 2', async () => {
   assert.equal((await cli('verify', 's3://bucket/prefix', '--key', fx.verifierKey)).code, 2);
 });
 
+test('verify pointed one or more levels into an archive: exit 2 with the archive root as a hint', async () => {
+  for (const [sub, levels] of [[fx.origin, 3], ['sealtrail', 1], [path.dirname(fx.origin), 2]] as const) {
+    const r = await cli('verify', path.join(fx.dir, sub), '--key', fx.verifierKey);
+    assert.equal(r.code, 2, `${sub}: ${r.stdout}`);
+    assert.equal(r.stdout, '');
+    assert.ok(r.stderr.includes(`looks like a part of an archive (${levels === 1 ? 'one level' : `${levels} levels`} below its root): point verify at the archive root, e.g. ${fx.dir}\n`), r.stderr);
+  }
+  const up = await cli('verify', dir, '--key', fx.verifierKey);
+  assert.equal(up.code, 2);
+  assert.ok(up.stderr.includes(`an archive lies further down: point verify at its root, e.g. ${fx.dir}`), up.stderr);
+});
+
+test('an empty directory, or one with no archive objects: exit 2, "no sealtrail archive found"', async () => {
+  const empty = path.join(dir, 'empty');
+  await fs.mkdir(empty);
+  let r = await cli('verify', empty, '--key', fx.verifierKey);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, new RegExp(`^sealtrail verify: no sealtrail archive found under ${empty}: .*\\(it is empty\\)$`, 'm'));
+  await fs.writeFile(path.join(empty, 'readme.txt'), 'hello\n');
+  r = await cli('verify', empty, '--key', fx.verifierKey);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /no sealtrail archive found under/);
+});
+
+test('the signer key given as --key: exit 2, "this is the signer key; pass the verifier key (.pub)"', async () => {
+  const { generateKey } = await import('../../agent/keys/signer.js');
+  const k = generateKey('test-key');
+  const keyFile = path.join(dir, 'test-key.key');
+  await fs.writeFile(keyFile, k.signerKey + '\n');
+  let r = await cli('verify', fx.dir, '--key', keyFile);
+  assert.equal(r.code, 2);
+  assert.ok(r.stderr.includes(`--key ${keyFile}: this is the signer key (secret); pass the verifier key (.pub) instead, e.g. ${path.join(dir, 'test-key.pub')}`), r.stderr);
+  r = await cli('verify', fx.dir, '--key', k.signerKey);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /this is the signer key \(secret\); pass the verifier key \(\.pub\)/);
+  assert.ok(!r.stderr.includes(k.signerKey), 'the secret key is not echoed');
+});
+
 test('--checkpoint with a later trusted checkpoint catches a truncated tail', async () => {
   const copy = path.join(dir, 'truncated');
   await fs.cp(fx.dir, copy, { recursive: true });
@@ -71,7 +109,11 @@ test('--checkpoint with a later trusted checkpoint catches a truncated tail', as
   await fs.writeFile(trusted, last.note);
   await fs.rm(path.join(copy, last.entries));
   await fs.rm(path.join(copy, last.checkpoint));
-  assert.equal((await cli('verify', copy, '--key', fx.verifierKey)).code, 0);
+  // Without it, the chain ends without its stop entry; --live (a running agent) accepts that.
+  const bare = await cli('verify', copy, '--key', fx.verifierKey, '--json');
+  assert.equal(bare.code, 1);
+  assert.deepEqual(JSON.parse(bare.stdout).problems.map((p: { code: string; seq: number }) => [p.code, p.seq]), [['CHAIN_UNTERMINATED', 19]]);
+  assert.equal((await cli('verify', copy, '--key', fx.verifierKey, '--live')).code, 0);
   const r = await cli('verify', copy, '--key', fx.verifierKey, '--checkpoint', trusted, '--json');
   assert.equal(r.code, 1);
   assert.deepEqual(JSON.parse(r.stdout).problems.map((p: { code: string; seq: number }) => [p.code, p.seq]), [['TRUNCATED', 20]]);

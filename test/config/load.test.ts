@@ -75,6 +75,18 @@ test('the embedded default resolves to the documented values', async () => {
       maxEntrySize: 1024 ** 2,
     },
     filter: { rules: [{ attribute: { key: 'audit', value: 'true' } }, { eventNamePrefix: 'audit.' }] },
+    context: {
+      fields: {
+        time: { missing: 'count' },
+        environment: { from: [{ resourceAttribute: 'deployment.environment.name' }, { resourceAttribute: 'deployment.environment' }], missing: 'accept' },
+        service: { from: [{ resourceAttribute: 'service.name' }], missing: 'accept' },
+        actor: { from: [{ attribute: 'user.id' }, { attribute: 'enduser.id' }, { attribute: 'actor' }], missing: 'count' },
+        action: { from: [{ attribute: 'action' }], missing: 'count' },
+        resource: { from: [{ attribute: 'resource' }], missing: 'count' },
+        result: { from: [{ attribute: 'result' }], missing: 'count' },
+      },
+      environmentMismatch: 'count',
+    },
     seal: { maxRecords: 10_000, maxBytes: 4 * 1024 ** 2, maxAgeMs: 5000 },
     exporters: [{ type: 'file', id: 'file', directory: '/srv/app/data/archive', compression: 'none', immutable: false }],
   });
@@ -294,7 +306,7 @@ test('a missing config file is a CONFIG error naming the path', async () => {
 test('every yaml example in docs/configuration.md is valid, and the default shown is the embedded one', async () => {
   const md = await fs.readFile(path.join(repoRoot, 'docs/configuration.md'), 'utf8');
   const blocks = [...md.matchAll(/^```yaml\n([\s\S]*?)^```$/gm)].map((m) => m[1]!);
-  assert.equal(blocks.length, 2);
+  assert.equal(blocks.length, 3);
   assert.equal(blocks[0], DEFAULT_CONFIG_YAML);
   for (const b of blocks) parseConfig(b, 'docs', { SEALTRAIL_TOKEN: 't' }, CWD);
 });

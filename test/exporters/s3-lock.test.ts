@@ -1,8 +1,10 @@
 // Object Lock holds: a real signed archive is written through the s3 sink into a COMPLIANCE
 // bucket on Ceph RGW, then attacked through the S3 API (version deletes, retention shortening,
 // overwrites, delete markers). The attacks on the locked versions fail, and the verifier,
-// reading s3://bucket/prefix, stays clean and reads exactly the bytes the sink wrote.
+// reading s3://bucket/prefix, reads exactly the bytes the sink wrote; overwrites and delete
+// markers, which a plain GET reader would see, are reported as problems (exit 1).
 import { test, before, after } from 'node:test';
+import { execFile } from 'node:child_process';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -22,6 +24,8 @@ import { parseVerifierKey } from '../../verify/note.js';
 import { buildArchive, tempDir, type Fixture } from '../verify/fixtures.js';
 import { createBucket, ensureS3, s3Client, type S3Server } from '../setup/s3/server.js';
 import { recordingLog, s3Config } from './s3-helpers.js';
+import { CLI } from '../helpers/agent.js';
+import type { Report } from '../../verify/report.js';
 
 let server: S3Server;
 let admin: S3Client;
@@ -42,7 +46,7 @@ after(async () => {
 
 /** Builds a signed archive of `entries` entries and delivers every object through the sink. */
 async function archiveInS3(prefix: string, entries: number, gzip = false): Promise<Fixture> {
-  const fx = await buildArchive(path.join(dir, prefix), { entries, batchSize: 4, gzip });
+  const fx = await buildArchive(path.join(dir, prefix), { entries, batchSize: 4, gzip, stop: true });
   const sink = new S3Sink(s3Config(server, { bucket, prefix }), recordingLog());
   await sink.start();
   for (const b of fx.batches) {
@@ -121,7 +125,14 @@ test('an overwrite PUT and a delete marker leave the locked first version, which
   assert.deepEqual(Buffer.from(await old.Body!.transformToByteArray()), original);
 
   const { report, reader } = await verifyS3(prefix, fx);
-  assert.deepEqual(report.problems, []);
+  // The chain verifies from the first versions; only the version history is reported.
+  assert.deepEqual(report.problems.map((p) => [p.code, p.object]), [
+    ['OBJECT_OVERWRITTEN', fx.batches[0]!.entries],
+    ['OBJECT_DELETE_MARKER', fx.batches[1]!.checkpoint],
+  ]);
+  assert.match(report.problems[0]!.message, /^2 later versions were written over this name; a plain GET returns the newest, whose bytes differ \(16 bytes, .*the first version \(\d+ bytes, .*\) is what was verified$/);
+  assert.match(report.problems[1]!.message, /a plain GET or listing finds the object deleted; the first version .* is what was verified$/);
+  assert.equal(report.origins[0]?.entries, 9);
   assert.deepEqual(reader.overwritten, [fx.batches[0]!.entries]);
 
   // What a plain GET sees is tampered, and the verifier says so when asked to read it.
@@ -130,6 +141,51 @@ test('an overwrite PUT and a delete marker leave the locked first version, which
   const codes = new Set(current.report.problems.map((p) => p.code));
   assert.ok(codes.has('MISSING_CHECKPOINT'), JSON.stringify(current.report.problems));
   assert.ok(current.report.problems.some((p) => p.object === fx.batches[0]!.entries), JSON.stringify(current.report.problems));
+});
+
+/** `sealtrail verify s3://bucket/prefix --json` as a child process, configured through the AWS environment. */
+function verifyCli(prefix: string, key: string): Promise<{ code: number; report: Report }> {
+  const env = { ...process.env, AWS_ACCESS_KEY_ID: server.accessKeyId, AWS_SECRET_ACCESS_KEY: server.secretAccessKey, AWS_REGION: server.region, AWS_ENDPOINT_URL_S3: server.endpoint };
+  return new Promise((resolve, reject) => {
+    execFile(process.execPath, [CLI, 'verify', `s3://${bucket}/${prefix}`, '--key', key, '--json'], { env }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+      try {
+        resolve({ code, report: JSON.parse(stdout) as Report });
+      } catch {
+        reject(new Error(`verify exited ${code}: ${stderr}`));
+      }
+    });
+  });
+}
+
+test('sealtrail verify s3://: a batch overwritten with other bytes and a delete-marked batch are problems (exit 1); the first versions still verify', async () => {
+  // Versioned bucket, objects written without retention: anyone with write access can add versions.
+  const prefix = 'cli-over/';
+  const fx = await buildArchive(path.join(dir, prefix), { entries: 13, batchSize: 4, stop: true });
+  const sink = new S3Sink(s3Config(server, { bucket, prefix, objectLock: null }), recordingLog());
+  await sink.start();
+  for (const b of fx.batches) {
+    assert.equal(await sink.put(b.entries, await fs.readFile(path.join(fx.dir, b.entries))), 'written');
+    assert.equal(await sink.put(b.checkpoint, await fs.readFile(path.join(fx.dir, b.checkpoint))), 'written');
+  }
+  await sink.close();
+  assert.equal((await verifyCli(prefix, fx.verifierKey)).code, 0);
+
+  const over = fx.batches[1]!.entries;
+  const forged = (await fs.readFile(path.join(fx.dir, over), 'utf8')).replace('updated setting', 'deleted account');
+  await admin.send(new PutObjectCommand({ Bucket: bucket, Key: prefix + over, Body: Buffer.from(forged) }));
+  const gone = fx.batches[2]!.entries;
+  assert.equal((await admin.send(new DeleteObjectCommand({ Bucket: bucket, Key: prefix + gone }))).DeleteMarker, true);
+
+  const { code, report } = await verifyCli(prefix, fx.verifierKey);
+  assert.equal(code, 1);
+  assert.deepEqual(report.problems.map((p) => [p.code, p.object]), [
+    ['OBJECT_OVERWRITTEN', over],
+    ['OBJECT_DELETE_MARKER', gone],
+  ]);
+  assert.match(report.problems[0]!.message, /^1 later version was written over this name; a plain GET returns the newest, whose bytes differ/);
+  assert.match(report.problems[1]!.message, /finds the object deleted/);
+  assert.deepEqual(report.origins.map((o) => o.entries), [13]);
 });
 
 test('the archive reader lists paginated, sorted names relative to the prefix and streams objects', async () => {

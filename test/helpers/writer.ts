@@ -1,8 +1,8 @@
 // A BufferWriter on a real LevelDB in `dir`, for unit tests of the buffer and of what sits on
 // it (pipeline, forwarder). Reopening the same dir continues the stored chain.
 import path from 'node:path';
-import { openStore, type Ledger } from '../../agent/buffer/store.js';
-import { CHAIN_KEY, HEAD_KEY } from '../../agent/buffer/keys.js';
+import { openStore, readCursor, type Ledger } from '../../agent/buffer/store.js';
+import { HighWaterFile } from '../../agent/buffer/high-water.js';
 import { BufferWriter } from '../../agent/buffer/writer.js';
 import { Chain } from '../../agent/chain/chain.js';
 import { generateKey, NoteSigner } from '../../agent/keys/signer.js';
@@ -24,36 +24,34 @@ export interface TestWriterOptions {
 }
 
 export async function openTestWriter(dir: string, opts: TestWriterOptions = {}) {
-  const store = await openStore(path.join(dir, 'buffer'));
-  let ledger: Ledger | null = store.ledger;
+  const hwFile = path.join(dir, 'buffer.hwm');
+  const store = await openStore(path.join(dir, 'buffer'), await HighWaterFile.read(hwFile));
+  const highWater = await HighWaterFile.open(hwFile);
   const chainInfo = store.chain ?? { origin: TEST_ORIGIN, agentName: 't', chainId: '0123456789abcdef0123456789abcdef', keyName: 'test-key', keyId: '00000000', createdAt: '' };
-  if (!ledger) {
-    ledger = { chain: Chain.empty(), sealedSize: 0, sealedRoot: '', bytes: 0, entries: 0, lowWater: 0, unsealedSince: 0, unsealedBytes: 0 };
-    await store.db.batch(
-      [
-        { type: 'put', key: CHAIN_KEY, value: Buffer.from(JSON.stringify(chainInfo)) },
-        { type: 'put', key: HEAD_KEY, value: Buffer.from(JSON.stringify(ledger)) },
-      ],
-      { sync: true },
-    );
-  }
-  const low = ledger.lowWater;
+  const newChain = store.ledger === null;
+  const ledger: Ledger = store.ledger ?? { chain: Chain.empty(), sealedSize: 0, sealedRoot: '', bytes: 0, entries: 0, lowWater: 0, unsealedSince: 0, unsealedBytes: 0 };
+  const cursors = new Map<string, number | null>();
+  for (const s of opts.sinks ?? []) cursors.set(s, newChain ? null : await readCursor(store.db, s));
   const writer = new BufferWriter({
     db: store.db,
+    dir: path.join(dir, 'buffer'),
     chainInfo,
     ledger,
-    cursors: new Map((opts.sinks ?? []).map((s) => [s, low] as [string, number])),
+    newChain,
+    highWater,
+    cursors,
     env: 'test',
     signer,
     seal: { maxRecords: opts.maxRecords ?? 1000, maxBytes: opts.maxBytes ?? 1 << 22, maxAgeMs: opts.maxAgeMs ?? 60000 },
     maxBufferBytes: opts.bufferMax ?? 1 << 30,
   });
+  await writer.initialize();
   return {
     store,
     writer,
     close: async () => {
       await writer.close();
-      await store.db.close();
+      await highWater.close();
     },
   };
 }

@@ -40,6 +40,10 @@ export interface FixtureOptions {
   time?: (seq: number) => string;
   /** Resource JSON of every entry; default a service.name attribute. */
   resource?: string;
+  /** The last entry is the agent's sealtrail.stop entry (a chain that ended cleanly). */
+  stop?: boolean;
+  /** Extra attributes of the genesis entry (e.g. sealtrail.previous_origin); numbers become intValue. */
+  genesis?: Record<string, string | number>;
 }
 
 export function newSigner(name = 'test-key'): NoteSigner {
@@ -51,9 +55,13 @@ export function defaultRecord(seq: number): string {
   return `{"timeUnixNano":"1764237600000000000","severityNumber":9,"severityText":"INFO","body":{"stringValue":"user ${seq % 97} updated setting ${seq}"},"attributes":[{"key":"audit","value":{"boolValue":true}},{"key":"user.id","value":{"stringValue":"u${seq % 97}"}}],"eventName":"audit.setting.changed"}`;
 }
 
-export function genesisRecord(origin: string, verifierKey: string): string {
-  return `{"body":{"stringValue":"chain started"},"attributes":[{"key":"sealtrail.origin","value":{"stringValue":${JSON.stringify(origin)}}},{"key":"sealtrail.verifier_key","value":{"stringValue":${JSON.stringify(verifierKey)}}}],"eventName":"sealtrail.genesis"}`;
+export function genesisRecord(origin: string, verifierKey: string, extra: Record<string, string | number> = {}): string {
+  // As the agent writes them (agent/own-events.ts): OTLP/JSON, an intValue as a decimal string.
+  const more = Object.entries(extra).map(([k, v]) => `,{"key":${JSON.stringify(k)},"value":${typeof v === 'number' ? `{"intValue":"${v}"}` : `{"stringValue":${JSON.stringify(v)}}`}}`);
+  return `{"body":{"stringValue":"chain started"},"attributes":[{"key":"sealtrail.origin","value":{"stringValue":${JSON.stringify(origin)}}},{"key":"sealtrail.verifier_key","value":{"stringValue":${JSON.stringify(verifierKey)}}}${more.join('')}],"eventName":"sealtrail.genesis"}`;
 }
+
+export const STOP_RECORD = '{"body":{"stringValue":"agent stopping"},"attributes":[{"key":"sealtrail.reason","value":{"stringValue":"SIGTERM"}}],"eventName":"sealtrail.stop"}';
 
 export async function tempDir(): Promise<string> {
   return fs.mkdtemp(path.join((await import('node:os')).tmpdir(), 'sealtrail-'));
@@ -74,7 +82,7 @@ export async function buildArchive(dir: string, opts: FixtureOptions): Promise<F
     const end = Math.min(opts.entries, start + opts.batchSize);
     const lines: string[] = [];
     for (let seq = start; seq < end; seq++) {
-      const record = seq === 0 ? genesisRecord(origin, signer.verifierKey()) : recordOf(seq);
+      const record = seq === 0 ? genesisRecord(origin, signer.verifierKey(), opts.genesis) : opts.stop && seq === opts.entries - 1 ? STOP_RECORD : recordOf(seq);
       const line = encodeEntry(seq, prev, timeOf(seq), envJson, { resource: opts.resource ?? '{"attributes":[{"key":"service.name","value":{"stringValue":"billing"}}]}', scope: '{"name":"audit"}', record });
       const h = entryHash(Buffer.from(line, 'utf8'));
       frontier.append(h);

@@ -11,11 +11,12 @@ import { nodeGunzip } from '../../verify/node-gunzip.js';
 import { buildArchive, newSigner, readLines, tempDir, writeLines, type Fixture } from './fixtures.js';
 import { TAMPER_CASES, addUnreferenced, scanArchive } from './tamper-cases.js';
 import type { Report } from '../../verify/report.js';
+import { isVerifyError } from '../../verify/errors.js';
 
 async function withArchive(opts: { gzip?: boolean; entries?: number; batchSize?: number }, fn: (fx: Fixture) => Promise<void>): Promise<void> {
   const dir = await tempDir();
   try {
-    const fx = await buildArchive(dir, { entries: opts.entries ?? 40, batchSize: opts.batchSize ?? 10, gzip: opts.gzip });
+    const fx = await buildArchive(dir, { entries: opts.entries ?? 40, batchSize: opts.batchSize ?? 10, gzip: opts.gzip, stop: true });
     await fn(fx);
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
@@ -78,14 +79,17 @@ for (const c of TAMPER_CASES) {
   });
 }
 
-test('tamper: without the trusted checkpoint, tail truncation is not visible (documented limit)', async () => {
+test('tamper: without a trusted checkpoint, tail truncation shows as a chain without its stop entry (a warning with live)', async () => {
   await withArchive({}, async (fx) => {
     const last = fx.batches[3]!;
     await fs.rm(path.join(fx.dir, last.entries));
     await fs.rm(path.join(fx.dir, last.checkpoint));
     const r = await verify(fx);
-    assert.deepEqual(r.problems, []);
+    assert.deepEqual(r.problems.map((p) => [p.code, p.object, p.seq]), [['CHAIN_UNTERMINATED', fx.batches[2]!.entries, 29]]);
     assert.equal(r.origins[0]!.size, 30);
+    const live = await verifyArchive(new DirArchiveReader(fx.dir), { keys: [parseVerifierKey(fx.verifierKey)], live: true });
+    assert.equal(live.ok, true);
+    assert.deepEqual(live.warnings.map((w) => [w.code, w.object, w.seq]), [['CHAIN_UNTERMINATED', fx.batches[2]!.entries, 29]]);
   });
 });
 
@@ -205,8 +209,8 @@ test('one root holding two origins verifies each chain separately', async () => 
   const dir = await tempDir();
   try {
     const signer = newSigner();
-    const a = await buildArchive(dir, { entries: 12, batchSize: 5, signer, agentName: 'a' });
-    const b = await buildArchive(dir, { entries: 7, batchSize: 3, signer, agentName: 'b' });
+    const a = await buildArchive(dir, { entries: 12, batchSize: 5, signer, agentName: 'a', stop: true });
+    const b = await buildArchive(dir, { entries: 7, batchSize: 3, signer, agentName: 'b', stop: true });
     const r = await verifyArchive(new DirArchiveReader(dir), { keys: [parseVerifierKey(signer.verifierKey())] });
     assert.deepEqual(r.problems, []);
     assert.deepEqual(
@@ -218,11 +222,16 @@ test('one root holding two origins verifies each chain separately', async () => 
   }
 });
 
-test('an empty archive is not valid', async () => {
+test('an empty archive is a NOT_FOUND error (a path mistake), unless a trusted checkpoint says entries belong there', async () => {
   const dir = await tempDir();
   try {
-    const r = await verifyArchive(new DirArchiveReader(dir), { keys: [parseVerifierKey(newSigner().verifierKey())] });
-    assert.deepEqual(codes(r), ['EMPTY_ARCHIVE']);
+    const signer = newSigner();
+    const keys = [parseVerifierKey(signer.verifierKey())];
+    await assert.rejects(verifyArchive(new DirArchiveReader(dir), { keys }), (e) => isVerifyError(e, 'NOT_FOUND') && /no sealtrail archive found under .*\(it is empty\)/.test(e.message));
+    const { formatCheckpointBody } = await import('../../verify/note.js');
+    const origin = 'sealtrail/gone/' + 'a'.repeat(32);
+    const r = await verifyArchive(new DirArchiveReader(dir), { keys, trusted: [signer.signNote(formatCheckpointBody(origin, 5, new Uint8Array(32)))] });
+    assert.deepEqual(r.problems.map((p) => [p.code, p.object]), [['TRUNCATED', `${origin}/${'0'.repeat(16)}-${'5'.padStart(16, '0')}`]]);
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }
@@ -262,4 +271,14 @@ test('a chain relabelled under another origin, even re-signed with the key, is c
     assert.deepEqual(r.problems.map((p) => [p.code, p.seq]), [['GENESIS_MISSING', 0]]);
     assert.match(r.problems[0]!.message, /records origin/);
   });
+});
+
+test('suggestArchiveRoot: object names from a path inside an archive, or above one, point at its root', async () => {
+  const { suggestArchiveRoot } = await import('../../verify/locate.js');
+  const file = `${'0'.repeat(16)}-${'0'.repeat(15)}5.checkpoint`;
+  const chain = 'ab'.repeat(16);
+  assert.match(suggestArchiveRoot('s3://b/pre/sealtrail/agent-1/', [`${chain}/${file}`])!, /2 levels below its root\): point verify at the archive root, e\.g\. s3:\/\/b\/pre\/$/);
+  assert.match(suggestArchiveRoot('/x/arch/sealtrail', [`agent-1/${chain}/${file}`])!, /one level below its root\): point verify at the archive root, e\.g\. \/x\/arch$/);
+  assert.match(suggestArchiveRoot('s3://b/', [`a/b/sealtrail/agent-1/${chain}/${file}`])!, /further down: point verify at its root, e\.g\. s3:\/\/b\/a\/b\/$/);
+  assert.equal(suggestArchiveRoot('/x', ['notes.txt', `agent-1/${chain}/readme`]), null);
 });
