@@ -12,6 +12,7 @@ import type { HighWaterFile } from './buffer/high-water.js';
 import { openChain } from './buffer/open-chain.js';
 import { compileFilter } from './filter/audit-filter.js';
 import { createAuditContext } from './context/audit-context.js';
+import { decodeLimitsFor } from './otlp/model.js';
 import { AuditPipeline } from './pipeline/audit-pipeline.js';
 import { Forwarder } from './delivery/forwarder.js';
 import { ownEntry, ownResource } from './own-events.js';
@@ -110,7 +111,7 @@ export class Agent {
 
     const context = createAuditContext(cfg.context, a.environment, this.metrics, this.log);
     this.pipeline = new AuditPipeline(compileFilter(cfg.filter.rules), this.writer, this.metrics, undefined, this.log, context);
-    const opts = { maxDepth: cfg.receivers.maxDepth, log: this.log, metrics: this.metrics };
+    const opts = { maxDepth: cfg.receivers.maxDepth, decodeLimits: decodeLimitsFor(cfg.receivers, a.environment), log: this.log, metrics: this.metrics };
     if (cfg.receivers.grpc) {
       const r = await startGrpcReceiver(cfg.receivers.grpc, this.pipeline, opts);
       this.receivers.push(r);

@@ -33,6 +33,7 @@ import {
   then,
   type Schema,
 } from './schema.js';
+import { MAX_ENTRY_LINE_BYTES } from '../verify/limits.js';
 
 /** Agent names become part of the chain origin and of the key file name. */
 export const AGENT_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
@@ -63,10 +64,21 @@ const http = obj<HttpReceiverConfig>({
 
 export type OtlpReceiverConfig = Config['receivers'];
 
+type Budgets = Pick<OtlpReceiverConfig, 'maxRecordsPerRequest' | 'maxAttributesPerRecord' | 'maxRequestCanonicalSize' | 'maxEntrySize'>;
+
+/** The verifier reads lines up to MAX_ENTRY_LINE_BYTES; the agent must never write a longer one. */
+const entrySize = then(size({ min: 4096 }), (n, at, ctx) =>
+  n > MAX_ENTRY_LINE_BYTES ? fail(ctx, at, `must be at most ${MAX_ENTRY_LINE_BYTES} bytes (64MiB), the longest line the verifier reads`) : n,
+);
+
 export const otlpReceiver = then(
-  obj<{ maxDepth: number; protocols: { grpc: GrpcReceiverConfig | null; http: HttpReceiverConfig | null } }>(
+  obj<{ maxDepth: number; protocols: { grpc: GrpcReceiverConfig | null; http: HttpReceiverConfig | null } } & Budgets>(
     {
       max_depth: { schema: int({ min: 1, max: 1000 }), default: 64 },
+      max_records_per_request: { schema: int({ min: 1 }), default: 10000 },
+      max_attributes_per_record: { schema: int({ min: 1 }), default: 128 },
+      max_request_canonical_size: { schema: size({ min: 4096 }), default: '16MiB' },
+      max_entry_size: { schema: entrySize, default: '1MiB' },
       protocols: {
         schema: obj(
           { grpc: { schema: grpc, nullIsEmpty: true }, http: { schema: http, nullIsEmpty: true } },
@@ -78,7 +90,15 @@ export const otlpReceiver = then(
       },
     },
   ),
-  (r): OtlpReceiverConfig => ({ grpc: r.protocols.grpc, http: r.protocols.http, maxDepth: r.maxDepth }),
+  (r): OtlpReceiverConfig => ({
+    grpc: r.protocols.grpc,
+    http: r.protocols.http,
+    maxDepth: r.maxDepth,
+    maxRecordsPerRequest: r.maxRecordsPerRequest,
+    maxAttributesPerRecord: r.maxAttributesPerRecord,
+    maxRequestCanonicalSize: r.maxRequestCanonicalSize,
+    maxEntrySize: r.maxEntrySize,
+  }),
 );
 
 const SEVERITY_BASES: Readonly<Record<string, number>> = { TRACE: 1, DEBUG: 5, INFO: 9, WARN: 13, ERROR: 17, FATAL: 21 };

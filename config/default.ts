@@ -21,6 +21,10 @@ agent:
 receivers:
   otlp:
     max_depth: 64
+    max_records_per_request: 10000
+    max_attributes_per_record: 128
+    max_request_canonical_size: 16MiB
+    max_entry_size: 1MiB
     protocols:
       grpc:
         endpoint: 127.0.0.1:4317

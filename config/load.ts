@@ -7,6 +7,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { SealtrailError } from '../agent/errors.js';
+import { entryOverheadBytes } from '../agent/chain/entry.js';
 import {
   COMPONENT_ID_RE,
   agentSection,
@@ -128,6 +129,12 @@ function resolve(tree: unknown, ctx: Ctx): Config | null {
   }
   if (ctx.errors.length > 0) return null;
 
+  const otlp = rs[0] as OtlpReceiverConfig;
+  // The envelope grows with the environment name; leave at least 1 KiB for the record itself.
+  const overhead = entryOverheadBytes(agent.environment);
+  if (otlp.maxEntrySize < overhead + 1024) {
+    fail(ctx, `receivers.${p.receivers[0]}.max_entry_size`, `must be at least ${overhead + 1024} bytes (the entry envelope for this agent.environment takes ${overhead})`);
+  }
   const seal = ps[ps.length - 1] as SealConfig;
   const context = withContext ? (ps[1] as AuditContextConfig) : null;
   if (agent.buffer.maxBytes < seal.maxBytes) {
@@ -144,7 +151,7 @@ function resolve(tree: unknown, ctx: Ctx): Config | null {
     if (other !== undefined) fail(ctx, `exporters.${s.id}.directory`, `${s.directory} is already used by exporters.${other}`);
     dirs.set(s.directory, s.id);
   }
-  return { agent, receivers: rs[0] as OtlpReceiverConfig, filter: ps[0] as AuditFilterConfig, context, seal, exporters: sinks };
+  return { agent, receivers: otlp, filter: ps[0] as AuditFilterConfig, context, seal, exporters: sinks };
 }
 
 /** Validates each "type[/name]" entry of a component section against its type's schema. */

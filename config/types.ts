@@ -121,6 +121,11 @@ export interface Config {
     grpc: GrpcReceiverConfig | null;
     http: HttpReceiverConfig | null;
     maxDepth: number; // AnyValue nesting limit, default 64
+    // Per-request budgets, enforced while decoding (agent/otlp/canonical.ts Budget).
+    maxRecordsPerRequest: number; // default 10000
+    maxAttributesPerRecord: number; // per record, resource or scope; default 128
+    maxRequestCanonicalSize: number; // canonical resource+scope+record text per request; default 16 MiB
+    maxEntrySize: number; // bytes of one entry line, envelope included; default 1 MiB, at most MAX_ENTRY_LINE_BYTES
   };
   filter: AuditFilterConfig;
   /** The audit_context processor; null when the pipeline does not list one (nothing checked). */

@@ -1,6 +1,7 @@
 // Splits a byte stream into '\n'-terminated lines without copying when a line lies within one
 // chunk. Archive objects are hostile: a line longer than `maxLineBytes` or a missing final
 // newline ends the stream with a LineError (after every complete line has been yielded).
+import { MAX_ENTRY_LINE_BYTES } from './limits.js';
 
 export class LineError extends Error {
   constructor(
@@ -12,7 +13,8 @@ export class LineError extends Error {
   }
 }
 
-export const DEFAULT_MAX_LINE_BYTES = 64 * 1024 * 1024;
+// The same constant bounds what the agent writes (verify/limits.ts).
+export const DEFAULT_MAX_LINE_BYTES = MAX_ENTRY_LINE_BYTES;
 
 /** Yields each line without its '\n'. The yielded array is only valid until the next step. */
 export async function* splitLines(src: AsyncIterable<Uint8Array>, maxLineBytes = DEFAULT_MAX_LINE_BYTES): AsyncGenerator<Uint8Array> {

@@ -21,6 +21,20 @@ export function encodeEntry(seq: number, prevHex: string, time: string, envJson:
   return `{"v":1,"seq":${seq},"prev":"${prevHex}","time":"${time}","env":${envJson},"resource":${p.resource},"scope":${p.scope},"record":${p.record}}`;
 }
 
+// The longest values the envelope can carry: seq is a safe integer (16 digits at most) and
+// Date#toISOString() writes at most 27 characters (expanded years, e.g. +275760-09-13T...).
+const MAX_SEQ = Number.MAX_SAFE_INTEGER;
+const LONGEST_TIME = new Date(8.64e15).toISOString();
+
+/**
+ * Upper bound of the UTF-8 bytes an entry line has beyond its resource, scope and record text
+ * for environment `env`, so line bytes <= overhead + bytes(resource + scope + record). The
+ * decoders use it to keep every line under max_entry_size before anything is chained.
+ */
+export function entryOverheadBytes(env: string): number {
+  return Buffer.byteLength(encodeEntry(MAX_SEQ, ZERO_HASH_HEX, LONGEST_TIME, JSON.stringify(env), { resource: '', scope: '', record: '' }), 'utf8');
+}
+
 export function entryHash(line: Uint8Array): Uint8Array {
   return leafHash(line);
 }

@@ -8,7 +8,10 @@
 // JSON mapping allows: lowerCamelCase or original snake_case keys, int64 as number or string,
 // enums as numbers or names, null as "absent"; unknown keys are ignored. JSON.parse itself is
 // not recursive in V8; our walk recurses only through AnyValue and stops at `maxDepth`.
+// Numbers are taken exactly as written (json-numbers.ts): a 64-bit integer beyond 2^53 keeps
+// its digits, a literal that overflows a double (1e400) is refused, -0 keeps its sign.
 import {
+  Budget,
   EMPTY_ATTRS,
   SEVERITY_NAMES,
   badRequest,
@@ -16,7 +19,9 @@ import {
   doubleJson,
   doubleView,
   tooDeep,
+  type Piece,
 } from './canonical.js';
+import { literalInteger, numberLiteral, prepareJson } from './json-numbers.js';
 import { SealtrailError } from '../errors.js';
 import { DEFAULT_DECODE_LIMITS, type DecodeLimits, type DecodedRecord, type DecodedRequest } from './model.js';
 
@@ -27,6 +32,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
 // Path of the value being decoded, kept as a stack so it is only joined when an error is thrown.
 const path: (string | number)[] = [];
 let maxDepth = DEFAULT_DECODE_LIMITS.maxDepth;
+let budget = new Budget(DEFAULT_DECODE_LIMITS);
 let anyView: string | null = null;
 let kvKey = '';
 let kvView: string | null = null;
@@ -70,11 +76,20 @@ function arrField(o: Obj, camel: string, snake?: string): unknown[] | undefined 
   throw wrongType(camel, 'an array');
 }
 
+/** Checks a string value: well-formed (a rewritten number is not a string), within the entry budget. */
+function checkString(v: string, leaf: string): void {
+  if (!wellFormed(v)) {
+    if (numberLiteral(v) !== null) throw wrongType(leaf, 'a string');
+    throw badRequest(`invalid OTLP/JSON: ${pathText(leaf)}: lone surrogate in string`);
+  }
+  budget.piece(v.length, pathText(leaf));
+}
+
 function strField(o: Obj, camel: string, snake?: string): string {
   const v = field(o, camel, snake);
   if (v === undefined) return '';
   if (typeof v !== 'string') throw wrongType(camel, 'a string');
-  if (!wellFormed(v)) throw badRequest(`invalid OTLP/JSON: ${pathText(camel)}: lone surrogate in string`);
+  checkString(v, camel);
   return v;
 }
 
@@ -84,12 +99,31 @@ const U64_MAX = (1n << 64n) - 1n;
 const I64_MIN = -(1n << 63n);
 const I64_MAX = (1n << 63n) - 1n;
 
+function checkRange(big: bigint, signed: boolean, leaf: string): void {
+  if (signed ? big < I64_MIN || big > I64_MAX : big < 0n || big > U64_MAX) {
+    throw badRequest(`invalid OTLP/JSON: ${pathText(leaf)}: out of ${signed ? 'int64' : 'uint64'} range`);
+  }
+}
+
+/** The exact integer of a rewritten number literal (json-numbers.ts); refuses fractions. */
+function exactInteger(lit: string, leaf: string, expected: string): bigint {
+  const big = literalInteger(lit);
+  if (big === null) throw wrongType(leaf, expected);
+  return big;
+}
+
 /**
- * Canonical decimal text of a 64-bit integer given as a JSON number or string. Numbers beyond
- * 2^53 have already lost precision in JSON.parse; they are taken at their exact double value.
+ * Canonical decimal text of a 64-bit integer given as a JSON number or string. Number
+ * literals a double cannot hold exactly arrive as their text (prepareJson), so no digit is lost.
  */
 function int64Text(v: unknown, signed: boolean, leaf: string): string {
   let big: bigint;
+  const lit = numberLiteral(v);
+  if (lit !== null) {
+    big = exactInteger(lit, leaf, 'an integer');
+    checkRange(big, signed, leaf);
+    return big.toString();
+  }
   if (typeof v === 'number') {
     if (!Number.isInteger(v)) throw wrongType(leaf, 'an integer');
     if (Number.isSafeInteger(v) && (signed || v >= 0)) return String(v === 0 ? 0 : v);
@@ -102,13 +136,13 @@ function int64Text(v: unknown, signed: boolean, leaf: string): string {
   } else {
     throw wrongType(leaf, 'an integer (number or string)');
   }
-  if (signed ? big < I64_MIN || big > I64_MAX : big < 0n || big > U64_MAX) {
-    throw badRequest(`invalid OTLP/JSON: ${pathText(leaf)}: out of ${signed ? 'int64' : 'uint64'} range`);
-  }
+  checkRange(big, signed, leaf);
   return big.toString();
 }
 
 function uint32(v: unknown, leaf: string): number {
+  const lit = numberLiteral(v);
+  if (lit !== null) v = literalSmallInt(lit, leaf, 'a uint32');
   const n = typeof v === 'string' && UINT_RE.test(v) ? Number(v) : v;
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 0 || n > 0xffffffff) throw wrongType(leaf, 'a uint32');
   return n;
@@ -119,6 +153,8 @@ function severityNumber(v: unknown): number {
     const n = SEVERITY_NAMES.get(v);
     if (n !== undefined) return n;
   }
+  const lit = numberLiteral(v);
+  if (lit !== null) v = literalSmallInt(lit, 'severityNumber', 'a SeverityNumber (integer or enum name)');
   const n = typeof v === 'string' && INT_RE.test(v) ? Number(v) : v;
   if (typeof n !== 'number' || !Number.isInteger(n) || n < -0x80000000 || n > 0x7fffffff) {
     throw wrongType('severityNumber', 'a SeverityNumber (integer or enum name)');
@@ -126,8 +162,27 @@ function severityNumber(v: unknown): number {
   return n === 0 ? 0 : n;
 }
 
+/** A rewritten literal for a 32-bit field: its exact integer, or NaN (refused by the caller's range check) when beyond 2^53. */
+function literalSmallInt(lit: string, leaf: string, expected: string): number {
+  const big = exactInteger(lit, leaf, expected);
+  return big >= -(1n << 53n) && big <= 1n << 53n ? Number(big) : NaN;
+}
+
+function overflow(leaf: string): SealtrailError {
+  return badRequest(`invalid OTLP/JSON: ${pathText(leaf)}: number overflows a double (send "Infinity" or "-Infinity" if meant)`);
+}
+
 function double(v: unknown, leaf: string): number {
-  if (typeof v === 'number') return v;
+  const lit = numberLiteral(v);
+  if (lit !== null) {
+    const n = Number(lit);
+    if (!Number.isFinite(n)) throw overflow(leaf);
+    return n;
+  }
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) throw overflow(leaf);
+    return v;
+  }
   if (typeof v === 'string') {
     if (v === 'NaN') return NaN;
     if (v === 'Infinity') return Infinity;
@@ -185,7 +240,7 @@ function decodeAnyValue(v: unknown, leaf: string, depth: number): string {
   switch (which) {
     case 0: {
       if (typeof val !== 'string') throw wrongType(name, 'a string');
-      if (!wellFormed(val)) throw badRequest(`invalid OTLP/JSON: ${pathText(name)}: lone surrogate in string`);
+      checkString(val, name);
       anyView = val;
       return '{"stringValue":' + JSON.stringify(val) + '}';
     }
@@ -215,6 +270,7 @@ function decodeAnyValue(v: unknown, leaf: string, depth: number): string {
         for (let i = 0; i < values.length; i++) {
           path.push(i);
           items += (items === '' ? '' : ',') + (which === 4 ? decodeAnyValue(values[i], '', depth + 1) : decodeKeyValue(values[i], '', depth + 1));
+          budget.piece(items.length, pathText());
           path.pop();
         }
         path.pop();
@@ -255,15 +311,17 @@ function decodeKeyValue(kv: unknown, leaf: string, depth: number): string {
 }
 
 /** Decodes `attributes` of `o`; returns the comma-prefixed members and fills the view map. */
-function decodeAttributes(o: Obj): { json: string; map: Map<string, string | null> | null } {
+function decodeAttributes(o: Obj, what: string): { json: string; map: Map<string, string | null> | null } {
   const list = arrField(o, 'attributes');
   if (list === undefined || list.length === 0) return { json: '', map: null };
+  budget.attribute(list.length, what);
   path.push('attributes');
   let json = '';
   const map = new Map<string, string | null>();
   for (let i = 0; i < list.length; i++) {
     path.push(i);
     json += (json === '' ? '' : ',') + decodeKeyValue(list[i], '', 1);
+    budget.piece(json.length, pathText());
     map.set(kvKey, kvView);
     path.pop();
   }
@@ -271,13 +329,51 @@ function decodeAttributes(o: Obj): { json: string; map: Map<string, string | nul
   return { json, map };
 }
 
-interface Described {
-  json: string;
+interface Described extends Piece {
   attrs: ReadonlyMap<string, string | null>;
   name: string;
 }
 
-const NONE: Described = { json: '{}', attrs: EMPTY_ATTRS, name: '' };
+const NONE: Described = { json: '{}', bytes: 2, attrs: EMPTY_ATTRS, name: '' };
+
+/** Canonical JSON of the Resource's entityRefs members (EntityRef, OTLP 1.7+), comma-joined. */
+function decodeEntityRefs(o: Obj): string {
+  const list = arrField(o, 'entityRefs', 'entity_refs');
+  if (list === undefined || list.length === 0) return '';
+  budget.attribute(list.length, 'Resource.entityRefs');
+  path.push('entityRefs');
+  let out = '';
+  for (let i = 0; i < list.length; i++) {
+    path.push(i);
+    const r = list[i];
+    if (!isObj(r)) throw wrongType('', 'an EntityRef object');
+    let json = '';
+    const schemaUrl = strField(r, 'schemaUrl', 'schema_url');
+    if (schemaUrl !== '') json += '{"schemaUrl":' + JSON.stringify(schemaUrl);
+    const type = strField(r, 'type');
+    if (type !== '') json += (json === '' ? '{"type":' : ',"type":') + JSON.stringify(type);
+    for (const [camel, snake] of [['idKeys', 'id_keys'], ['descriptionKeys', 'description_keys']] as const) {
+      const keys = arrField(r, camel, snake);
+      if (keys === undefined || keys.length === 0) continue;
+      path.push(camel);
+      let items = '';
+      for (let k = 0; k < keys.length; k++) {
+        const key = keys[k];
+        if (typeof key !== 'string') throw wrongType(String(k), 'a string');
+        checkString(key, String(k));
+        items += (items === '' ? '' : ',') + JSON.stringify(key);
+        budget.piece(items.length, pathText());
+      }
+      path.pop();
+      json += (json === '' ? `{"${camel}":[` : `,"${camel}":[`) + items + ']';
+    }
+    out += (out === '' ? '' : ',') + closeObject(json);
+    budget.piece(out.length, pathText());
+    path.pop();
+  }
+  path.pop();
+  return out;
+}
 
 function decodeResourceOrScope(o: Obj | undefined, isScope: boolean): Described {
   if (o === undefined) return NONE;
@@ -289,12 +385,18 @@ function decodeResourceOrScope(o: Obj | undefined, isScope: boolean): Described 
     if (name !== '') json += (json === '' ? '{"name":' : ',"name":') + JSON.stringify(name);
     if (version !== '') json += (json === '' ? '{"version":' : ',"version":') + JSON.stringify(version);
   }
-  const attrs = decodeAttributes(o);
+  const attrs = decodeAttributes(o, isScope ? 'InstrumentationScope' : 'Resource');
   if (attrs.json !== '') json += (json === '' ? '{"attributes":[' : ',"attributes":[') + attrs.json + ']';
   const dropped = field(o, 'droppedAttributesCount', 'dropped_attributes_count');
   const d = dropped === undefined ? 0 : uint32(dropped, 'droppedAttributesCount');
   if (d !== 0) json += (json === '' ? '{"droppedAttributesCount":' : ',"droppedAttributesCount":') + d;
-  return { json: closeObject(json), attrs: attrs.map ?? EMPTY_ATTRS, name };
+  if (!isScope) {
+    const refs = decodeEntityRefs(o);
+    if (refs !== '') json += (json === '' ? '{"entityRefs":[' : ',"entityRefs":[') + refs + ']';
+  }
+  json = closeObject(json);
+  json.charCodeAt(0); // flatten the rope (see Budget.entry)
+  return { json, bytes: -1, attrs: attrs.map ?? EMPTY_ATTRS, name };
 }
 
 function decodeLogRecord(r: unknown, resource: Described, scope: Described): DecodedRecord {
@@ -312,7 +414,7 @@ function decodeLogRecord(r: unknown, resource: Described, scope: Described): Dec
   if (severityText !== '') json += (json === '' ? '{"severityText":' : ',"severityText":') + JSON.stringify(severityText);
   const body = field(r, 'body');
   if (body !== undefined) json += (json === '' ? '{"body":' : ',"body":') + decodeAnyValue(body, 'body', 1);
-  const attrs = decodeAttributes(r);
+  const attrs = decodeAttributes(r, 'LogRecord');
   if (attrs.json !== '') json += (json === '' ? '{"attributes":[' : ',"attributes":[') + attrs.json + ']';
   const dropped = field(r, 'droppedAttributesCount', 'dropped_attributes_count');
   const d = dropped === undefined ? 0 : uint32(dropped, 'droppedAttributesCount');
@@ -331,10 +433,12 @@ function decodeLogRecord(r: unknown, resource: Described, scope: Described): Dec
   }
   const eventName = strField(r, 'eventName', 'event_name');
   if (eventName !== '') json += (json === '' ? '{"eventName":' : ',"eventName":') + JSON.stringify(eventName);
+  const record = closeObject(json);
+  budget.entry(resource, scope, record);
   return {
     resource: resource.json,
     scope: scope.json,
-    record: closeObject(json),
+    record,
     view: {
       eventName,
       severityNumber: severity,
@@ -346,13 +450,20 @@ function decodeLogRecord(r: unknown, resource: Described, scope: Described): Dec
   };
 }
 
-function walk(root: unknown, out: DecodedRecord[]): void {
+/** A ResourceLogs/ScopeLogs schemaUrl: checked like any string, not stored; 1 when sent. */
+function schemaUrl(o: Obj): number {
+  return strField(o, 'schemaUrl', 'schema_url') === '' ? 0 : 1;
+}
+
+function walk(root: unknown, out: DecodedRecord[]): number {
+  let schemaUrls = 0;
   if (!isObj(root)) throw badRequest('invalid OTLP/JSON: the request must be a JSON object');
   const rls = arrField(root, 'resourceLogs', 'resource_logs') ?? [];
   for (let i = 0; i < rls.length; i++) {
     path.push('resourceLogs', i);
     const rl = rls[i];
     if (!isObj(rl)) throw wrongType('', 'a ResourceLogs object');
+    schemaUrls += schemaUrl(rl);
     path.push('resource');
     const resource = decodeResourceOrScope(objField(rl, 'resource'), false);
     path.pop();
@@ -361,12 +472,14 @@ function walk(root: unknown, out: DecodedRecord[]): void {
       path.push('scopeLogs', j);
       const sl = sls[j];
       if (!isObj(sl)) throw wrongType('', 'a ScopeLogs object');
+      schemaUrls += schemaUrl(sl);
       path.push('scope');
       const scope = decodeResourceOrScope(objField(sl, 'scope'), true);
       path.pop();
       const lrs = arrField(sl, 'logRecords', 'log_records') ?? [];
       for (let k = 0; k < lrs.length; k++) {
         path.push('logRecords', k);
+        budget.record();
         out.push(decodeLogRecord(lrs[k], resource, scope));
         path.pop();
         path.pop();
@@ -377,29 +490,34 @@ function walk(root: unknown, out: DecodedRecord[]): void {
     path.pop();
     path.pop();
   }
+  return schemaUrls;
 }
 
 /**
  * Decodes an OTLP/JSON ExportLogsServiceRequest body. Throws SealtrailError BAD_REQUEST for
  * invalid UTF-8, malformed JSON or wrong field types, TOO_DEEP for AnyValue nesting over
- * `limits.maxDepth`.
+ * `limits.maxDepth`, TOO_LARGE past any other budget of `limits` (unset ones take
+ * DEFAULT_DECODE_LIMITS).
  */
-export function decodeJsonRequest(bytes: Uint8Array, limits: DecodeLimits = DEFAULT_DECODE_LIMITS): DecodedRequest {
+export function decodeJsonRequest(bytes: Uint8Array, limits: Partial<DecodeLimits> = DEFAULT_DECODE_LIMITS): DecodedRequest {
+  const l = limits === DEFAULT_DECODE_LIMITS ? DEFAULT_DECODE_LIMITS : { ...DEFAULT_DECODE_LIMITS, ...limits };
   let text: string;
   try {
     text = utf8.decode(bytes);
   } catch {
     throw badRequest('invalid OTLP/JSON: body is not valid UTF-8');
   }
+  text = prepareJson(text, Math.max(64, Math.floor(l.maxCanonicalSize / 8)));
   let root: unknown;
   try {
     root = JSON.parse(text);
   } catch (err) {
     throw badRequest(`invalid OTLP/JSON: ${err instanceof Error ? err.message : 'malformed JSON'}`);
   }
-  maxDepth = limits.maxDepth;
+  maxDepth = l.maxDepth;
+  budget = new Budget(l);
   path.length = 0;
   const records: DecodedRecord[] = [];
-  walk(root, records);
-  return { records };
+  const schemaUrlsDropped = walk(root, records);
+  return { records, schemaUrlsDropped };
 }

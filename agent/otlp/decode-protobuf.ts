@@ -15,6 +15,7 @@
 import { isUtf8 } from 'node:buffer';
 import { SealtrailError } from '../errors.js';
 import {
+  Budget,
   EMPTY_ATTRS,
   badRequest,
   closeObject,
@@ -22,7 +23,9 @@ import {
   doubleView,
   i64ToDecimal,
   tooDeep,
+  tooLarge,
   u64ToDecimal,
+  type Piece,
 } from './canonical.js';
 import { DEFAULT_DECODE_LIMITS, type DecodeLimits, type DecodedRecord, type DecodedRequest } from './model.js';
 
@@ -41,6 +44,18 @@ let kvKey = '';
 let kvView: string | null = null;
 let anyView: string | null = null;
 let maxDepth = DEFAULT_DECODE_LIMITS.maxDepth;
+let budget = new Budget(DEFAULT_DECODE_LIMITS);
+let schemaUrls = 0;
+
+/**
+ * proto3 lets a singular message field repeat (the occurrences merge); no encoder does it, and
+ * each occurrence costs a Buffer view until the merge, so past this many the request is refused.
+ */
+const MAX_OCCURRENCES = 64;
+
+function repeated(more: Buffer[], what: string): void {
+  if (more.length >= MAX_OCCURRENCES) throw tooLarge(`${what}: a singular field occurs more than ${MAX_OCCURRENCES} times`);
+}
 
 function truncated(what: string): SealtrailError {
   return badRequest(`invalid protobuf: ${what}: truncated`);
@@ -144,6 +159,7 @@ function slices(b: Buffer): SliceMethods {
 }
 
 function readString(b: Buffer, s: number, e: number, what: string): string {
+  budget.piece(e - s, what); // escaping only lengthens it
   for (let i = s; i < e; i++) {
     if (b[i]! >= 0x80) {
       if (!isUtf8(b.subarray(s, e))) throw badRequest(`invalid protobuf: ${what}: invalid UTF-8`);
@@ -209,7 +225,8 @@ function decodeAnyValue(b: Buffer, s: number, e: number, depth: number): string 
         if (f === K_STRING) {
           str = readString(b, pos, pe, 'AnyValue.string_value');
         } else if ((f === K_ARRAY || f === K_KVLIST) && kind === f) {
-          (more ??= []).push(b.subarray(pos, pe));
+          repeated((more ??= []), 'AnyValue');
+          more.push(b.subarray(pos, pe));
         } else {
           bs = pos;
           be = pe;
@@ -272,6 +289,7 @@ function decodeValues(b: Buffer, s: number, e: number, kind: number, depth: numb
       pos = readLen(b, pos, e, what);
       const pe = pos + vLo;
       out += (out === '' ? '' : ',') + (kind === K_ARRAY ? decodeAnyValue(b, pos, pe, depth + 1) : decodeKeyValue(b, pos, pe, depth + 1));
+      budget.piece(out.length, what);
       pos = pe;
     } else {
       pos = skipField(b, pos, e, tagWire, what);
@@ -297,7 +315,10 @@ function decodeKeyValue(b: Buffer, s: number, e: number, depth: number): string 
       else if (vs < 0) {
         vs = pos;
         ve = pe;
-      } else (more ??= []).push(b.subarray(pos, pe));
+      } else {
+        repeated((more ??= []), 'KeyValue.value');
+        more.push(b.subarray(pos, pe));
+      }
       pos = pe;
     } else {
       pos = skipField(b, pos, e, tagWire, 'KeyValue');
@@ -320,8 +341,7 @@ function decodeKeyValue(b: Buffer, s: number, e: number, depth: number): string 
   return closeObject(json);
 }
 
-interface Described {
-  json: string;
+interface Described extends Piece {
   attrs: ReadonlyMap<string, string | null>;
   name: string;
 }
@@ -336,17 +356,26 @@ function decodeResourceOrScope(b: Buffer, s: number, e: number, isScope: boolean
   let attrs = '';
   let map: Map<string, string | null> | null = null;
   let dropped = 0;
+  let nAttrs = 0;
+  let refs = '';
+  let nRefs = 0;
   let pos = s;
   while (pos < e) {
     pos = readTag(b, pos, e, what);
     const f = tagField;
-    if (f === attrField || (isScope && (f === 1 || f === 2))) {
+    if (f === attrField || (isScope && (f === 1 || f === 2)) || (!isScope && f === 3)) {
       if (tagWire !== WT_LEN) throw wrongWire(`${what} field ${f}`, tagWire);
       pos = readLen(b, pos, e, what);
       const pe = pos + vLo;
       if (f === attrField) {
+        budget.attribute(++nAttrs, what);
         attrs += (attrs === '' ? '' : ',') + decodeKeyValue(b, pos, pe, 1);
+        budget.piece(attrs.length, what);
         (map ??= new Map()).set(kvKey, kvView);
+      } else if (!isScope) {
+        budget.attribute(++nRefs, 'Resource.entity_refs'); // the attributes' limit, counted apart
+        refs += (refs === '' ? '' : ',') + decodeEntityRef(b, pos, pe);
+        budget.piece(refs.length, what);
       } else if (f === 1) name = readString(b, pos, pe, 'InstrumentationScope.name');
       else version = readString(b, pos, pe, 'InstrumentationScope.version');
       pos = pe;
@@ -363,10 +392,52 @@ function decodeResourceOrScope(b: Buffer, s: number, e: number, isScope: boolean
   if (version !== '') json += (json === '' ? '{"version":' : ',"version":') + JSON.stringify(version);
   if (attrs !== '') json += (json === '' ? '{"attributes":[' : ',"attributes":[') + attrs + ']';
   if (dropped !== 0) json += (json === '' ? '{"droppedAttributesCount":' : ',"droppedAttributesCount":') + dropped;
-  return { json: closeObject(json), attrs: map ?? EMPTY_ATTRS, name };
+  if (refs !== '') json += (json === '' ? '{"entityRefs":[' : ',"entityRefs":[') + refs + ']';
+  json = closeObject(json);
+  json.charCodeAt(0); // flatten the rope (see Budget.entry)
+  return { json, bytes: -1, attrs: map ?? EMPTY_ATTRS, name };
 }
 
-const NO_RESOURCE: Described = { json: '{}', attrs: EMPTY_ATTRS, name: '' };
+/**
+ * Canonical JSON of an opentelemetry.proto.common.v1.EntityRef (Resource.entity_refs, field 3
+ * in OTLP 1.7+): schema_url = 1, type = 2, repeated id_keys = 3, repeated description_keys = 4.
+ */
+function decodeEntityRef(b: Buffer, s: number, e: number): string {
+  let schemaUrl = '';
+  let type = '';
+  let ids = '';
+  let descs = '';
+  let pos = s;
+  while (pos < e) {
+    pos = readTag(b, pos, e, 'EntityRef');
+    const f = tagField;
+    if (f >= 1 && f <= 4) {
+      if (tagWire !== WT_LEN) throw wrongWire(`EntityRef field ${f}`, tagWire);
+      pos = readLen(b, pos, e, 'EntityRef');
+      const pe = pos + vLo;
+      const v = readString(b, pos, pe, 'EntityRef');
+      if (f === 1) schemaUrl = v;
+      else if (f === 2) type = v;
+      else if (f === 3) ids += (ids === '' ? '' : ',') + JSON.stringify(v);
+      else descs += (descs === '' ? '' : ',') + JSON.stringify(v);
+      budget.piece(ids.length + descs.length, 'EntityRef');
+      pos = pe;
+    } else {
+      pos = skipField(b, pos, e, tagWire, 'EntityRef');
+    }
+  }
+  let json = '';
+  if (schemaUrl !== '') json += '{"schemaUrl":' + JSON.stringify(schemaUrl);
+  if (type !== '') json += (json === '' ? '{"type":' : ',"type":') + JSON.stringify(type);
+  if (ids !== '') json += (json === '' ? '{"idKeys":[' : ',"idKeys":[') + ids + ']';
+  if (descs !== '') json += (json === '' ? '{"descriptionKeys":[' : ',"descriptionKeys":[') + descs + ']';
+  return closeObject(json);
+}
+
+/** The absent resource or scope; its `bytes` field is the only one ever written (2). */
+function noResource(): Described {
+  return { json: '{}', bytes: 2, attrs: EMPTY_ATTRS, name: '' };
+}
 
 /**
  * Finds the singular message field `field` of the message at [s, e) (validating the framing of
@@ -383,19 +454,23 @@ function decodeSingular(b: Buffer, s: number, e: number, field: number, what: st
       pos = readLen(b, pos, e, what);
       const pe = pos + vLo;
       if (first === null) first = [pos, pe];
-      else (more ??= []).push(b.subarray(pos, pe));
+      else {
+        repeated((more ??= []), what);
+        more.push(b.subarray(pos, pe));
+      }
       pos = pe;
     } else if (tagField === 3) {
-      // schema_url: not part of the canonical record, but still a string that must be UTF-8
+      // schema_url: not part of the entry (counted as dropped), but still a string that must be UTF-8
       if (tagWire !== WT_LEN) throw wrongWire(`${what}.schema_url`, tagWire);
       pos = readLen(b, pos, e, what);
       readString(b, pos, pos + vLo, `${what}.schema_url`);
+      if (vLo > 0) schemaUrls++;
       pos += vLo;
     } else {
       pos = skipField(b, pos, e, tagWire, what);
     }
   }
-  if (first === null) return NO_RESOURCE;
+  if (first === null) return noResource();
   if (more === null) return decodeResourceOrScope(b, first[0], first[1], isScope);
   const m = concatRanges(b, first, more);
   return decodeResourceOrScope(m, 0, m.length, isScope);
@@ -427,6 +502,7 @@ function decodeScopeLogs(b: Buffer, s: number, e: number, resource: Described, o
       if (tagWire !== WT_LEN) throw wrongWire('ScopeLogs.log_records', tagWire);
       pos = readLen(b, pos, e, 'ScopeLogs.log_records');
       const pe = pos + vLo;
+      budget.record(); // before the work: a million tiny records stop at the limit
       out.push(decodeLogRecord(b, pos, pe, resource, scope));
       pos = pe;
     } else {
@@ -447,6 +523,7 @@ function decodeLogRecord(b: Buffer, s: number, e: number, resource: Described, s
   let bodyMore: Buffer[] | null = null;
   let attrs = '';
   let map: Map<string, string | null> | null = null;
+  let nAttrs = 0;
   let dropped = 0;
   let flags = 0;
   let traceS = 0;
@@ -499,7 +576,9 @@ function decodeLogRecord(b: Buffer, s: number, e: number, resource: Described, s
         pos = readLen(b, pos, e, 'LogRecord');
         const pe = pos + vLo;
         if (f === 6) {
+          budget.attribute(++nAttrs, 'LogRecord');
           attrs += (attrs === '' ? '' : ',') + decodeKeyValue(b, pos, pe, 1);
+          budget.piece(attrs.length, 'LogRecord.attributes');
           (map ??= new Map()).set(kvKey, kvView);
         } else if (f === 3) severityText = readString(b, pos, pe, 'LogRecord.severity_text');
         else if (f === 12) eventName = readString(b, pos, pe, 'LogRecord.event_name');
@@ -507,7 +586,10 @@ function decodeLogRecord(b: Buffer, s: number, e: number, resource: Described, s
           if (bodyS < 0) {
             bodyS = pos;
             bodyE = pe;
-          } else (bodyMore ??= []).push(b.subarray(pos, pe));
+          } else {
+            repeated((bodyMore ??= []), 'LogRecord.body');
+            bodyMore.push(b.subarray(pos, pe));
+          }
         } else if (f === 9) {
           if (vLo !== 0 && vLo !== 16) throw badRequest('invalid protobuf: LogRecord.trace_id: must be 16 bytes');
           traceS = pos;
@@ -542,10 +624,12 @@ function decodeLogRecord(b: Buffer, s: number, e: number, resource: Described, s
   if (spanE > spanS) json += (json === '' ? '{"spanId":"' : ',"spanId":"') + slices(b).hexSlice(spanS, spanE) + '"';
   if (obsLo !== 0 || obsHi !== 0) json += (json === '' ? '{"observedTimeUnixNano":"' : ',"observedTimeUnixNano":"') + u64ToDecimal(obsLo, obsHi) + '"';
   if (eventName !== '') json += (json === '' ? '{"eventName":' : ',"eventName":') + JSON.stringify(eventName);
+  const record = closeObject(json);
+  budget.entry(resource, scope, record);
   return {
     resource: resource.json,
     scope: scope.json,
-    record: closeObject(json),
+    record,
     view: {
       eventName,
       severityNumber: severity,
@@ -559,11 +643,15 @@ function decodeLogRecord(b: Buffer, s: number, e: number, resource: Described, s
 
 /**
  * Decodes a protobuf ExportLogsServiceRequest. Throws SealtrailError BAD_REQUEST for malformed
- * input and TOO_DEEP for AnyValue nesting over `limits.maxDepth`.
+ * input, TOO_DEEP for AnyValue nesting over `limits.maxDepth` and TOO_LARGE past any other
+ * budget of `limits` (unset ones take DEFAULT_DECODE_LIMITS).
  */
-export function decodeProtobufRequest(bytes: Uint8Array, limits: DecodeLimits = DEFAULT_DECODE_LIMITS): DecodedRequest {
+export function decodeProtobufRequest(bytes: Uint8Array, limits: Partial<DecodeLimits> = DEFAULT_DECODE_LIMITS): DecodedRequest {
   const b = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  maxDepth = limits.maxDepth;
+  const l = limits === DEFAULT_DECODE_LIMITS ? DEFAULT_DECODE_LIMITS : { ...DEFAULT_DECODE_LIMITS, ...limits };
+  maxDepth = l.maxDepth;
+  budget = new Budget(l);
+  schemaUrls = 0;
   const records: DecodedRecord[] = [];
   const e = b.length;
   let pos = 0;
@@ -579,5 +667,5 @@ export function decodeProtobufRequest(bytes: Uint8Array, limits: DecodeLimits = 
       pos = skipField(b, pos, e, tagWire, 'ExportLogsServiceRequest');
     }
   }
-  return { records };
+  return { records, schemaUrlsDropped: schemaUrls };
 }

@@ -86,6 +86,7 @@ export class AuditPipeline implements Ingestor {
       this.metrics.recordsAccepted += audit.length;
     }
     this.metrics.recordsFiltered += filtered;
+    this.metrics.schemaUrlsDropped += req.schemaUrlsDropped ?? 0;
     return { accepted: audit.length, filtered };
   }
 }

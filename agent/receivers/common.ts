@@ -5,12 +5,15 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { SealtrailError, isSealtrailError } from '../errors.js';
 import type { TlsConfig } from '../../config/types.js';
+import type { DecodeLimits } from '../otlp/model.js';
 
 export type LogFn = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 
 export interface ReceiverOptions {
   /** AnyValue nesting limit (config receivers.maxDepth). */
   maxDepth: number;
+  /** The per-request decode budgets (config receivers.otlp.max_*); unset ones take DEFAULT_DECODE_LIMITS. */
+  decodeLimits?: Partial<DecodeLimits>;
   log: LogFn;
   /** Counts requests refused as malformed, too large or unauthenticated. */
   metrics?: { requestsRejected: number };

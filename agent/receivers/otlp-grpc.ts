@@ -56,7 +56,7 @@ function logsServiceDefinition(): grpc.ServiceDefinition {
 export async function startGrpcReceiver(cfg: GrpcReceiverConfig, ingestor: Ingestor, opts: ReceiverOptions): Promise<ReceiverHandle> {
   const { host, port } = parseEndpoint(cfg.endpoint);
   const authorized = bearerChecker(cfg.auth.bearerToken);
-  const limits = { maxDepth: opts.maxDepth };
+  const limits = { ...opts.decodeLimits, maxDepth: opts.maxDepth };
   const { log } = opts;
 
   const fail = (callback: grpc.sendUnaryData<Buffer>, err: unknown, peer: string): void => {

@@ -105,7 +105,7 @@ function readBody(req: http.IncomingMessage, limit: number, drainLimit: number):
 export async function startHttpReceiver(cfg: HttpReceiverConfig, ingestor: Ingestor, opts: ReceiverOptions): Promise<ReceiverHandle> {
   const { host, port } = parseEndpoint(cfg.endpoint);
   const authorized = bearerChecker(cfg.auth.bearerToken);
-  const limits = { maxDepth: opts.maxDepth };
+  const limits = { ...opts.decodeLimits, maxDepth: opts.maxDepth };
   const { log } = opts;
   // Bytes we are willing to read and throw away after a refusal, so the client sees our answer.
   const drainLimit = Math.max(cfg.maxRequestBodySize, 1 << 20);

@@ -5,6 +5,8 @@ export class Metrics {
   recordsRefused = 0;
   recordsFiltered = 0;
   requestsRejected = 0; // malformed / unauthenticated / too large
+  /** ResourceLogs/ScopeLogs schema_url values received and not stored (the entry keeps resource, scope, record). */
+  schemaUrlsDropped = 0;
   private gauges: Array<() => string> = [];
 
   addGauges(render: () => string): void {
@@ -17,6 +19,7 @@ export class Metrics {
       counter('sealtrail_records_refused_total', 'Audit records refused with a retryable error (buffer full, shutting down, storage).', this.recordsRefused),
       counter('sealtrail_records_filtered_total', 'Non-audit records dropped by the audit filter.', this.recordsFiltered),
       counter('sealtrail_requests_rejected_total', 'Export requests rejected as malformed, too large or unauthenticated.', this.requestsRejected),
+      counter('sealtrail_fields_dropped_total', 'Fields of accepted requests that the archive does not store (docs/receivers.md).', this.schemaUrlsDropped, label('field', 'schema_url')),
     ];
     for (const g of this.gauges) lines.push(g());
     return lines.join('') ;

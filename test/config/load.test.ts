@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 import { isSealtrailError } from '../../agent/errors.js';
 import { DEFAULT_CONFIG_YAML } from '../../config/default.js';
 import { EMBEDDED_SOURCE, configDigest, loadConfig, parseConfig } from '../../config/load.js';
+import { MAX_ENTRY_LINE_BYTES } from '../../verify/limits.js';
+import { DEFAULT_MAX_LINE_BYTES } from '../../verify/lines.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const testdata = path.join(repoRoot, 'config/testdata');
@@ -67,6 +69,10 @@ test('the embedded default resolves to the documented values', async () => {
         auth: { bearerToken: null },
       },
       maxDepth: 64,
+      maxRecordsPerRequest: 10_000,
+      maxAttributesPerRecord: 128,
+      maxRequestCanonicalSize: 16 * 1024 ** 2,
+      maxEntrySize: 1024 ** 2,
     },
     filter: { rules: [{ attribute: { key: 'audit', value: 'true' } }, { eventNamePrefix: 'audit.' }] },
     context: {
@@ -132,6 +138,11 @@ test('valid-s3-full.yaml resolves every option', async () => {
   assert.equal(config.receivers.http?.maxRequestBodySize, 10_000_000);
   assert.equal(config.receivers.http?.tls?.clientCaFile, null);
   assert.equal(config.receivers.maxDepth, 32);
+  assert.equal(config.receivers.maxRecordsPerRequest, 4096);
+  assert.equal(config.receivers.maxAttributesPerRecord, 256);
+  assert.equal(config.receivers.maxRequestCanonicalSize, 16 * 1024 ** 2);
+  // The largest value allowed: exactly the verifier's line limit.
+  assert.equal(config.receivers.maxEntrySize, MAX_ENTRY_LINE_BYTES);
   assert.deepEqual(config.filter.rules, [
     { attribute: { key: 'audit', value: 'true' } },
     { resourceAttribute: { key: 'service.name', value: 'payments' }, minSeverity: 13 },
@@ -305,4 +316,14 @@ test('hostile YAML: deep nesting and alias bombs are CONFIG errors, not crashes'
   assert.throws(() => parseConfig(deep, 'deep.yaml', {}, CWD), (e: unknown) => isSealtrailError(e, 'CONFIG') && e.message.startsWith('deep.yaml: '));
   const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]', ...Array.from({ length: 8 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10).fill('*' + String.fromCharCode(97 + i)).join(', ')}]`)].join('\n');
   assert.throws(() => parseConfig(bomb, 'bomb.yaml', {}, CWD), (e: unknown) => isSealtrailError(e, 'CONFIG') && e.message.startsWith('bomb.yaml: '));
+});
+
+test('max_entry_size may reach the verifier\'s line limit, not one byte more', () => {
+  // One constant bounds both: the verifier reads every line the agent may write.
+  assert.equal(DEFAULT_MAX_LINE_BYTES, MAX_ENTRY_LINE_BYTES);
+  const withSize = (n: number) => MINIMAL.replace('otlp: {', `otlp: { max_entry_size: ${n},`);
+  assert.equal(parseConfig(withSize(MAX_ENTRY_LINE_BYTES), 'x', {}, CWD).config.receivers.maxEntrySize, MAX_ENTRY_LINE_BYTES);
+  assertConfigError(() => parseConfig(withSize(MAX_ENTRY_LINE_BYTES + 1), 'x', {}, CWD), [
+    `receivers.otlp.max_entry_size: must be at most ${MAX_ENTRY_LINE_BYTES} bytes (64MiB), the longest line the verifier reads`,
+  ]);
 });
