@@ -14,6 +14,7 @@ import { Chain } from './chain/chain.js';
 import { compileFilter } from './filter/audit-filter.js';
 import { AuditPipeline } from './pipeline/audit-pipeline.js';
 import { Forwarder } from './delivery/forwarder.js';
+import { startForwarding, type Forwarding } from './forward/forwarding.js';
 import { AGENT_VERSION, ownEntry, ownResource } from './own-events.js';
 import { Metrics, gauge, counter, label } from './telemetry/metrics.js';
 import { startTelemetryServer, type TelemetryServer } from './telemetry/server.js';
@@ -41,6 +42,7 @@ export class Agent {
   private writer: BufferWriter | null = null;
   private pipeline: AuditPipeline | null = null;
   private forwarders: Forwarder[] = [];
+  private forwarding: Forwarding | null = null;
   private receivers: Closable[] = [];
   private telemetry: TelemetryServer | null = null;
   private ready = false;
@@ -174,6 +176,8 @@ export class Agent {
     this.registerGauges();
 
     this.pipeline = new AuditPipeline(compileFilter(cfg.filter.rules), this.writer, this.metrics, undefined, this.log);
+    this.forwarding = startForwarding(cfg, this.metrics, this.log);
+    this.pipeline.tap = this.forwarding;
     const opts = { maxDepth: cfg.receivers.maxDepth, log: this.log, metrics: this.metrics };
     const addrs: AgentAddresses = { grpc: null, http: null, telemetry: null };
     if (cfg.receivers.grpc) {
@@ -256,6 +260,7 @@ export class Agent {
     const timeout = this.loaded.config.agent.shutdownTimeoutMs;
     this.pipeline?.stopAccepting();
     await Promise.all(this.receivers.map((r) => r.close(true).catch(() => undefined)));
+    await this.forwarding?.stop(Math.min(timeout, 5000)); // best effort: a short flush, then counted drops
     if (this.writer) {
       const a = this.loaded.config.agent;
       try {

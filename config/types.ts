@@ -106,6 +106,8 @@ export interface Config {
   seal: SealConfig;
   /** The exporters of the pipeline, in the order listed in service.pipelines. */
   exporters: ExporterConfig[];
+  /** The forwarding pipelines, besides the audit pipeline (docs/forwarding.md). */
+  forward: ForwardPipelineConfig[];
 }
 
 export interface LoadedConfig {
@@ -114,4 +116,38 @@ export interface LoadedConfig {
   digest: string;
   /** The file it came from, or "<embedded default>". */
   source: string;
+}
+
+// --- Forwarding pipelines (docs/forwarding.md): best-effort OTLP export of records. ---
+
+export interface OtlpForwardTls {
+  /** otlp (gRPC) only: plaintext instead of TLS (an http:// endpoint implies it). */
+  insecure: boolean;
+  caFile: string | null;
+  certFile: string | null;
+  keyFile: string | null;
+}
+
+export interface OtlpForwardExporterConfig {
+  type: 'otlp' | 'otlphttp';
+  id: string;
+  /** otlp: host:port for grpc-js; otlphttp: the full URL of the logs endpoint (…/v1/logs). */
+  endpoint: string;
+  tls: OtlpForwardTls;
+  headers: Record<string, string>;
+  compression: 'none' | 'gzip';
+  /** otlphttp only: request body encoding. */
+  encoding: 'proto' | 'json';
+  timeoutMs: number;
+  retryOnFailure: { enabled: boolean; initialIntervalMs: number; maxIntervalMs: number; maxElapsedTimeMs: number };
+  /** queueSize counts export requests as received (the Collector's unit); numConsumers sends in parallel. */
+  sendingQueue: { queueSize: number; numConsumers: number };
+}
+
+export interface ForwardPipelineConfig {
+  /** e.g. "logs/other" */
+  id: string;
+  /** non_audit: only records the audit filter did not keep; all: every record (audit ones once durable). */
+  select: 'non_audit' | 'all';
+  exporters: OtlpForwardExporterConfig[];
 }

@@ -19,6 +19,8 @@ export class AuditPipeline implements Ingestor {
   private pendingBytes = 0;
   /** The reason records are being refused right now, logged once per episode (not per request). */
   private refusing: string | null = null;
+  /** Forwarding pipelines, told of each acknowledged request (agent/forward/); never awaited. */
+  tap: { accepted(req: DecodedRequest, auditCount: number): void } | null = null;
 
   constructor(
     private readonly filter: AuditFilter,
@@ -77,6 +79,7 @@ export class AuditPipeline implements Ingestor {
       this.metrics.recordsAccepted += audit.length;
     }
     this.metrics.recordsFiltered += filtered;
+    this.tap?.accepted(req, audit.length);
     return { accepted: audit.length, filtered };
   }
 }

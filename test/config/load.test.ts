@@ -71,6 +71,7 @@ test('the embedded default resolves to the documented values', async () => {
     filter: { rules: [{ attribute: { key: 'audit', value: 'true' } }, { eventNamePrefix: 'audit.' }] },
     seal: { maxRecords: 10_000, maxBytes: 4 * 1024 ** 2, maxAgeMs: 5000 },
     exporters: [{ type: 'file', id: 'file', directory: '/srv/app/data/archive', compression: 'none', immutable: false }],
+    forward: [],
   });
 });
 
@@ -293,4 +294,31 @@ test('hostile YAML: deep nesting and alias bombs are CONFIG errors, not crashes'
   assert.throws(() => parseConfig(deep, 'deep.yaml', {}, CWD), (e: unknown) => isSealtrailError(e, 'CONFIG') && e.message.startsWith('deep.yaml: '));
   const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]', ...Array.from({ length: 8 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10).fill('*' + String.fromCharCode(97 + i)).join(', ')}]`)].join('\n');
   assert.throws(() => parseConfig(bomb, 'bomb.yaml', {}, CWD), (e: unknown) => isSealtrailError(e, 'CONFIG') && e.message.startsWith('bomb.yaml: '));
+});
+
+test('valid-forward.yaml: forwarding pipelines, Collector-shaped exporters, defaults filled in', async () => {
+  const { config } = await loadConfig(path.join(testdata, 'valid-forward.yaml'), {}, CWD);
+  assert.deepEqual(config.exporters.map((e) => e.id), ['file']);
+  assert.deepEqual(config.forward.map((p) => [p.id, p.select, p.exporters.map((e) => e.id)]), [
+    ['logs/other', 'non_audit', ['otlp/collector', 'otlphttp/vendor']],
+    ['logs/all', 'all', ['otlphttp/everything']],
+  ]);
+  const [grpcExp, vendor] = config.forward[0]!.exporters;
+  assert.deepEqual(grpcExp, {
+    type: 'otlp',
+    id: 'otlp/collector',
+    endpoint: 'collector.internal:4317',
+    tls: { insecure: false, caFile: '/etc/ssl/collector-ca.pem', certFile: null, keyFile: null },
+    headers: { 'x-tenant': 'payments' },
+    compression: 'gzip',
+    encoding: 'proto',
+    timeoutMs: 5000,
+    retryOnFailure: { enabled: true, initialIntervalMs: 1000, maxIntervalMs: 10000, maxElapsedTimeMs: 60000 },
+    sendingQueue: { queueSize: 500, numConsumers: 2 },
+  });
+  assert.equal(vendor!.endpoint, 'https://otlp.vendor.example/v1/logs');
+  assert.equal(vendor!.encoding, 'json');
+  assert.deepEqual(vendor!.retryOnFailure, { enabled: true, initialIntervalMs: 5000, maxIntervalMs: 30000, maxElapsedTimeMs: 300000 });
+  assert.deepEqual(vendor!.sendingQueue, { queueSize: 200, numConsumers: 4 });
+  assert.equal(config.forward[1]!.exporters[0]!.endpoint, 'http://127.0.0.1:14318/custom/logs');
 });
