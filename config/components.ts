@@ -10,12 +10,14 @@ import type {
   FileExporterConfig,
   GrpcReceiverConfig,
   HttpReceiverConfig,
+  ModuleExporterConfig,
   OtlpForwardExporterConfig,
   OtlpForwardTls,
   S3ExporterConfig,
   SealConfig,
   TlsConfig,
 } from './types.js';
+import path from 'node:path';
 import {
   INVALID,
   bool,
@@ -320,3 +322,17 @@ export const otlphttpForwardExporter = (id: string) =>
 
 /** `non_audit` has no settings: it keeps the records the audit filter did not keep. */
 export const nonAuditProcessor = obj<Record<string, never>>({});
+
+// --- Sinks from packages (docs/sink-packages.md): `package` and `compression` are sealtrail's,
+// every other key belongs to the package and is passed to its factory as is. ---
+
+export const moduleExporter = (id: string): Schema<ModuleExporterConfig> => (v, at, ctx) => {
+  if (v === null || v === undefined || typeof v !== 'object' || Array.isArray(v)) return fail(ctx, at, 'must be a mapping with at least `package`');
+  const { package: pkg, compression: comp, ...options } = v as Record<string, unknown>;
+  const p = pkg === undefined || pkg === null ? fail(ctx, join(at, 'package'), 'is required (an npm package name or a path)') : str({ nonEmpty: true })(pkg, join(at, 'package'), ctx);
+  const c = comp === undefined || comp === null ? 'none' : compression(comp, join(at, 'compression'), ctx);
+  if (p === INVALID || c === INVALID) return INVALID;
+  const isPath = p.startsWith('.') || p.startsWith('/');
+  if (!isPath && !/^(@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*$/.test(p)) return fail(ctx, join(at, 'package'), `${JSON.stringify(p)} is not an npm package name or a path (start a path with ./ or /)`);
+  return { type: 'module', id, package: isPath ? path.resolve(ctx.cwd, p) : p, resolveFrom: ctx.cwd, compression: c, options };
+};

@@ -12,6 +12,7 @@ import {
   agentSection,
   auditFilterProcessor,
   fileExporter,
+  moduleExporter,
   nonAuditProcessor,
   otlpForwardExporter,
   otlphttpForwardExporter,
@@ -41,6 +42,7 @@ const EXPORTERS: Record<string, (id: string) => Schema<unknown>> = {
   s3: s3Exporter,
   otlp: otlpForwardExporter,
   otlphttp: otlphttpForwardExporter,
+  module: moduleExporter,
 };
 /** Exporter types that forward records (best effort) rather than archive sealed batches. */
 const FORWARD_EXPORTERS: ReadonlySet<string> = new Set(['otlp', 'otlphttp']);
@@ -244,6 +246,7 @@ export function redact(config: Config): Config {
   for (const p of [r.receivers.grpc, r.receivers.http]) if (p) p.auth.bearerToken = hide(p.auth.bearerToken);
   for (const f of r.forward) for (const e of f.exporters) for (const k of Object.keys(e.headers)) e.headers[k] = '<redacted>';
   for (const e of r.exporters) {
+    if (e.type === 'module') for (const k of Object.keys(e.options)) if (/secret|token|password|credential|private/i.test(k)) e.options[k] = '<redacted>';
     if (e.type === 's3') {
       e.secretAccessKey = hide(e.secretAccessKey);
       e.sessionToken = hide(e.sessionToken);

@@ -77,7 +77,7 @@ export interface S3ExporterConfig {
   legalHold: boolean;
 }
 
-export type ExporterConfig = FileExporterConfig | S3ExporterConfig;
+export type ExporterConfig = FileExporterConfig | S3ExporterConfig | ModuleExporterConfig;
 
 export interface RetryConfig {
   initialIntervalMs: number; // default 500
@@ -150,4 +150,18 @@ export interface ForwardPipelineConfig {
   /** non_audit: only records the audit filter did not keep; all: every record (audit ones once durable). */
   select: 'non_audit' | 'all';
   exporters: OtlpForwardExporterConfig[];
+}
+
+// --- Sinks loaded from npm packages (docs/sink-packages.md). ---
+
+export interface ModuleExporterConfig {
+  type: 'module';
+  id: string; // "module/<name>"
+  /** An npm package name, or an absolute path to a package directory or a module file. */
+  package: string;
+  /** Where a package name is looked up (node_modules from here upwards): the working directory. */
+  resolveFrom: string;
+  compression: 'none' | 'gzip';
+  /** Every other key of the exporter, handed to the package's factory unchanged. */
+  options: Record<string, unknown>;
 }

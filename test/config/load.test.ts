@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { isSealtrailError } from '../../agent/errors.js';
 import { DEFAULT_CONFIG_YAML } from '../../config/default.js';
-import { EMBEDDED_SOURCE, configDigest, loadConfig, parseConfig } from '../../config/load.js';
+import { EMBEDDED_SOURCE, configDigest, loadConfig, parseConfig, redact } from '../../config/load.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const testdata = path.join(repoRoot, 'config/testdata');
@@ -321,4 +321,17 @@ test('valid-forward.yaml: forwarding pipelines, Collector-shaped exporters, defa
   assert.deepEqual(vendor!.retryOnFailure, { enabled: true, initialIntervalMs: 5000, maxIntervalMs: 30000, maxElapsedTimeMs: 300000 });
   assert.deepEqual(vendor!.sendingQueue, { queueSize: 200, numConsumers: 4 });
   assert.equal(config.forward[1]!.exporters[0]!.endpoint, 'http://127.0.0.1:14318/custom/logs');
+});
+
+test('valid-module-sink.yaml: package and compression are sealtrail keys, the rest goes to the package', async () => {
+  const { config } = await loadConfig(path.join(testdata, 'valid-module-sink.yaml'), { GCS_SECRET: 's3cr3t' }, CWD);
+  assert.deepEqual(config.exporters[1], {
+    type: 'module',
+    id: 'module/gcs',
+    package: '@acme/sealtrail-sink-gcs',
+    resolveFrom: CWD,
+    compression: 'gzip',
+    options: { bucket: 'audit-archive', retention: { days: 400 }, client_secret: 's3cr3t' },
+  });
+  assert.equal((redact(config).exporters[1] as { options: Record<string, unknown> }).options.client_secret, '<redacted>');
 });
