@@ -15,6 +15,7 @@ import { compileFilter } from './filter/audit-filter.js';
 import { AuditPipeline } from './pipeline/audit-pipeline.js';
 import { Forwarder } from './delivery/forwarder.js';
 import { startForwarding, type Forwarding } from './forward/forwarding.js';
+import { startGateway } from '../gateway/server.js';
 import { AGENT_VERSION, ownEntry, ownResource } from './own-events.js';
 import { Metrics, gauge, counter, label } from './telemetry/metrics.js';
 import { startTelemetryServer, type TelemetryServer } from './telemetry/server.js';
@@ -34,6 +35,7 @@ export interface AgentAddresses {
   grpc: string | null;
   http: string | null;
   telemetry: string | null;
+  gateway?: string | null;
 }
 
 export class Agent {
@@ -190,6 +192,11 @@ export class Agent {
       this.receivers.push(r);
       addrs.http = r.address;
     }
+    if (cfg.gateway) {
+      const g = await startGateway(cfg.gateway, a.dataDir, this.metrics, this.log);
+      this.receivers.push(g);
+      addrs.gateway = g.address;
+    }
     if (a.telemetry.endpoint) {
       this.telemetry = await startTelemetryServer(a.telemetry.endpoint, this.metrics, () => this.ready);
       addrs.telemetry = this.telemetry.address;
@@ -200,6 +207,7 @@ export class Agent {
       grpc: addrs.grpc,
       http: addrs.http,
       telemetry: addrs.telemetry,
+      ...(addrs.gateway ? { gateway: addrs.gateway } : {}),
       verifier_key: signer.verifierKey(),
       verifier_key_file: this.verifierKeyPath,
       config: this.loaded.source,

@@ -10,6 +10,8 @@ import type {
   FileExporterConfig,
   GrpcReceiverConfig,
   HttpReceiverConfig,
+  GatewayConfig,
+  SealtrailExporterConfig,
   ModuleExporterConfig,
   OtlpForwardExporterConfig,
   OtlpForwardTls,
@@ -336,3 +338,45 @@ export const moduleExporter = (id: string): Schema<ModuleExporterConfig> => (v, 
   if (!isPath && !/^(@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*$/.test(p)) return fail(ctx, join(at, 'package'), `${JSON.stringify(p)} is not an npm package name or a path (start a path with ./ or /)`);
   return { type: 'module', id, package: isPath ? path.resolve(ctx.cwd, p) : p, resolveFrom: ctx.cwd, compression: c, options };
 };
+
+// --- Gateway (docs/gateway.md): the agent-side sealtrail exporter and the gateway's receiver. ---
+
+export const sealtrailExporter = (id: string) =>
+  then(
+    obj<Omit<SealtrailExporterConfig, 'type' | 'id'>>(
+      {
+        endpoint: { schema: str({ pattern: /^https?:\/\/[^\s/]+\/?$/, hint: 'must be http(s)://host:port' }), required: true },
+        tls: {
+          schema: obj<SealtrailExporterConfig['tls']>({
+            ca_file: { schema: emptyAsNull(filePath()) },
+            cert_file: { schema: emptyAsNull(filePath()) },
+            key_file: { schema: emptyAsNull(filePath()) },
+          }, (t, at, ctx) => {
+            if ((t.certFile === null) !== (t.keyFile === null)) fail(ctx, join(at, t.certFile === null ? 'cert_file' : 'key_file'), 'cert_file and key_file must be set together');
+          }),
+          default: {},
+        },
+        auth: { schema: auth, default: {} },
+        compression: { schema: compression, default: 'none' },
+        timeout: { schema: duration({ min: 1 }), default: '30s', to: 'timeoutMs' },
+      },
+    ),
+    (e): SealtrailExporterConfig => ({ type: 'sealtrail', id, ...e, endpoint: e.endpoint.replace(/\/$/, '') }),
+  );
+
+export const sealtrailReceiver = obj<GatewayConfig['receiver']>({
+  endpoint: { schema: endpoint(), default: '127.0.0.1:4320' },
+  tls: { schema: tls },
+  auth: { schema: auth, default: {} },
+  trusted_keys: {
+    schema: list(
+      obj<GatewayConfig['receiver']['trustedKeys'][number]>({
+        origin_prefix: { schema: str({ pattern: /^sealtrail\//, hint: 'must start with "sealtrail/" (origins are sealtrail/<agent name>/<chain id>)' }), required: true },
+        key_file: { schema: filePath(), required: true },
+      }),
+      { minItems: 1 },
+    ),
+    required: true,
+  },
+  max_batch_size: { schema: size({ min: 1 }), default: '64MiB' },
+});

@@ -13,6 +13,8 @@ import {
   auditFilterProcessor,
   fileExporter,
   moduleExporter,
+  sealtrailExporter,
+  sealtrailReceiver,
   nonAuditProcessor,
   otlpForwardExporter,
   otlphttpForwardExporter,
@@ -25,13 +27,13 @@ import {
 import { DEFAULT_CONFIG_YAML } from './default.js';
 import { expandTree } from './env.js';
 import { INVALID, fail, isMapping, join, list, obj, str, type Ctx, type Schema } from './schema.js';
-import type { AuditFilterConfig, Config, ExporterConfig, ForwardPipelineConfig, LoadedConfig, OtlpForwardExporterConfig, SealConfig } from './types.js';
+import type { AuditFilterConfig, Config, ExporterConfig, ForwardPipelineConfig, GatewayConfig, LoadedConfig, OtlpForwardExporterConfig, SealConfig } from './types.js';
 
 export const EMBEDDED_SOURCE = '<embedded default>';
 
 const SECTIONS = ['agent', 'receivers', 'processors', 'exporters', 'service'] as const;
 
-const RECEIVERS: Record<string, (id: string) => Schema<unknown>> = { otlp: () => otlpReceiver };
+const RECEIVERS: Record<string, (id: string) => Schema<unknown>> = { otlp: () => otlpReceiver, sealtrail: () => sealtrailReceiver };
 const PROCESSORS: Record<string, (id: string) => Schema<unknown>> = {
   audit_filter: () => auditFilterProcessor,
   seal: () => sealProcessor,
@@ -43,6 +45,7 @@ const EXPORTERS: Record<string, (id: string) => Schema<unknown>> = {
   otlp: otlpForwardExporter,
   otlphttp: otlphttpForwardExporter,
   module: moduleExporter,
+  sealtrail: sealtrailExporter,
 };
 /** Exporter types that forward records (best effort) rather than archive sealed batches. */
 const FORWARD_EXPORTERS: ReadonlySet<string> = new Set(['otlp', 'otlphttp']);
@@ -122,12 +125,12 @@ function resolve(tree: unknown, ctx: Ctx): Config | null {
   }
   const { at, p } = auditPipes[0]!;
   const usedBy = { receivers: new Set<string>(), processors: new Set<string>(), exporters: new Set<string>() };
-  const used = (pat: string, kind: 'receivers' | 'processors' | 'exporters', ids: string[], defined: Map<string, unknown>): unknown[] => {
+  const used = (pat: string, kind: 'receivers' | 'processors' | 'exporters', ids: string[], defined: Map<string, unknown>, shared = false): unknown[] => {
     const out: unknown[] = [];
     ids.forEach((id, i) => {
       if (ids.indexOf(id) !== i) fail(ctx, `${pat}.${kind}[${i}]`, `${JSON.stringify(id)} is listed twice`);
       else if (!defined.has(id)) fail(ctx, `${pat}.${kind}[${i}]`, `${JSON.stringify(id)} is not defined in ${kind}`);
-      else if (kind === 'exporters' && usedBy.exporters.has(id)) fail(ctx, `${pat}.${kind}[${i}]`, `${JSON.stringify(id)} is already used by another pipeline`);
+      else if (kind === 'exporters' && usedBy.exporters.has(id) && !shared) fail(ctx, `${pat}.${kind}[${i}]`, `${JSON.stringify(id)} is already used by another pipeline`);
       else out.push(defined.get(id));
       usedBy[kind].add(id);
     });
@@ -139,9 +142,24 @@ function resolve(tree: unknown, ctx: Ctx): Config | null {
   p.exporters.forEach((id, i) => {
     if (FORWARD_EXPORTERS.has(id.split('/')[0]!)) fail(ctx, `${at}.exporters[${i}]`, `${JSON.stringify(id)} forwards records; list it in a second pipeline (see docs/forwarding.md)`);
   });
+  if (p.receivers.some((id) => id.split('/')[0] !== 'otlp')) fail(ctx, `${at}.receivers`, 'the audit pipeline takes an otlp receiver');
   const forward: ForwardPipelineConfig[] = [];
+  let gateway: GatewayConfig | null = null;
   for (const fp of pipes) {
     if (fp.at === at) continue;
+    if (fp.p.receivers.some((id) => id.split('/')[0] === 'sealtrail')) {
+      // Gateway pipeline: sealed batches from other agents, verified, to sinks (docs/gateway.md).
+      const grs = used(fp.at, 'receivers', fp.p.receivers, receivers);
+      used(fp.at, 'processors', fp.p.processors, processors);
+      const ges = used(fp.at, 'exporters', fp.p.exporters, exporters, true);
+      if (gateway !== null || fp.p.receivers.length !== 1) fail(ctx, `${fp.at}.receivers`, 'exactly one pipeline may take the sealtrail receiver, and only it');
+      if (fp.p.processors.length > 0) fail(ctx, `${fp.at}.processors`, 'must be [] (the gateway stores batches unchanged)');
+      fp.p.exporters.forEach((id, i) => {
+        if (['otlp', 'otlphttp', 'sealtrail'].includes(id.split('/')[0]!)) fail(ctx, `${fp.at}.exporters[${i}]`, `${JSON.stringify(id)} cannot store batches for the gateway; use file, s3 or module sinks`);
+      });
+      gateway = { receiver: grs[0] as GatewayConfig['receiver'], exporters: ges as ExporterConfig[] };
+      continue;
+    }
     used(fp.at, 'receivers', fp.p.receivers, receivers);
     used(fp.at, 'processors', fp.p.processors, processors);
     const fes = used(fp.at, 'exporters', fp.p.exporters, exporters);
@@ -182,7 +200,11 @@ function resolve(tree: unknown, ctx: Ctx): Config | null {
     if (other !== undefined) fail(ctx, `exporters.${s.id}.directory`, `${s.directory} is already used by exporters.${other}`);
     dirs.set(s.directory, s.id);
   }
-  return { agent, receivers: rs[0] as OtlpReceiverConfig, filter: ps[0] as AuditFilterConfig, seal, exporters: sinks, forward };
+  if (gateway !== null) {
+    const g: GatewayConfig = gateway;
+    g.exporters = g.exporters.map((e) => sinks.find((x) => x.id === e.id) ?? (e.type === 'file' ? { ...e, directory: (e as { directory: string | null }).directory ?? path.join(agent.dataDir, 'archive') } : e) as ExporterConfig);
+  }
+  return { agent, receivers: rs[0] as OtlpReceiverConfig, filter: ps[0] as AuditFilterConfig, seal, exporters: sinks, forward, gateway };
 }
 
 /** Validates each "type[/name]" entry of a component section against its type's schema. */
@@ -244,6 +266,8 @@ export function redact(config: Config): Config {
   const r = structuredClone(config);
   const hide = (s: string | null) => (s === null ? null : '<redacted>');
   for (const p of [r.receivers.grpc, r.receivers.http]) if (p) p.auth.bearerToken = hide(p.auth.bearerToken);
+  if (r.gateway) r.gateway.receiver.auth.bearerToken = hide(r.gateway.receiver.auth.bearerToken);
+  for (const e of [...r.exporters, ...(r.gateway?.exporters ?? [])]) if (e.type === 'sealtrail') e.auth.bearerToken = hide(e.auth.bearerToken);
   for (const f of r.forward) for (const e of f.exporters) for (const k of Object.keys(e.headers)) e.headers[k] = '<redacted>';
   for (const e of r.exporters) {
     if (e.type === 'module') for (const k of Object.keys(e.options)) if (/secret|token|password|credential|private/i.test(k)) e.options[k] = '<redacted>';

@@ -77,7 +77,7 @@ export interface S3ExporterConfig {
   legalHold: boolean;
 }
 
-export type ExporterConfig = FileExporterConfig | S3ExporterConfig | ModuleExporterConfig;
+export type ExporterConfig = FileExporterConfig | S3ExporterConfig | ModuleExporterConfig | SealtrailExporterConfig;
 
 export interface RetryConfig {
   initialIntervalMs: number; // default 500
@@ -108,6 +108,8 @@ export interface Config {
   exporters: ExporterConfig[];
   /** The forwarding pipelines, besides the audit pipeline (docs/forwarding.md). */
   forward: ForwardPipelineConfig[];
+  /** Gateway mode (docs/gateway.md): receive sealed batches from other agents; null = off. */
+  gateway: GatewayConfig | null;
 }
 
 export interface LoadedConfig {
@@ -164,4 +166,35 @@ export interface ModuleExporterConfig {
   compression: 'none' | 'gzip';
   /** Every other key of the exporter, handed to the package's factory unchanged. */
   options: Record<string, unknown>;
+}
+
+// --- Gateway (docs/gateway.md): agents deliver sealed batches to a verifying gateway. ---
+
+export interface SealtrailExporterConfig {
+  type: 'sealtrail';
+  id: string; // "sealtrail/<name>"
+  /** http(s)://host:port of the gateway's sealtrail receiver. */
+  endpoint: string;
+  tls: { caFile: string | null; certFile: string | null; keyFile: string | null };
+  auth: AuthConfig;
+  compression: 'none' | 'gzip';
+  timeoutMs: number;
+}
+
+export interface TrustedKey {
+  /** The key verifies batches of origins starting with this ("sealtrail/payments-" ...). */
+  originPrefix: string;
+  keyFile: string;
+}
+
+export interface GatewayConfig {
+  receiver: {
+    endpoint: string;
+    tls: TlsConfig | null;
+    auth: AuthConfig;
+    trustedKeys: TrustedKey[];
+    maxBatchSize: number; // bytes of one request body
+  };
+  /** The sinks the gateway writes received objects to (may be shared with the audit pipeline). */
+  exporters: ExporterConfig[];
 }

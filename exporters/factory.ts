@@ -6,6 +6,7 @@ import { FileSink } from './file/file-sink.js';
 import { createS3Sink } from './s3/index.js';
 import { WorkerSink } from './worker/worker-sink.js';
 import { ModuleSink } from './module/module-sink.js';
+import { GatewaySink } from './gateway/gateway-sink.js';
 
 /** Builds a sink that runs on the calling thread (used inside a sink worker, and in tests). */
 export function createDirectSink(cfg: ExporterConfig, log: LogFn): Sink {
@@ -16,6 +17,8 @@ export function createDirectSink(cfg: ExporterConfig, log: LogFn): Sink {
       return createS3Sink(cfg, log);
     case 'module':
       return new ModuleSink(cfg, log);
+    case 'sealtrail':
+      return new GatewaySink(cfg, log);
     default:
       throw new Error(`exporter type ${(cfg as { type: string }).type} is not available`);
   }

@@ -72,6 +72,7 @@ test('the embedded default resolves to the documented values', async () => {
     seal: { maxRecords: 10_000, maxBytes: 4 * 1024 ** 2, maxAgeMs: 5000 },
     exporters: [{ type: 'file', id: 'file', directory: '/srv/app/data/archive', compression: 'none', immutable: false }],
     forward: [],
+    gateway: null,
   });
 });
 
