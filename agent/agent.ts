@@ -193,7 +193,7 @@ export class Agent {
       addrs.http = r.address;
     }
     if (cfg.gateway) {
-      const g = await startGateway(cfg.gateway, a.dataDir, this.metrics, this.log);
+      const g = await startGateway(cfg.gateway, a.dataDir, this.metrics, this.log, sinks);
       this.receivers.push(g);
       addrs.gateway = g.address;
     }

@@ -52,13 +52,25 @@ async function loadTrusted(cfg: GatewayConfig['receiver']): Promise<TrustedKeyEn
   return out;
 }
 
-export async function startGateway(cfg: GatewayConfig, dataDir: string, metrics: Metrics, log: LogFn): Promise<GatewayHandle> {
+/**
+ * `shared` are the agent's own sinks: a gateway exporter that is also in the audit pipeline
+ * uses the same sink (one writer per archive, no second start-up sweeping the other's temp
+ * files); the others are created, started and closed here.
+ */
+export async function startGateway(cfg: GatewayConfig, dataDir: string, metrics: Metrics, log: LogFn, shared: readonly Sink[] = []): Promise<GatewayHandle> {
   const r = cfg.receiver;
   const trusted = await loadTrusted(r);
   const store = new OriginStore(path.join(dataDir, 'gateway', 'origins'));
   await store.open();
-  const sinks: Sink[] = cfg.exporters.map((e) => createSink({ ...e }, log));
-  for (const s of sinks) await s.start();
+  const own: Sink[] = [];
+  const sinks: Sink[] = cfg.exporters.map((e) => {
+    const existing = shared.find((s) => s.id === e.id);
+    if (existing) return existing;
+    const s = createSink(e, log);
+    own.push(s);
+    return s;
+  });
+  for (const s of own) await s.start();
   const authorized = bearerChecker(r.auth.bearerToken);
   const c = new Counters();
   metrics.addGauges(() => {
@@ -183,7 +195,7 @@ export async function startGateway(cfg: GatewayConfig, dataDir: string, metrics:
       if (!graceful) server.closeAllConnections();
       else server.closeIdleConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await Promise.all(sinks.map((s) => s.close().catch(() => undefined)));
+      await Promise.all(own.map((s) => s.close().catch(() => undefined)));
     },
   };
 }
