@@ -17,7 +17,7 @@ import { allEntries, attr, isOwn } from '../helpers/entries.js';
 import { encodeRequest, postHttp } from '../helpers/otlp-client.js';
 import { startGrpcUpstream, startHttpUpstream, type OtlpRequestObject } from '../helpers/otlp-upstream.js';
 
-function forwardConfig(dir: string, grpcAddr: string, httpAddr: string, queueSize = 100): string {
+function forwardConfig(dir: string, grpcAddr: string, httpAddr: string, queueSize = 100, allAddr: string | null = null): string {
   const fwd = (extra: string) => `    headers: { x-via: sealtrail }
     compression: gzip
     timeout: 2s
@@ -29,11 +29,14 @@ ${extra}`;
       yaml:
         `  file:\n    directory: ${path.join(dir, 'archive')}\n` +
         `  otlp/upstream:\n    endpoint: ${grpcAddr}\n    tls: { insecure: true }\n${fwd('')}` +
-        `  otlphttp/upstream:\n    endpoint: http://${httpAddr}\n${fwd('')}`,
+        `  otlphttp/upstream:\n    endpoint: http://${httpAddr}\n${fwd('')}` +
+        (allAddr ? `  otlphttp/all:\n    endpoint: http://${allAddr}\n    compression: none\n` : ''),
       ids: ['file'],
     },
     extraProcessorsYaml: '  non_audit:\n',
-    extraPipelinesYaml: '    logs/other:\n      receivers: [otlp]\n      processors: [non_audit]\n      exporters: [otlp/upstream, otlphttp/upstream]\n',
+    extraPipelinesYaml:
+      '    logs/other:\n      receivers: [otlp]\n      processors: [non_audit]\n      exporters: [otlp/upstream, otlphttp/upstream]\n' +
+      (allAddr ? '    logs/all:\n      receivers: [otlp]\n      processors: []\n      exporters: [otlphttp/all]\n' : ''),
   });
 }
 
@@ -72,7 +75,8 @@ describe('forwarding non-audit records over OTLP', () => {
     const dir = await tempDir();
     const up = { grpc: await startGrpcUpstream(), http: await startHttpUpstream() };
     const direct = await startGrpcUpstream(); // what the SDK sent, for comparison
-    const agent = await startAgentWith(dir, forwardConfig(dir, up.grpc.address, up.http.address));
+    const everything = await startHttpUpstream(); // a logs/all pipeline: audit records too, once durable
+    const agent = await startAgentWith(dir, forwardConfig(dir, up.grpc.address, up.http.address, 100, everything.address));
     t.after(() => agent.kill());
 
     const batch = (url: string) => new BatchLogRecordProcessor({ exporter: new GrpcExporter({ url }), maxExportBatchSize: 512, scheduledDelayMillis: 60_000 });
@@ -102,7 +106,7 @@ describe('forwarding non-audit records over OTLP', () => {
     await provider.forceFlush();
     await provider.shutdown();
 
-    await eventually(() => up.grpc.received.length >= 1 && up.http.received.length >= 1, 20000, 'forwarded requests');
+    await eventually(() => up.grpc.received.length >= 1 && up.http.received.length >= 1 && everything.received.length >= 1, 20000, 'forwarded requests');
     assert.equal(direct.received.length, 1, 'the SDK sent one request');
     const expected = withoutAudit(direct.received[0]!.request);
     // The audit.schema_change record is audit by event name, so it must not be forwarded either.
@@ -121,14 +125,18 @@ describe('forwarding non-audit records over OTLP', () => {
       assert.deepEqual(withoutDefaults(u.received[0]!.request), withoutDefaults(expectedNoEvent));
     }
 
+    assert.equal(everything.received.length, 1);
+    assert.deepEqual(withoutDefaults(everything.received[0]!.request), withoutDefaults(direct.received[0]!.request), 'processors [] forwards every record');
+
     const m = await agent.metrics();
+    assert.equal(m.get('sealtrail_forward_sent_records_total{exporter="otlphttp/all"}'), 6);
     assert.equal(m.get('sealtrail_forward_sent_records_total{exporter="otlp/upstream"}'), 4);
     assert.equal(m.get('sealtrail_forward_sent_records_total{exporter="otlphttp/upstream"}'), 4);
     assert.equal(m.get('sealtrail_records_accepted_total'), 2);
     assert.equal(await agent.stop(), 0);
     const app = (await allEntries(dir)).filter((e) => !isOwn(e));
     assert.deepEqual(app.map((e) => attr(e, 'user.id')), ['u-7', 'dba']);
-    await Promise.all([up.grpc.close(), up.http.close(), direct.close()]);
+    await Promise.all([up.grpc.close(), up.http.close(), direct.close(), everything.close()]);
     await fs.rm(dir, { recursive: true, force: true });
   });
 
