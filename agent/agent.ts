@@ -15,6 +15,8 @@ import { createAuditContext } from './context/audit-context.js';
 import { decodeLimitsFor } from './otlp/model.js';
 import { AuditPipeline } from './pipeline/audit-pipeline.js';
 import { Forwarder } from './delivery/forwarder.js';
+import { startForwarding, type Forwarding } from './forward/forwarding.js';
+import { startGateway } from '../gateway/server.js';
 import { ownEntry, ownResource } from './own-events.js';
 import { Metrics, gauge, counter, label } from './telemetry/metrics.js';
 import { startTelemetryServer, type TelemetryServer } from './telemetry/server.js';
@@ -33,6 +35,7 @@ export interface AgentAddresses {
   grpc: string | null;
   http: string | null;
   telemetry: string | null;
+  gateway?: string | null;
 }
 
 export class Agent {
@@ -43,6 +46,7 @@ export class Agent {
   private writer: BufferWriter | null = null;
   private pipeline: AuditPipeline | null = null;
   private forwarders: Forwarder[] = [];
+  private forwarding: Forwarding | null = null;
   private receivers: Closable[] = [];
   private telemetry: TelemetryServer | null = null;
   private ready = false;
@@ -111,6 +115,8 @@ export class Agent {
 
     const context = createAuditContext(cfg.context, a.environment, this.metrics, this.log);
     this.pipeline = new AuditPipeline(compileFilter(cfg.filter.rules), this.writer, this.metrics, undefined, this.log, context);
+    this.forwarding = startForwarding(cfg, this.metrics, this.log);
+    this.pipeline.tap = this.forwarding;
     const opts = { maxDepth: cfg.receivers.maxDepth, decodeLimits: decodeLimitsFor(cfg.receivers, a.environment), log: this.log, metrics: this.metrics };
     if (cfg.receivers.grpc) {
       const r = await startGrpcReceiver(cfg.receivers.grpc, this.pipeline, opts);
@@ -122,12 +128,18 @@ export class Agent {
       this.receivers.push(r);
       addrs.http = r.address;
     }
+    if (cfg.gateway) {
+      const g = await startGateway(cfg.gateway, a.dataDir, this.metrics, this.log, sinks);
+      this.receivers.push(g);
+      addrs.gateway = g.address;
+    }
     this.ready = true;
     this.log('info', 'ready', {
       origin: this.origin,
       grpc: addrs.grpc,
       http: addrs.http,
       telemetry: addrs.telemetry,
+      ...(addrs.gateway ? { gateway: addrs.gateway } : {}),
       verifier_key: signer.verifierKey(),
       quarantined: opened.quarantined?.path ?? null,
       verifier_key_file: this.verifierKeyPath,
@@ -197,6 +209,7 @@ export class Agent {
     const timeout = this.loaded.config.agent.shutdownTimeoutMs;
     this.pipeline?.stopAccepting();
     await Promise.all(this.receivers.map((r) => r.close(true).catch(() => undefined)));
+    await this.forwarding?.stop(Math.min(timeout, 5000)); // best effort: a short flush, then counted drops
     if (this.writer) {
       const a = this.loaded.config.agent;
       try {

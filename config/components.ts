@@ -10,10 +10,16 @@ import type {
   FileExporterConfig,
   GrpcReceiverConfig,
   HttpReceiverConfig,
+  GatewayConfig,
+  SealtrailExporterConfig,
+  ModuleExporterConfig,
+  OtlpForwardExporterConfig,
+  OtlpForwardTls,
   S3ExporterConfig,
   SealConfig,
   TlsConfig,
 } from './types.js';
+import path from 'node:path';
 import {
   INVALID,
   bool,
@@ -232,3 +238,165 @@ export const agentSection = obj<Config['agent']>(
 );
 
 export { INVALID };
+
+// --- Forwarding exporters (docs/forwarding.md), shaped like the Collector's otlp/otlphttp. ---
+
+const headersSchema: Schema<Record<string, string>> = (v, at, ctx) => {
+  if (v === null || v === undefined) return {};
+  if (typeof v !== 'object' || Array.isArray(v)) return fail(ctx, at, 'must be a mapping of header names to values');
+  const out: Record<string, string> = {};
+  let ok = true;
+  for (const [k, x] of Object.entries(v as Record<string, unknown>)) {
+    if (!/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/.test(k)) {
+      fail(ctx, join(at, k), 'is not a valid header name');
+      ok = false;
+    } else if (typeof x !== 'string' && typeof x !== 'number' && typeof x !== 'boolean') {
+      fail(ctx, join(at, k), 'must be a string');
+      ok = false;
+    } else if (/[\r\n\0]/.test(String(x))) {
+      fail(ctx, join(at, k), 'must not contain CR, LF or NUL');
+      ok = false;
+    } else out[k.toLowerCase()] = String(x);
+  }
+  return ok ? out : INVALID;
+};
+
+const forwardTls = obj<OtlpForwardTls>({
+  insecure: { schema: bool(), default: false },
+  ca_file: { schema: emptyAsNull(filePath()) },
+  cert_file: { schema: emptyAsNull(filePath()) },
+  key_file: { schema: emptyAsNull(filePath()) },
+}, (t, at, ctx) => {
+  if ((t.certFile === null) !== (t.keyFile === null)) fail(ctx, join(at, t.certFile === null ? 'cert_file' : 'key_file'), 'cert_file and key_file must be set together');
+});
+
+const retryOnFailure = obj<OtlpForwardExporterConfig['retryOnFailure']>(
+  {
+    enabled: { schema: bool(), default: true },
+    initial_interval: { schema: duration({ min: 1 }), default: '5s', to: 'initialIntervalMs' },
+    max_interval: { schema: duration({ min: 1 }), default: '30s', to: 'maxIntervalMs' },
+    max_elapsed_time: { schema: duration({ min: 0 }), default: '300s', to: 'maxElapsedTimeMs' },
+  },
+  (r, at, ctx) => {
+    if (r.maxIntervalMs < r.initialIntervalMs) fail(ctx, join(at, 'max_interval'), 'must be at least initial_interval');
+  },
+);
+
+const sendingQueue = obj<OtlpForwardExporterConfig['sendingQueue']>({
+  queue_size: { schema: int({ min: 1, max: 1_000_000 }), default: 200 },
+  num_consumers: { schema: int({ min: 1, max: 64 }), default: 4 },
+});
+
+/** otlp (gRPC): endpoint is host:port, or http(s)://host:port (http:// means plaintext). */
+const grpcTarget: Schema<{ endpoint: string; plaintext: boolean | null }> = (v, at, ctx) => {
+  if (typeof v !== 'string') return fail(ctx, at, 'must be a string');
+  const m = /^(?:(https?):\/\/)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})\/?$/.exec(v);
+  if (!m || Number(m[3]) > 65535) return fail(ctx, at, `${JSON.stringify(v)} is not host:port or http(s)://host:port`);
+  return { endpoint: `${m[2]}:${m[3]}`, plaintext: m[1] === undefined ? null : m[1] === 'http' };
+};
+
+/** otlphttp: a base URL; /v1/logs is appended unless logs_endpoint names the full URL. */
+const httpUrl = str({ pattern: /^https?:\/\/[^\s/]+(\/\S*)?$/, hint: 'must be an http:// or https:// URL' });
+
+type ForwardCommon = Omit<OtlpForwardExporterConfig, 'type' | 'id' | 'endpoint' | 'encoding'>;
+const forwardCommon = {
+  tls: { schema: forwardTls, default: {} },
+  headers: { schema: headersSchema, default: {} },
+  compression: { schema: compression, default: 'gzip' },
+  timeout: { schema: duration({ min: 1 }), default: '5s', to: 'timeoutMs' },
+  retry_on_failure: { schema: retryOnFailure, default: {} },
+  sending_queue: { schema: sendingQueue, default: {} },
+};
+
+export const otlpForwardExporter = (id: string) =>
+  then(
+    obj<ForwardCommon & { endpoint: { endpoint: string; plaintext: boolean | null } }>({ endpoint: { schema: grpcTarget, required: true }, ...forwardCommon }),
+    (f): OtlpForwardExporterConfig => ({
+      type: 'otlp',
+      id,
+      ...f,
+      endpoint: f.endpoint.endpoint,
+      tls: { ...f.tls, insecure: f.endpoint.plaintext ?? f.tls.insecure },
+      encoding: 'proto',
+    }),
+  );
+
+export const otlphttpForwardExporter = (id: string) =>
+  then(
+    obj<ForwardCommon & { endpoint: string | null; logsEndpoint: string | null; encoding: 'proto' | 'json' }>(
+      {
+        endpoint: { schema: emptyAsNull(httpUrl) },
+        logs_endpoint: { schema: emptyAsNull(httpUrl) },
+        encoding: { schema: oneOf(['proto', 'json'] as const), default: 'proto' },
+        ...forwardCommon,
+      },
+      (f, at, ctx) => {
+        if (f.endpoint === null && f.logsEndpoint === null) fail(ctx, join(at, 'endpoint'), 'is required (or logs_endpoint)');
+      },
+    ),
+    ({ endpoint, logsEndpoint, ...f }): OtlpForwardExporterConfig => ({
+      type: 'otlphttp',
+      id,
+      ...f,
+      endpoint: logsEndpoint ?? `${endpoint!.replace(/\/+$/, '')}/v1/logs`,
+    }),
+  );
+
+/** `non_audit` has no settings: it keeps the records the audit filter did not keep. */
+export const nonAuditProcessor = obj<Record<string, never>>({});
+
+// --- Sinks from packages (docs/sink-packages.md): `package` and `compression` are sealtrail's,
+// every other key belongs to the package and is passed to its factory as is. ---
+
+export const moduleExporter = (id: string): Schema<ModuleExporterConfig> => (v, at, ctx) => {
+  if (v === null || v === undefined || typeof v !== 'object' || Array.isArray(v)) return fail(ctx, at, 'must be a mapping with at least `package`');
+  const { package: pkg, compression: comp, ...options } = v as Record<string, unknown>;
+  const p = pkg === undefined || pkg === null ? fail(ctx, join(at, 'package'), 'is required (an npm package name or a path)') : str({ nonEmpty: true })(pkg, join(at, 'package'), ctx);
+  const c = comp === undefined || comp === null ? 'none' : compression(comp, join(at, 'compression'), ctx);
+  if (p === INVALID || c === INVALID) return INVALID;
+  const isPath = p.startsWith('.') || p.startsWith('/');
+  if (!isPath && !/^(@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*$/.test(p)) return fail(ctx, join(at, 'package'), `${JSON.stringify(p)} is not an npm package name or a path (start a path with ./ or /)`);
+  return { type: 'module', id, package: isPath ? path.resolve(ctx.cwd, p) : p, resolveFrom: ctx.cwd, compression: c, options };
+};
+
+// --- Gateway (docs/gateway.md): the agent-side sealtrail exporter and the gateway's receiver. ---
+
+export const sealtrailExporter = (id: string) =>
+  then(
+    obj<Omit<SealtrailExporterConfig, 'type' | 'id'>>(
+      {
+        endpoint: { schema: str({ pattern: /^https?:\/\/[^\s/]+\/?$/, hint: 'must be http(s)://host:port' }), required: true },
+        tls: {
+          schema: obj<SealtrailExporterConfig['tls']>({
+            ca_file: { schema: emptyAsNull(filePath()) },
+            cert_file: { schema: emptyAsNull(filePath()) },
+            key_file: { schema: emptyAsNull(filePath()) },
+          }, (t, at, ctx) => {
+            if ((t.certFile === null) !== (t.keyFile === null)) fail(ctx, join(at, t.certFile === null ? 'cert_file' : 'key_file'), 'cert_file and key_file must be set together');
+          }),
+          default: {},
+        },
+        auth: { schema: auth, default: {} },
+        compression: { schema: compression, default: 'none' },
+        timeout: { schema: duration({ min: 1 }), default: '30s', to: 'timeoutMs' },
+      },
+    ),
+    (e): SealtrailExporterConfig => ({ type: 'sealtrail', id, ...e, endpoint: e.endpoint.replace(/\/$/, '') }),
+  );
+
+export const sealtrailReceiver = obj<GatewayConfig['receiver']>({
+  endpoint: { schema: endpoint(), default: '127.0.0.1:4320' },
+  tls: { schema: tls },
+  auth: { schema: auth, default: {} },
+  trusted_keys: {
+    schema: list(
+      obj<GatewayConfig['receiver']['trustedKeys'][number]>({
+        origin_prefix: { schema: str({ pattern: /^sealtrail\//, hint: 'must start with "sealtrail/" (origins are sealtrail/<agent name>/<chain id>)' }), required: true },
+        key_file: { schema: filePath(), required: true },
+      }),
+      { minItems: 1 },
+    ),
+    required: true,
+  },
+  max_batch_size: { schema: size({ min: 1 }), default: '64MiB' },
+});

@@ -13,6 +13,12 @@ import {
   agentSection,
   auditFilterProcessor,
   fileExporter,
+  moduleExporter,
+  sealtrailExporter,
+  sealtrailReceiver,
+  nonAuditProcessor,
+  otlpForwardExporter,
+  otlphttpForwardExporter,
   otlpReceiver,
   s3Exporter,
   sealProcessor,
@@ -23,19 +29,39 @@ import { auditContextProcessor } from './audit-context.js';
 import { DEFAULT_CONFIG_YAML } from './default.js';
 import { expandTree } from './env.js';
 import { INVALID, fail, isMapping, join, list, obj, str, type Ctx, type Schema } from './schema.js';
-import type { AuditContextConfig, AuditFilterConfig, Config, ExporterConfig, LoadedConfig, SealConfig } from './types.js';
+import type {
+  AuditContextConfig,
+  AuditFilterConfig,
+  Config,
+  ExporterConfig,
+  ForwardPipelineConfig,
+  GatewayConfig,
+  LoadedConfig,
+  OtlpForwardExporterConfig,
+  SealConfig,
+} from './types.js';
 
 export const EMBEDDED_SOURCE = '<embedded default>';
 
 const SECTIONS = ['agent', 'receivers', 'processors', 'exporters', 'service'] as const;
 
-const RECEIVERS: Record<string, (id: string) => Schema<unknown>> = { otlp: () => otlpReceiver };
+const RECEIVERS: Record<string, (id: string) => Schema<unknown>> = { otlp: () => otlpReceiver, sealtrail: () => sealtrailReceiver };
 const PROCESSORS: Record<string, (id: string) => Schema<unknown>> = {
   audit_filter: () => auditFilterProcessor,
   audit_context: () => auditContextProcessor,
   seal: () => sealProcessor,
+  non_audit: () => nonAuditProcessor,
 };
-const EXPORTERS: Record<string, (id: string) => Schema<unknown>> = { file: fileExporter, s3: s3Exporter };
+const EXPORTERS: Record<string, (id: string) => Schema<unknown>> = {
+  file: fileExporter,
+  s3: s3Exporter,
+  otlp: otlpForwardExporter,
+  otlphttp: otlphttpForwardExporter,
+  module: moduleExporter,
+  sealtrail: sealtrailExporter,
+};
+/** Exporter types that forward records (best effort) rather than archive sealed batches. */
+const FORWARD_EXPORTERS: ReadonlySet<string> = new Set(['otlp', 'otlphttp']);
 
 const pipelineSchema = obj<{ receivers: string[]; processors: string[]; exporters: string[] }>({
   receivers: { schema: list(str(), { minItems: 1 }), required: true },
@@ -101,25 +127,70 @@ function resolve(tree: unknown, ctx: Ctx): Config | null {
   const receivers = components('receivers', tree.receivers, RECEIVERS, ctx);
   const processors = components('processors', tree.processors, PROCESSORS, ctx);
   const exporters = components('exporters', tree.exporters, EXPORTERS, ctx);
-  const pipe = pipeline(tree.service, ctx);
-  if (agent === INVALID || !receivers || !processors || !exporters || !pipe) return null;
+  const pipes = pipelines(tree.service, ctx);
+  if (agent === INVALID || !receivers || !processors || !exporters || !pipes) return null;
 
-  const { at, p } = pipe;
-  const used = (kind: string, ids: string[], defined: Map<string, unknown>): unknown[] => {
+  // The audit pipeline is the one with the seal processor; every other one forwards.
+  const auditPipes = pipes.filter((x) => x.p.processors.some((id) => id.split('/')[0] === 'seal'));
+  if (auditPipes.length !== 1) {
+    fail(ctx, 'service.pipelines', `must define exactly one audit pipeline (processors [audit_filter, seal]), found ${auditPipes.length}`);
+    return null;
+  }
+  const { at, p } = auditPipes[0]!;
+  const usedBy = { receivers: new Set<string>(), processors: new Set<string>(), exporters: new Set<string>() };
+  const used = (pat: string, kind: 'receivers' | 'processors' | 'exporters', ids: string[], defined: Map<string, unknown>, shared = false): unknown[] => {
     const out: unknown[] = [];
     ids.forEach((id, i) => {
-      if (ids.indexOf(id) !== i) fail(ctx, `${at}.${kind}[${i}]`, `${JSON.stringify(id)} is listed twice`);
-      else if (!defined.has(id)) fail(ctx, `${at}.${kind}[${i}]`, `${JSON.stringify(id)} is not defined in ${kind}`);
+      if (ids.indexOf(id) !== i) fail(ctx, `${pat}.${kind}[${i}]`, `${JSON.stringify(id)} is listed twice`);
+      else if (!defined.has(id)) fail(ctx, `${pat}.${kind}[${i}]`, `${JSON.stringify(id)} is not defined in ${kind}`);
+      else if (kind === 'exporters' && usedBy.exporters.has(id) && !shared) fail(ctx, `${pat}.${kind}[${i}]`, `${JSON.stringify(id)} is already used by another pipeline`);
       else out.push(defined.get(id));
+      usedBy[kind].add(id);
     });
-    // A defined but unused component is an error, not a warning: an operator who adds an
-    // S3 exporter and forgets the pipeline would otherwise believe it is archiving.
-    for (const id of defined.keys()) if (!ids.includes(id)) fail(ctx, `${kind}.${id}`, `defined but not used in ${at}.${kind}`);
     return out;
   };
-  const rs = used('receivers', p.receivers, receivers);
-  const ps = used('processors', p.processors, processors);
-  const es = used('exporters', p.exporters, exporters);
+  const rs = used(at, 'receivers', p.receivers, receivers);
+  const ps = used(at, 'processors', p.processors, processors);
+  const es = used(at, 'exporters', p.exporters, exporters);
+  p.exporters.forEach((id, i) => {
+    if (FORWARD_EXPORTERS.has(id.split('/')[0]!)) fail(ctx, `${at}.exporters[${i}]`, `${JSON.stringify(id)} forwards records; list it in a second pipeline (see docs/forwarding.md)`);
+  });
+  if (p.receivers.some((id) => id.split('/')[0] !== 'otlp')) fail(ctx, `${at}.receivers`, 'the audit pipeline takes an otlp receiver');
+  const forward: ForwardPipelineConfig[] = [];
+  let gateway: GatewayConfig | null = null;
+  for (const fp of pipes) {
+    if (fp.at === at) continue;
+    if (fp.p.receivers.some((id) => id.split('/')[0] === 'sealtrail')) {
+      // Gateway pipeline: sealed batches from other agents, verified, to sinks (docs/gateway.md).
+      const grs = used(fp.at, 'receivers', fp.p.receivers, receivers);
+      used(fp.at, 'processors', fp.p.processors, processors);
+      const ges = used(fp.at, 'exporters', fp.p.exporters, exporters, true);
+      if (gateway !== null || fp.p.receivers.length !== 1) fail(ctx, `${fp.at}.receivers`, 'exactly one pipeline may take the sealtrail receiver, and only it');
+      if (fp.p.processors.length > 0) fail(ctx, `${fp.at}.processors`, 'must be [] (the gateway stores batches unchanged)');
+      fp.p.exporters.forEach((id, i) => {
+        if (['otlp', 'otlphttp', 'sealtrail'].includes(id.split('/')[0]!)) fail(ctx, `${fp.at}.exporters[${i}]`, `${JSON.stringify(id)} cannot store batches for the gateway; use file, s3 or module sinks`);
+      });
+      gateway = { receiver: grs[0] as GatewayConfig['receiver'], exporters: ges as ExporterConfig[] };
+      continue;
+    }
+    used(fp.at, 'receivers', fp.p.receivers, receivers);
+    used(fp.at, 'processors', fp.p.processors, processors);
+    const fes = used(fp.at, 'exporters', fp.p.exporters, exporters);
+    if (fp.p.receivers.length !== 1 || fp.p.receivers[0] !== p.receivers[0]) fail(ctx, `${fp.at}.receivers`, `must list exactly the audit pipeline's receiver (${p.receivers[0] ?? 'otlp'})`);
+    const ftypes = fp.p.processors.map((id) => id.split('/')[0]);
+    if (!(ftypes.length === 0 || (ftypes.length === 1 && ftypes[0] === 'non_audit'))) {
+      fail(ctx, `${fp.at}.processors`, 'a forwarding pipeline takes [non_audit] (records the audit filter did not keep) or [] (every record)');
+    }
+    fp.p.exporters.forEach((id, i) => {
+      if (!FORWARD_EXPORTERS.has(id.split('/')[0]!)) fail(ctx, `${fp.at}.exporters[${i}]`, `${JSON.stringify(id)} archives sealed batches; only otlp and otlphttp exporters can forward records`);
+    });
+    forward.push({ id: fp.name, select: ftypes.length === 0 ? 'all' : 'non_audit', exporters: fes as OtlpForwardExporterConfig[] });
+  }
+  // A defined but unused component is an error, not a warning: an operator who adds an
+  // S3 exporter and forgets the pipeline would otherwise believe it is archiving.
+  for (const [kind, defined] of [['receivers', receivers], ['processors', processors], ['exporters', exporters]] as const) {
+    for (const id of defined.keys()) if (!usedBy[kind].has(id)) fail(ctx, `${kind}.${id}`, `defined but not used in ${pipes.length === 1 ? `${at}.${kind}` : 'any pipeline'}`);
+  }
   if (p.receivers.length !== 1) fail(ctx, `${at}.receivers`, 'must list exactly one otlp receiver');
   const types = p.processors.map((id) => id.split('/')[0]);
   // audit_context (optional) checks only audit records, so it sits between the filter and the seal.
@@ -151,7 +222,11 @@ function resolve(tree: unknown, ctx: Ctx): Config | null {
     if (other !== undefined) fail(ctx, `exporters.${s.id}.directory`, `${s.directory} is already used by exporters.${other}`);
     dirs.set(s.directory, s.id);
   }
-  return { agent, receivers: otlp, filter: ps[0] as AuditFilterConfig, context, seal, exporters: sinks };
+  if (gateway !== null) {
+    const g: GatewayConfig = gateway;
+    g.exporters = g.exporters.map((e) => sinks.find((x) => x.id === e.id) ?? (e.type === 'file' ? { ...e, directory: (e as { directory: string | null }).directory ?? path.join(agent.dataDir, 'archive') } : e) as ExporterConfig);
+  }
+  return { agent, receivers: otlp, filter: ps[0] as AuditFilterConfig, context, seal, exporters: sinks, forward, gateway };
 }
 
 /** Validates each "type[/name]" entry of a component section against its type's schema. */
@@ -181,19 +256,27 @@ function components(
   return ok ? out : null;
 }
 
-function pipeline(service: unknown, ctx: Ctx): { at: string; p: { receivers: string[]; processors: string[]; exporters: string[] } } | null {
+type PipelineDef = { name: string; at: string; p: { receivers: string[]; processors: string[]; exporters: string[] } };
+
+function pipelines(service: unknown, ctx: Ctx): PipelineDef[] | null {
   if (service === undefined || service === null) return fail(ctx, 'service', 'is required'), null;
   const svc = obj<{ pipelines: Record<string, unknown> }>({
     pipelines: { schema: (v, at, c) => (isMapping(v) ? v : fail(c, at, 'must be a mapping')), required: true },
   })(service, 'service', ctx);
   if (svc === INVALID) return null;
   const names = Object.keys(svc.pipelines);
-  if (names.length !== 1) return fail(ctx, 'service.pipelines', `must define exactly one pipeline (logs or logs/<name>), found ${names.length}`), null;
-  const name = names[0]!;
-  const at = `service.pipelines.${name}`;
-  if (!/^logs(\/[A-Za-z0-9][A-Za-z0-9._-]{0,62})?$/.test(name)) return fail(ctx, at, 'only a logs pipeline is supported (logs or logs/<name>)'), null;
-  const p = pipelineSchema(svc.pipelines[name], at, ctx);
-  return p === INVALID ? null : { at, p };
+  if (names.length === 0) return fail(ctx, 'service.pipelines', 'must define a logs pipeline (logs or logs/<name>)'), null;
+  const out: PipelineDef[] = [];
+  for (const name of names) {
+    const at = `service.pipelines.${name}`;
+    if (!/^logs(\/[A-Za-z0-9][A-Za-z0-9._-]{0,62})?$/.test(name)) {
+      fail(ctx, at, 'only a logs pipeline is supported (logs or logs/<name>)');
+      continue;
+    }
+    const p = pipelineSchema(svc.pipelines[name], at, ctx);
+    if (p !== INVALID) out.push({ name, at, p });
+  }
+  return out.length === names.length ? out : null;
 }
 
 /** SHA-256 hex of the canonical JSON (sorted keys) of the config, secrets redacted. */
@@ -205,7 +288,11 @@ export function redact(config: Config): Config {
   const r = structuredClone(config);
   const hide = (s: string | null) => (s === null ? null : '<redacted>');
   for (const p of [r.receivers.grpc, r.receivers.http]) if (p) p.auth.bearerToken = hide(p.auth.bearerToken);
+  if (r.gateway) r.gateway.receiver.auth.bearerToken = hide(r.gateway.receiver.auth.bearerToken);
+  for (const e of [...r.exporters, ...(r.gateway?.exporters ?? [])]) if (e.type === 'sealtrail') e.auth.bearerToken = hide(e.auth.bearerToken);
+  for (const f of r.forward) for (const e of f.exporters) for (const k of Object.keys(e.headers)) e.headers[k] = '<redacted>';
   for (const e of r.exporters) {
+    if (e.type === 'module') for (const k of Object.keys(e.options)) if (/secret|token|password|credential|private/i.test(k)) e.options[k] = '<redacted>';
     if (e.type === 's3') {
       e.secretAccessKey = hide(e.secretAccessKey);
       e.sessionToken = hide(e.sessionToken);

@@ -97,7 +97,7 @@ export interface S3ExporterConfig {
   legalHold: boolean;
 }
 
-export type ExporterConfig = FileExporterConfig | S3ExporterConfig;
+export type ExporterConfig = FileExporterConfig | S3ExporterConfig | ModuleExporterConfig | SealtrailExporterConfig;
 
 export interface RetryConfig {
   initialIntervalMs: number; // default 500
@@ -133,6 +133,10 @@ export interface Config {
   seal: SealConfig;
   /** The exporters of the pipeline, in the order listed in service.pipelines. */
   exporters: ExporterConfig[];
+  /** The forwarding pipelines, besides the audit pipeline (docs/forwarding.md). */
+  forward: ForwardPipelineConfig[];
+  /** Gateway mode (docs/gateway.md): receive sealed batches from other agents; null = off. */
+  gateway: GatewayConfig | null;
 }
 
 export interface LoadedConfig {
@@ -141,4 +145,83 @@ export interface LoadedConfig {
   digest: string;
   /** The file it came from, or "<embedded default>". */
   source: string;
+}
+
+// --- Forwarding pipelines (docs/forwarding.md): best-effort OTLP export of records. ---
+
+export interface OtlpForwardTls {
+  /** otlp (gRPC) only: plaintext instead of TLS (an http:// endpoint implies it). */
+  insecure: boolean;
+  caFile: string | null;
+  certFile: string | null;
+  keyFile: string | null;
+}
+
+export interface OtlpForwardExporterConfig {
+  type: 'otlp' | 'otlphttp';
+  id: string;
+  /** otlp: host:port for grpc-js; otlphttp: the full URL of the logs endpoint (…/v1/logs). */
+  endpoint: string;
+  tls: OtlpForwardTls;
+  headers: Record<string, string>;
+  compression: 'none' | 'gzip';
+  /** otlphttp only: request body encoding. */
+  encoding: 'proto' | 'json';
+  timeoutMs: number;
+  retryOnFailure: { enabled: boolean; initialIntervalMs: number; maxIntervalMs: number; maxElapsedTimeMs: number };
+  /** queueSize counts export requests as received (the Collector's unit); numConsumers sends in parallel. */
+  sendingQueue: { queueSize: number; numConsumers: number };
+}
+
+export interface ForwardPipelineConfig {
+  /** e.g. "logs/other" */
+  id: string;
+  /** non_audit: only records the audit filter did not keep; all: every record (audit ones once durable). */
+  select: 'non_audit' | 'all';
+  exporters: OtlpForwardExporterConfig[];
+}
+
+// --- Sinks loaded from npm packages (docs/sink-packages.md). ---
+
+export interface ModuleExporterConfig {
+  type: 'module';
+  id: string; // "module/<name>"
+  /** An npm package name, or an absolute path to a package directory or a module file. */
+  package: string;
+  /** Where a package name is looked up (node_modules from here upwards): the working directory. */
+  resolveFrom: string;
+  compression: 'none' | 'gzip';
+  /** Every other key of the exporter, handed to the package's factory unchanged. */
+  options: Record<string, unknown>;
+}
+
+// --- Gateway (docs/gateway.md): agents deliver sealed batches to a verifying gateway. ---
+
+export interface SealtrailExporterConfig {
+  type: 'sealtrail';
+  id: string; // "sealtrail/<name>"
+  /** http(s)://host:port of the gateway's sealtrail receiver. */
+  endpoint: string;
+  tls: { caFile: string | null; certFile: string | null; keyFile: string | null };
+  auth: AuthConfig;
+  compression: 'none' | 'gzip';
+  timeoutMs: number;
+}
+
+export interface TrustedKey {
+  /** The key verifies batches of origins starting with this ("sealtrail/payments-" ...). */
+  originPrefix: string;
+  keyFile: string;
+}
+
+export interface GatewayConfig {
+  receiver: {
+    endpoint: string;
+    tls: TlsConfig | null;
+    auth: AuthConfig;
+    trustedKeys: TrustedKey[];
+    maxBatchSize: number; // bytes of one request body
+  };
+  /** The sinks the gateway writes received objects to (may be shared with the audit pipeline). */
+  exporters: ExporterConfig[];
 }

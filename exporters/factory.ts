@@ -5,6 +5,8 @@ import type { Sink } from './sink.js';
 import { FileSink } from './file/file-sink.js';
 import { createS3Sink } from './s3/index.js';
 import { WorkerSink } from './worker/worker-sink.js';
+import { ModuleSink } from './module/module-sink.js';
+import { GatewaySink } from './gateway/gateway-sink.js';
 
 /** Builds a sink that runs on the calling thread (used inside a sink worker, and in tests). */
 export function createDirectSink(cfg: ExporterConfig, log: LogFn): Sink {
@@ -13,6 +15,10 @@ export function createDirectSink(cfg: ExporterConfig, log: LogFn): Sink {
       return new FileSink(cfg, log);
     case 's3':
       return createS3Sink(cfg, log);
+    case 'module':
+      return new ModuleSink(cfg, log);
+    case 'sealtrail':
+      return new GatewaySink(cfg, log);
     default:
       throw new Error(`exporter type ${(cfg as { type: string }).type} is not available`);
   }

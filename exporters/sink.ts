@@ -1,5 +1,5 @@
 // The interface every sink implements, and the rules the conformance suite
-// (test/exporters/conformance.ts) checks for each of them:
+// (exporters/conformance/suite.ts) checks for each of them:
 //  - put() resolves only once the object is durable in the sink;
 //  - put() of identical bytes under an existing name is a no-op that resolves 'exists';
 //  - put() of different bytes under an existing name rejects with SINK_CONFLICT and leaves

@@ -21,6 +21,8 @@ export class AuditPipeline implements Ingestor {
   private pendingBytes = 0;
   /** The reason records are being refused right now, logged once per episode (not per request). */
   private refusing: string | null = null;
+  /** Forwarding pipelines, told of each acknowledged request (agent/forward/); never awaited. */
+  tap: { accepted(req: DecodedRequest, auditCount: number): void } | null = null;
 
   constructor(
     private readonly filter: AuditFilter,
@@ -87,6 +89,7 @@ export class AuditPipeline implements Ingestor {
     }
     this.metrics.recordsFiltered += filtered;
     this.metrics.schemaUrlsDropped += req.schemaUrlsDropped ?? 0;
+    this.tap?.accepted(req, audit.length);
     return { accepted: audit.length, filtered };
   }
 }

@@ -4,7 +4,7 @@ import type { DecodedRequest } from '../otlp/model.js';
 export interface IngestResult {
   /** Audit records chained and durably written (fsync) before this promise resolved. */
   accepted: number;
-  /** Non-audit records, dropped and counted (forwarding them comes later). */
+  /** Non-audit records, counted; dropped, or forwarded best effort by a forwarding pipeline. */
   filtered: number;
 }
 

@@ -29,7 +29,8 @@ async function handle(call: Call): Promise<unknown> {
     case 'get':
       return sink.get(call.name);
     case 'deliver':
-      return deliverBatch(sink, call.batch, call.opts);
+      // A sink that takes whole batches (the gateway exporter) delivers them itself.
+      return sink.deliverBatch ? sink.deliverBatch(call.batch, call.opts) : deliverBatch(sink, call.batch, call.opts);
     case 'close':
       return sink.close();
   }

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { isSealtrailError } from '../../agent/errors.js';
 import { DEFAULT_CONFIG_YAML } from '../../config/default.js';
-import { EMBEDDED_SOURCE, configDigest, loadConfig, parseConfig } from '../../config/load.js';
+import { EMBEDDED_SOURCE, configDigest, loadConfig, parseConfig, redact } from '../../config/load.js';
 import { MAX_ENTRY_LINE_BYTES } from '../../verify/limits.js';
 import { DEFAULT_MAX_LINE_BYTES } from '../../verify/lines.js';
 
@@ -89,6 +89,8 @@ test('the embedded default resolves to the documented values', async () => {
     },
     seal: { maxRecords: 10_000, maxBytes: 4 * 1024 ** 2, maxAgeMs: 5000 },
     exporters: [{ type: 'file', id: 'file', directory: '/srv/app/data/archive', compression: 'none', immutable: false }],
+    forward: [],
+    gateway: null,
   });
 });
 
@@ -326,4 +328,44 @@ test('max_entry_size may reach the verifier\'s line limit, not one byte more', (
   assertConfigError(() => parseConfig(withSize(MAX_ENTRY_LINE_BYTES + 1), 'x', {}, CWD), [
     `receivers.otlp.max_entry_size: must be at most ${MAX_ENTRY_LINE_BYTES} bytes (64MiB), the longest line the verifier reads`,
   ]);
+});
+
+test('valid-forward.yaml: forwarding pipelines, Collector-shaped exporters, defaults filled in', async () => {
+  const { config } = await loadConfig(path.join(testdata, 'valid-forward.yaml'), {}, CWD);
+  assert.deepEqual(config.exporters.map((e) => e.id), ['file']);
+  assert.deepEqual(config.forward.map((p) => [p.id, p.select, p.exporters.map((e) => e.id)]), [
+    ['logs/other', 'non_audit', ['otlp/collector', 'otlphttp/vendor']],
+    ['logs/all', 'all', ['otlphttp/everything']],
+  ]);
+  const [grpcExp, vendor] = config.forward[0]!.exporters;
+  assert.deepEqual(grpcExp, {
+    type: 'otlp',
+    id: 'otlp/collector',
+    endpoint: 'collector.internal:4317',
+    tls: { insecure: false, caFile: '/etc/ssl/collector-ca.pem', certFile: null, keyFile: null },
+    headers: { 'x-tenant': 'payments' },
+    compression: 'gzip',
+    encoding: 'proto',
+    timeoutMs: 5000,
+    retryOnFailure: { enabled: true, initialIntervalMs: 1000, maxIntervalMs: 10000, maxElapsedTimeMs: 60000 },
+    sendingQueue: { queueSize: 500, numConsumers: 2 },
+  });
+  assert.equal(vendor!.endpoint, 'https://otlp.vendor.example/v1/logs');
+  assert.equal(vendor!.encoding, 'json');
+  assert.deepEqual(vendor!.retryOnFailure, { enabled: true, initialIntervalMs: 5000, maxIntervalMs: 30000, maxElapsedTimeMs: 300000 });
+  assert.deepEqual(vendor!.sendingQueue, { queueSize: 200, numConsumers: 4 });
+  assert.equal(config.forward[1]!.exporters[0]!.endpoint, 'http://127.0.0.1:14318/custom/logs');
+});
+
+test('valid-module-sink.yaml: package and compression are sealtrail keys, the rest goes to the package', async () => {
+  const { config } = await loadConfig(path.join(testdata, 'valid-module-sink.yaml'), { GCS_SECRET: 's3cr3t' }, CWD);
+  assert.deepEqual(config.exporters[1], {
+    type: 'module',
+    id: 'module/gcs',
+    package: '@acme/sealtrail-sink-gcs',
+    resolveFrom: CWD,
+    compression: 'gzip',
+    options: { bucket: 'audit-archive', retention: { days: 400 }, client_secret: 's3cr3t' },
+  });
+  assert.equal((redact(config).exporters[1] as { options: Record<string, unknown> }).options.client_secret, '<redacted>');
 });

@@ -27,6 +27,10 @@ export interface TestConfigOptions {
   retryInitial?: string;
   retryMax?: string;
   extraReceiverYaml?: string;
+  /** YAML for more pipelines under service.pipelines (indented four spaces), e.g. logs/other. */
+  extraPipelinesYaml?: string;
+  /** YAML for more processors (indented two spaces), e.g. non_audit. */
+  extraProcessorsYaml?: string;
 }
 
 /** A config for tests: both receivers and telemetry on port 0, everything under `dir`. */
@@ -64,14 +68,14 @@ ${o.extraReceiverYaml ?? ''}processors:
     max_records: ${o.maxRecords ?? 10000}
     max_bytes: ${o.maxBytes ?? '4MiB'}
     max_age: ${o.maxAge ?? '200ms'}
-exporters:
+${o.extraProcessorsYaml ?? ''}exporters:
 ${exporters.yaml}service:
   pipelines:
     logs:
       receivers: [otlp]
       processors: [audit_filter, seal]
       exporters: [${exporters.ids.join(', ')}]
-`;
+${o.extraPipelinesYaml ?? ''}`;
 }
 
 export interface LogLine {
