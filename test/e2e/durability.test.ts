@@ -63,7 +63,9 @@ it('acknowledged records survive SIGKILL at several points, and the chain contin
     while (acksThisRun < killAfterAcks) await new Promise((r) => setTimeout(r, 2));
     stop = true;
     agent.proc.kill('SIGKILL'); // requests are still in flight: the kill lands mid group commit
-    await Promise.all(senders);
+    // grpc-js keeps only unref'd timers for a call to a dead server; hold the loop until it fails.
+    const hold = setInterval(() => undefined, 1000);
+    await Promise.all(senders).finally(() => clearInterval(hold));
     await agent.kill();
     grpcClient.close();
   }

@@ -64,7 +64,7 @@ async function fileMap(root: string): Promise<Map<string, Buffer>> {
 }
 
 async function fixtureBatch(dir: string, signer: ReturnType<typeof newSigner>, agentName = 'fixture-ok'): Promise<{ origin: string; batches: RawBatch[] }> {
-  const fx = await buildArchive(dir, { entries: 10, batchSize: 5, agentName, signer });
+  const fx = await buildArchive(dir, { entries: 10, batchSize: 5, agentName, signer, stop: true });
   const batches: RawBatch[] = [];
   for (const b of fx.batches) {
     batches.push({ origin: fx.origin, start: b.start, end: b.end, gzip: false, entries: await fs.readFile(path.join(dir, b.entries)), checkpoint: b.note });

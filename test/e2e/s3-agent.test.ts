@@ -238,10 +238,11 @@ describe('agent with the s3 exporter on Ceph RGW', () => {
     const admin = s3Client(server);
     let agent: AgentProcess | undefined;
     try {
-      // Batches seal on count only, so they are exactly [0,4), [4,8), ...
+      // Start-up seals [0,2) (genesis and start entry) at once; after that batches seal on count
+      // only, so they are exactly [2,6), [6,10), ...
       agent = await start(dir, prefix, server.endpoint, 4, '1h');
       const planted = Buffer.from('{"planted":true}\n');
-      const key = prefix + entriesObjectName(agent.origin, 4, 8, false);
+      const key = prefix + entriesObjectName(agent.origin, 6, 10, false);
       await admin.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: planted }));
       const client = sdkClient('grpc', agent, { batch: true });
       for (let i = 0; i < 10; i++) client.logger.emit({ eventName: 'audit.x', body: `x ${i}` });
@@ -254,9 +255,9 @@ describe('agent with the s3 exporter on Ceph RGW', () => {
       const got = await admin.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
       assert.deepEqual(Buffer.from(await got.Body!.transformToByteArray()), planted);
       // The batch before it was delivered; the conflicting batch's checkpoint and later batches were not.
-      assert.ok(versions.includes(checkpointObjectName(agent.origin, 0, 4)));
-      assert.ok(!versions.includes(checkpointObjectName(agent.origin, 4, 8)));
-      assert.ok(!versions.some((k) => parseObjectName(k)?.start === 8));
+      assert.ok(versions.includes(checkpointObjectName(agent.origin, 2, 6)));
+      assert.ok(!versions.includes(checkpointObjectName(agent.origin, 6, 10)));
+      assert.ok(!versions.some((k) => parseObjectName(k)?.start === 10));
     } finally {
       await agent?.kill();
       admin.destroy();
