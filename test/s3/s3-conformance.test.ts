@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { S3Sink } from '../../exporters/s3/index.js';
 import { createBucket, ensureS3, s3Client, startGateway, type Gateway, type S3Server } from '../setup/s3/server.js';
-import { sinkConformanceSuite } from './conformance.js';
+import { sinkConformanceSuite } from '../exporters/conformance.js';
 import { recordingLog, s3Config } from './s3-helpers.js';
 
 let server: S3Server;
