@@ -10,6 +10,7 @@ import {
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
+  GetObjectRetentionCommand,
   ListObjectVersionsCommand,
   PutObjectCommand,
   PutObjectRetentionCommand,
@@ -83,10 +84,16 @@ test('deleting or shortening a locked batch version is refused with 403 AccessDe
   const fx = await archiveInS3(prefix, 9);
   const key = prefix + fx.batches[1]!.entries;
   const VersionId = await firstVersionId(key);
+  // A shortened date must still lie in the future when RGW checks it (a past date is a different
+  // refusal): halfway between now and the version's real retain-until date (about 120 s out).
+  const held = await admin.send(new GetObjectRetentionCommand({ Bucket: bucket, Key: key, VersionId }));
+  const until = held.Retention?.RetainUntilDate?.getTime();
+  assert.ok(until !== undefined && until - Date.now() > 30_000, `the sink set a retention about 120 s out (got ${String(held.Retention?.RetainUntilDate)})`);
+  const shorter = new Date(Date.now() + (until - Date.now()) / 2);
   for (const cmd of [
     new DeleteObjectCommand({ Bucket: bucket, Key: key, VersionId }),
     new DeleteObjectCommand({ Bucket: bucket, Key: key, VersionId, BypassGovernanceRetention: true }),
-    new PutObjectRetentionCommand({ Bucket: bucket, Key: key, VersionId, Retention: { Mode: 'COMPLIANCE', RetainUntilDate: new Date(Date.now() + 1000) } }),
+    new PutObjectRetentionCommand({ Bucket: bucket, Key: key, VersionId, Retention: { Mode: 'COMPLIANCE', RetainUntilDate: shorter } }),
     new PutObjectRetentionCommand({ Bucket: bucket, Key: key, VersionId, Retention: { Mode: 'GOVERNANCE', RetainUntilDate: new Date(Date.now() + 86_400_000) } }),
   ]) {
     await assert.rejects(admin.send(cmd as never), (e) => statusOf(e) === 403 && nameOf(e) === 'AccessDenied');
