@@ -11,7 +11,8 @@ const port = parentPort;
 if (!port) throw new Error('sink-worker.js must run in a worker thread');
 const { cfg } = workerData as WorkerInit;
 const send = (m: Reply): void => port.postMessage(m);
-const sink = createDirectSink(cfg, (level, msg, fields) => send({ type: 'log', level, msg, ...(fields ? { fields: plain(fields) } : {}) }));
+// Calls posted while the sink loads wait in the port's queue: the listener is attached after.
+const sink = await createDirectSink(cfg, (level, msg, fields) => send({ type: 'log', level, msg, ...(fields ? { fields: plain(fields) } : {}) }));
 
 port.on('message', (call: Call) => {
   void handle(call).then(
