@@ -4,7 +4,7 @@
 // Also holds the object-name check every sink applies to names it is given.
 
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { isSealtrailError, SealtrailError } from '../agent/errors.js';
+import { isSealtrailError, SealtrailError } from '../lib/errors.js';
 import { checkpointObjectName, entriesObjectName } from '../verify/layout.js';
 import type { Sink } from './sink.js';
 

@@ -1,6 +1,6 @@
 // Builds the configured sinks. Every sink type lives in its own folder with the same shape.
 import type { ExporterConfig } from '../config/types.js';
-import type { LogFn } from '../agent/telemetry/log.js';
+import type { LogFn } from '../lib/log.js';
 import type { Sink } from './sink.js';
 import { FileSink } from './file/file-sink.js';
 import { WorkerSink } from './worker/worker-sink.js';

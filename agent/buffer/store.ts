@@ -24,7 +24,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ClassicLevel } from 'classic-level';
-import { SealtrailError } from '../errors.js';
+import { SealtrailError } from '../../lib/errors.js';
 import type { ChainHead } from '../chain/chain.js';
 import { entryHash } from '../chain/entry.js';
 import { CHAIN_KEY, HEAD_KEY, SEGMENT_RANGE, batchKey, cursorKey, segmentKey } from './keys.js';

@@ -8,7 +8,7 @@
 // being persisted: a batch closes after the entry that reaches max_records or max_bytes, when
 // max_age passes, or on request (shutdown, start-up tail).
 import { EventEmitter } from 'node:events';
-import { SealtrailError, errorMessage } from '../errors.js';
+import { SealtrailError, errorMessage } from '../../lib/errors.js';
 import { Chain } from '../chain/chain.js';
 import type { NoteSigner } from '../keys/signer.js';
 import { formatCheckpointBody } from '../../verify/note.js';

@@ -17,7 +17,7 @@ import {
   doubleView,
   tooDeep,
 } from './canonical.js';
-import { SealtrailError } from '../errors.js';
+import { SealtrailError } from '../../lib/errors.js';
 import { DEFAULT_DECODE_LIMITS, type DecodeLimits, type DecodedRecord, type DecodedRequest } from './model.js';
 
 type Obj = Record<string, unknown>;

@@ -3,7 +3,7 @@
 // (https://opentelemetry.io/docs/specs/otlp/#failures: retryable -> UNAVAILABLE / 503).
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { SealtrailError, isSealtrailError } from '../errors.js';
+import { SealtrailError, isSealtrailError } from '../../lib/errors.js';
 import type { TlsConfig } from '../../config/types.js';
 
 export type LogFn = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;

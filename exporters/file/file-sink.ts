@@ -14,7 +14,7 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { errorMessage, SealtrailError } from '../../agent/errors.js';
+import { errorMessage, SealtrailError } from '../../lib/errors.js';
 import type { FileExporterConfig } from '../../config/types.js';
 import { assertObjectName } from '../deliver.js';
 import type { PutResult, Sink } from '../sink.js';

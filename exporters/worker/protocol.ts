@@ -1,6 +1,6 @@
 // Messages between the agent and a sink worker (worker-sink.ts <-> sink-worker.ts).
 import type { ExporterConfig } from '../../config/types.js';
-import type { ErrorCode } from '../../agent/errors.js';
+import type { ErrorCode } from '../../lib/errors.js';
 import type { DeliverOptions, SealedBatch } from '../deliver.js';
 
 export interface WorkerInit {

@@ -2,7 +2,7 @@
 // the sink's many small awaits (open, write, fsync, link, fsync dir, chmod ...) on its own
 // event loop, a batch costs the main thread one round trip per object instead of one per step.
 import { parentPort, workerData } from 'node:worker_threads';
-import { isSealtrailError, errorMessage } from '../../agent/errors.js';
+import { isSealtrailError, errorMessage } from '../../lib/errors.js';
 import { createDirectSink } from '../factory.js';
 import { deliverBatch } from '../deliver.js';
 import type { Call, Reply, WorkerInit } from './protocol.js';

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { WorkerSink } from '../../exporters/worker/worker-sink.js';
-import { isSealtrailError } from '../../agent/errors.js';
+import { isSealtrailError } from '../../lib/errors.js';
 import { assertRejectsCode, freshOrigin, makeTestBatch, sinkConformanceSuite } from './conformance.js';
 import { makeFileHarness, type FileHarness } from './file-harness.js';
 import { checkpointObjectName, entriesObjectName } from '../../verify/layout.js';

@@ -1,7 +1,7 @@
 // Shared helpers for the s3 sink tests (configs and a log that records warnings).
 import { randomBytes } from 'node:crypto';
 import type { S3ExporterConfig } from '../../config/types.js';
-import type { LogFn } from '../../agent/telemetry/log.js';
+import type { LogFn } from '../../lib/log.js';
 import type { S3Server } from '../setup/s3/server.js';
 
 /** A short COMPLIANCE retention (seconds, as a fraction of a day) so test objects expire soon. */

@@ -10,7 +10,7 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { isSealtrailError } from '../../agent/errors.js';
+import { isSealtrailError } from '../../lib/errors.js';
 import { createS3Sink, S3Sink } from '../../exporters/s3/index.js';
 import { createBucket, ensureS3, s3Client, startGateway, type S3Server } from '../setup/s3/server.js';
 import { recordingLog, retainSeconds, s3Config } from './s3-helpers.js';

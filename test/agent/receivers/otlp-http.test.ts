@@ -6,7 +6,7 @@ import http from 'node:http';
 import zlib from 'node:zlib';
 import { startHttpReceiver } from '../../../agent/receivers/otlp-http.js';
 import type { ReceiverHandle } from '../../../agent/receivers/common.js';
-import { SealtrailError } from '../../../agent/errors.js';
+import { SealtrailError } from '../../../lib/errors.js';
 import { deepJsonRequest, deepProtobufRequest, requestType } from '../otlp/otlp-fixtures.js';
 import { OPTS, RecordingIngestor, gzipBomb, httpConfig } from './receiver-fixtures.js';
 

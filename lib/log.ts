@@ -1,3 +1,4 @@
+// Shared by every part of sealtrail (lib/ imports nothing else from the project).
 // Structured JSON logs on stderr, one object per line.
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type LogFn = (level: LogLevel, msg: string, fields?: Record<string, unknown>) => void;

@@ -1,3 +1,4 @@
+// Shared by every part of sealtrail (lib/ imports nothing else from the project).
 // One error base class with codes. Callers and tests branch on `code`, never on the message.
 // `retryable` decides what a client sees: retryable -> gRPC UNAVAILABLE / HTTP 503 (or 429);
 // permanent -> gRPC INVALID_ARGUMENT / HTTP 400 (or the specific 4xx in `httpStatus`).
