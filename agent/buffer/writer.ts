@@ -10,17 +10,12 @@
 import { EventEmitter } from 'node:events';
 import { SealtrailError, errorMessage } from '../../lib/errors.js';
 import { Chain } from '../chain/chain.js';
+import type { EntryParts } from '../chain/entry.js';
 import type { NoteSigner } from '../keys/signer.js';
 import { formatCheckpointBody } from '../../verify/note.js';
 import type { SealConfig } from '../../config/types.js';
 import { HEAD_KEY, batchKey, cursorKey, segmentKey } from './keys.js';
 import { json, readBatch, type BatchRecord, type ChainInfo, type Db, type Ledger } from './store.js';
-
-export interface EntryParts {
-  resource: string;
-  scope: string;
-  record: string;
-}
 
 type Op = { type: 'put'; key: string; value: Buffer } | { type: 'del'; key: string };
 

@@ -1,7 +1,8 @@
 // The Ingestor behind both receivers: audit filter, then the buffer writer (chain + fsync).
 import type { DecodedRequest } from '../otlp/model.js';
 import type { AuditFilter } from '../filter/audit-filter.js';
-import type { BufferWriter, EntryParts } from '../buffer/writer.js';
+import type { BufferWriter } from '../buffer/writer.js';
+import type { EntryParts } from '../chain/entry.js';
 import { SealtrailError, isSealtrailError } from '../../lib/errors.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import type { LogFn } from '../../lib/log.js';

@@ -5,8 +5,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { SealtrailError, isSealtrailError } from '../../lib/errors.js';
 import type { TlsConfig } from '../../config/types.js';
-
-export type LogFn = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+import type { LogFn } from '../../lib/log.js';
 
 export interface ReceiverOptions {
   /** AnyValue nesting limit (config receivers.maxDepth). */
