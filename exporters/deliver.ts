@@ -1,5 +1,6 @@
-// Delivers one sealed batch to one sink, in the order PRODUCT.md §2 requires: the entries
-// object first, the checkpoint object only after the entries object is durable there.
+// Delivers one sealed batch to one sink, in the order docs/formats.md requires: the entries
+// object first, the checkpoint object only after the entries object is durable there, so a
+// checkpoint never names entries a reader cannot find.
 // Redelivery is safe: identical objects come back 'exists' from the sink.
 // Also holds the object-name check every sink applies to names it is given.
 

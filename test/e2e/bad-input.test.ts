@@ -1,4 +1,4 @@
-// Promise 6 against the real agent process: each class of hostile input gets its exact
+// Hostile input against the real agent process: each class of hostile input gets its exact
 // status, nothing of it is chained, and the agent keeps serving (the receivers are also
 // tested in depth in test/agent/receivers).
 import { it } from 'node:test';

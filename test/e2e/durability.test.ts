@@ -1,4 +1,4 @@
-// Promise 1: an acknowledged record survives kill -9. Senders keep several requests in flight
+// An acknowledged record survives kill -9. Senders keep several requests in flight
 // (so kills land during group commits), the test records which were acknowledged, SIGKILLs the
 // agent at several points, restarts it, and finally checks every acknowledged record is in one
 // gap-free chain of the same origin.

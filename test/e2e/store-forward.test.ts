@@ -1,4 +1,4 @@
-// Store and forward against the real agent process (issue 3): end to end with the real OTel
+// Store and forward against the real agent process: end to end with the real OTel
 // SDK, sink outage (one and two sinks), SIGKILL during delivery, a conflicting object under a
 // batch name, and a full buffer while the sink is down. Sinks are made to fail for real with
 // `chattr +i` (we run as root, so chmod would not stop the agent from writing).

@@ -1,6 +1,6 @@
-// Promise 3 (tampering is evident), against archives written by the real agent: the agent runs
+// Tampering is evident, against archives written by the real agent: the agent runs
 // as a child process with small batches, receives audit records over OTLP/HTTP, and shuts
-// down gracefully. Each tamper case of issue 4 edits a fresh copy of that archive, then
+// down gracefully. Each tamper case (tamper-cases.ts) edits a fresh copy of that archive, then
 // `sealtrail verify --json` runs as a child process and must exit 1 naming the problem's
 // code, object and seq. The untouched archive verifies clean (exit 0, no warnings).
 import { after, before, test } from 'node:test';
