@@ -238,8 +238,8 @@ export class Agent {
         gauge('sealtrail_sealed_size', 'Tree size of the last signed checkpoint.', [['', s.sealedSize]]) +
         counter('sealtrail_batches_sealed_total', 'Batches sealed since start.', this.batchesSealed) +
         gauge('sealtrail_sink_lag_entries', 'Sealed entries the sink does not have yet.', sinks.map((f) => [label('sink', f.sink.id), s.sealedSize - f.cursor])) +
-        gauge('sealtrail_sink_errors', 'Failed delivery attempts since start.', sinks.map((f) => [label('sink', f.sink.id), f.errors])) +
-        gauge('sealtrail_sink_batches_delivered', 'Batches delivered since start.', sinks.map((f) => [label('sink', f.sink.id), f.batchesDelivered])) +
+        counter('sealtrail_sink_errors_total', 'Failed delivery attempts since start.', sinks.map((f) => [label('sink', f.sink.id), f.errors])) +
+        counter('sealtrail_sink_batches_delivered_total', 'Batches delivered since start.', sinks.map((f) => [label('sink', f.sink.id), f.batchesDelivered])) +
         gauge('sealtrail_sink_conflict', '1 when the sink stopped on a conflict.', sinks.map((f) => [label('sink', f.sink.id), f.state === 'conflict' ? 1 : 0]))
       );
     });

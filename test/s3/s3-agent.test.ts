@@ -174,7 +174,7 @@ describe('agent with the s3 exporter on Ceph RGW', () => {
       await gw.stop();
       emit(23); // accepted into the buffer while the store is down
       await client.flush();
-      await eventually(async () => ((await agent!.metrics()).get('sealtrail_sink_errors{sink="s3/archive"}') ?? 0) >= 2, 20_000, 'failed deliveries during the outage');
+      await eventually(async () => ((await agent!.metrics()).get('sealtrail_sink_errors_total{sink="s3/archive"}') ?? 0) >= 2, 20_000, 'failed deliveries during the outage');
       assert.ok(((await lag()) ?? 0) > 0, 'entries wait in the buffer during the outage');
       assert.equal((await allVersions(admin, prefix)).length, before);
       emit(6);
