@@ -4,7 +4,6 @@
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
-import zlib from 'node:zlib';
 import { startAgentWith, tempDir, testConfig } from '../helpers/agent.js';
 import { encodeRequest, GrpcLogsClient } from '../helpers/otlp-client.js';
 import { deepJsonRequest, deepProtobufRequest } from '../agent/otlp/otlp-fixtures.js';
