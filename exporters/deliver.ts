@@ -78,6 +78,7 @@ export function assertObjectName(name: string): void {
   if (name.length > 1024) bad('longer than 1024 characters');
   if (name.startsWith('/')) bad('absolute path');
   if (name.includes('\\')) bad('contains a backslash');
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what this rejects
   if (/[\u0000-\u001f\u007f]/.test(name)) bad('contains a control character');
   for (const seg of name.split('/')) {
     if (seg === '') bad('empty path segment');

@@ -4,7 +4,7 @@ import { createHash, hash } from 'node:crypto';
 
 /** SHA-256 of one buffer (the fast path: no hasher object). */
 export function sha256One(data: Uint8Array): Uint8Array {
-  return hash('sha256', data, 'buffer') as unknown as Uint8Array;
+  return hash('sha256', data, 'buffer');
 }
 
 /** SHA-256 of the concatenation of `parts`. */

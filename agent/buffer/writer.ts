@@ -42,12 +42,7 @@ export interface WriterOptions {
   now?: () => number;
 }
 
-export declare interface BufferWriter {
-  on(event: 'sealed', listener: (batch: BatchRecord) => void): this;
-  on(event: 'freed', listener: () => void): this;
-}
-
-export class BufferWriter extends EventEmitter {
+export class BufferWriter extends EventEmitter<{ sealed: [batch: BatchRecord]; freed: [] }> {
   private readonly db: Db;
   private readonly chain: Chain;
   private ledger: Ledger;

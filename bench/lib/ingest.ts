@@ -64,9 +64,10 @@ export async function runIngest(spec: IngestSpec): Promise<IngestResult> {
         atStart = b.agent.metrics();
         // Buffer footprint while loaded, late in the window.
         sample = new Promise((resolve) =>
-          setTimeout(async () => {
-            const m = await b.agent.metrics();
-            resolve({ du: diskBytes(b.bufferDir), entries: m.get('sealtrail_buffer_entries') ?? NaN, bytes: m.get('sealtrail_buffer_bytes') ?? NaN });
+          setTimeout(() => {
+            void b.agent.metrics().then((m) =>
+              resolve({ du: diskBytes(b.bufferDir), entries: m.get('sealtrail_buffer_entries') ?? NaN, bytes: m.get('sealtrail_buffer_bytes') ?? NaN }),
+            );
           }, spec.durationMs * 0.8),
         );
       },

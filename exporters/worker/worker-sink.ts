@@ -71,7 +71,7 @@ export class WorkerSink implements Sink {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      w.postMessage({ ...body, id } as Call);
+      w.postMessage({ ...body, id });
     });
   }
 

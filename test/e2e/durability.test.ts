@@ -45,7 +45,7 @@ it('acknowledged records survive SIGKILL at several points, and the chain contin
       while (!stop) {
         const batch = Array.from({ length: 5 }, () => `r${nextId++}`);
         const body = encodeRequest(batch.map((id) => ({ body: `record ${id}`, attributes: { audit: true, id } })));
-        let ok = false;
+        let ok: boolean;
         try {
           ok = useGrpc ? (await grpcClient.export(body, 5000)).code === 0 : (await postHttp(agent.http, body)).status === 200;
         } catch {

@@ -574,7 +574,7 @@ class CountingExporter implements LogRecordExporter {
     this.pending++;
     this.inner.export(records, (result) => {
       this.pending--;
-      for (const r of records) (result.code === 0 ? this.ok : this.failed).add(String(r.attributes.id));
+      for (const r of records) ((result.code as number) === 0 ? this.ok : this.failed).add(r.attributes['id'] as string);
       done(result);
     });
   }

@@ -16,7 +16,7 @@ const VALID_PB = Buffer.from(
   Req.encode(
     Req.create({
       resourceLogs: [{ scopeLogs: [{ logRecords: [{ eventName: 'audit.ok', severityNumber: 9 }] }] }],
-    } as never),
+    }),
   ).finish(),
 );
 const VALID_JSON = Buffer.from('{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"eventName":"audit.ok","severityNumber":9}]}]}]}');
