@@ -347,7 +347,9 @@ describe('store and forward (real agent process)', { concurrency: true }, () => 
         })();
         await chattr('-i', archive);
         if (round > 0) await chattr('-i', leaf);
-        const target = 1 + round * 4;
+        // The counter is per process, and a restarted agent may deliver some backlog before the
+        // leaf is locked again: count from the snapshot, not from zero.
+        const target = metric(before, 'sealtrail_sink_batches_delivered_total', 'file') + 1 + round * 4;
         await eventually(async () => metric(await agent.metrics(), 'sealtrail_sink_batches_delivered_total', 'file') >= target, 30000, 'delivery started');
         stop = true;
         await agent.kill();
