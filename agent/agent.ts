@@ -4,7 +4,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { LoadedConfig } from '../config/types.js';
-import { errorMessage, isSealtrailError } from './errors.js';
+import { errorMessage, isSealtrailError } from '../lib/errors.js';
 import { loadSignerKey, writeKeyFiles, type NoteSigner } from './keys/signer.js';
 import { BufferWriter } from './buffer/writer.js';
 import { DataDirLock } from './buffer/dir-lock.js';
@@ -20,7 +20,7 @@ import { startGateway } from '../gateway/server.js';
 import { ownEntry, ownResource } from './own-events.js';
 import { Metrics, gauge, counter, label } from './telemetry/metrics.js';
 import { startTelemetryServer, type TelemetryServer } from './telemetry/server.js';
-import type { LogFn } from './telemetry/log.js';
+import type { LogFn } from '../lib/log.js';
 import { startGrpcReceiver } from './receivers/otlp-grpc.js';
 import { startHttpReceiver } from './receivers/otlp-http.js';
 import { createSink } from '../exporters/factory.js';
@@ -184,8 +184,8 @@ export class Agent {
         gauge('sealtrail_buffer_writable', '0 while the buffer refuses writes after a failed write (it reopens itself).', [['', w.storageError === null ? 1 : 0]]) +
         counter('sealtrail_batches_sealed_total', 'Batches sealed since start.', this.batchesSealed) +
         gauge('sealtrail_sink_lag_entries', 'Sealed entries the sink does not have yet.', sinks.map((f) => [label('sink', f.sink.id), s.sealedSize - f.cursor])) +
-        gauge('sealtrail_sink_errors', 'Failed delivery attempts since start.', sinks.map((f) => [label('sink', f.sink.id), f.errors])) +
-        gauge('sealtrail_sink_batches_delivered', 'Batches delivered since start.', sinks.map((f) => [label('sink', f.sink.id), f.batchesDelivered])) +
+        counter('sealtrail_sink_errors_total', 'Failed delivery attempts since start.', sinks.map((f) => [label('sink', f.sink.id), f.errors])) +
+        counter('sealtrail_sink_batches_delivered_total', 'Batches delivered since start.', sinks.map((f) => [label('sink', f.sink.id), f.batchesDelivered])) +
         gauge('sealtrail_sink_conflict', '1 when the sink stopped on a conflict.', sinks.map((f) => [label('sink', f.sink.id), f.state === 'conflict' ? 1 : 0]))
       );
     });

@@ -2,7 +2,7 @@
 // OTLP log records in canonical OTLP/JSON (field-number order), so verifiers and `cat` read
 // them like any other entry, and gaps in the agent's operation show in the chain.
 import os from 'node:os';
-import type { EntryParts } from './buffer/writer.js';
+import type { EntryParts } from './chain/entry.js';
 
 export const AGENT_VERSION = '0.1.0';
 export const SCOPE_NAME = 'sealtrail';

@@ -34,7 +34,7 @@ export async function decodeAckCeiling(o: { transport: 'grpc' | 'http'; concurre
   const exited = new Promise((r) => child.once('exit', r));
   try {
     const line = await new Promise<string>((resolve, reject) => {
-      createInterface({ input: child.stdout! }).once('line', resolve);
+      createInterface({ input: child.stdout }).once('line', resolve);
       child.once('exit', (c) => reject(new Error(`ceiling server exited with ${c}`)));
     });
     const addrs = JSON.parse(line) as { grpc: string; http: string };

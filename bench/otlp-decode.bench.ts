@@ -72,7 +72,7 @@ function run(name: string, body: Uint8Array, decode: (b: Uint8Array) => { record
 function main(): void {
   const seconds = Number(process.argv[2] ?? 3);
   const Req = requestType();
-  const pb = Req.encode(Req.create(request(false) as never)).finish();
+  const pb = Req.encode(Req.create(request(false))).finish();
   const js = Buffer.from(JSON.stringify(request(true)));
   const a = decodeProtobufRequest(pb).records;
   const b = decodeJsonRequest(js).records;

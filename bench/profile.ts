@@ -38,7 +38,7 @@ async function main(): Promise<void> {
   const agent = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${outDir}`, CLI, 'run', '--config', configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
   const exited = new Promise((r) => agent.once('exit', r));
   const ready = await new Promise<{ grpc: string; http: string }>((resolve, reject) => {
-    const rl = createInterface({ input: agent.stderr! });
+    const rl = createInterface({ input: agent.stderr });
     rl.on('line', (l) => {
       try {
         const j = JSON.parse(l) as { msg: string; grpc: string; http: string };

@@ -16,7 +16,6 @@ import type { IngestResult } from './lib/ingest.js';
 import { readSettings, type BenchSettings } from './lib/settings.js';
 import { fmtInt, fmtMiB, fmtMs } from './lib/stats.js';
 
-const REF = { recordsPerRequest: 500, recordBytes: 250 }; // the targets' reference workload
 const log = (m: string): void => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${m}`);
 
 async function main(): Promise<void> {

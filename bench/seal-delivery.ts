@@ -8,7 +8,6 @@
 //    settings (max_age 5 s); the archive directory is polled every 20 ms for each record's id.
 import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
-import path from 'node:path';
 import { startBenchAgent } from './lib/agent.js';
 import { runLoad } from './lib/load.js';
 import { latencySummary } from './lib/stats.js';

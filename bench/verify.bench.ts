@@ -1,7 +1,6 @@
 // Verify throughput on a generated archive (default 1,000,000 entries of ~250 bytes, batches
 // of 10,000, plain and gzip), measured in a child process so that peak RSS is the verifier's
-// alone. Also compares SHA-256 implementations (node:crypto vs @noble/hashes) on the same
-// workload: leaf hashes of ~250-byte lines.
+// alone. Also measures node:crypto SHA-256 on the same workload: leaf hashes of ~250-byte lines.
 //   node dist/bench/verify.bench.js [entries]
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -9,7 +8,6 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
 import { DirArchiveReader } from '../verify/dir-archive.js';
 import { nodeGunzip } from '../verify/node-gunzip.js';
 import { webGunzip } from '../verify/gunzip.js';
@@ -34,7 +32,6 @@ function hashBench(n: number): Record<string, number> {
   const out: Record<string, number> = {};
   for (const [name, fn] of [
     ['node:crypto', (d: Uint8Array) => createHash('sha256').update(pre).update(d).digest()],
-    ['@noble/hashes', (d: Uint8Array) => nobleSha256.create().update(pre).update(d).digest()],
   ] as const) {
     for (let i = 0; i < 20000; i++) fn(line); // warm up
     const t0 = performance.now();

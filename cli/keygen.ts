@@ -2,7 +2,7 @@
 // <dir>/<name>.pub and prints the verifier key. Never overwrites. Exit 0, 1 on failure, 2 usage.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { errorMessage, isSealtrailError } from '../agent/errors.js';
+import { errorMessage, isSealtrailError } from '../lib/errors.js';
 import { writeKeyFiles } from '../agent/keys/signer.js';
 import { AGENT_NAME_RE } from '../config/components.js';
 import { UsageError, parseArgs } from './args.js';

@@ -65,7 +65,7 @@ export async function consistencyCommand(argv: string[]): Promise<number> {
 export async function verifyProofCommand(argv: string[]): Promise<number> {
   let doc: unknown;
   let keys;
-  let json = false;
+  let json: boolean;
   try {
     const { flags, positionals } = parseArgs(argv, { key: 'list', json: 'boolean' });
     if (positionals.length !== 1) throw new UsageError('PROOF is required (exactly one; "-" reads stdin)');

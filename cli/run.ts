@@ -2,8 +2,8 @@
 // gracefully (stop accepting, seal, drain sinks up to agent.shutdown_timeout).
 import { Agent } from '../agent/agent.js';
 import { loadConfig } from '../config/load.js';
-import { stderrLogger } from '../agent/telemetry/log.js';
-import { errorMessage, isSealtrailError } from '../agent/errors.js';
+import { stderrLogger } from '../lib/log.js';
+import { errorMessage, isSealtrailError } from '../lib/errors.js';
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 

@@ -1,6 +1,6 @@
 // sealtrail validate [--config FILE | FILE]: checks a config file (or, with neither, the
 // embedded default) without starting anything. Exit 0 valid, 1 invalid, 2 usage error.
-import { errorMessage, isSealtrailError } from '../agent/errors.js';
+import { errorMessage, isSealtrailError } from '../lib/errors.js';
 import { loadConfig } from '../config/load.js';
 import { UsageError, parseArgs } from './args.js';
 

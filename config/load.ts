@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
-import { SealtrailError } from '../agent/errors.js';
+import { SealtrailError } from '../lib/errors.js';
 import { entryOverheadBytes } from '../agent/chain/entry.js';
 import {
   COMPONENT_ID_RE,

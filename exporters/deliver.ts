@@ -1,10 +1,11 @@
-// Delivers one sealed batch to one sink, in the order PRODUCT.md §2 requires: the entries
-// object first, the checkpoint object only after the entries object is durable there.
+// Delivers one sealed batch to one sink, in the order docs/formats.md requires: the entries
+// object first, the checkpoint object only after the entries object is durable there, so a
+// checkpoint never names entries a reader cannot find.
 // Redelivery is safe: identical objects come back 'exists' from the sink.
 // Also holds the object-name check every sink applies to names it is given.
 
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { isSealtrailError, SealtrailError } from '../agent/errors.js';
+import { isSealtrailError, SealtrailError } from '../lib/errors.js';
 import { checkpointObjectName, entriesObjectName } from '../verify/layout.js';
 import type { Sink } from './sink.js';
 
@@ -77,6 +78,7 @@ export function assertObjectName(name: string): void {
   if (name.length > 1024) bad('longer than 1024 characters');
   if (name.startsWith('/')) bad('absolute path');
   if (name.includes('\\')) bad('contains a backslash');
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what this rejects
   if (/[\u0000-\u001f\u007f]/.test(name)) bad('contains a control character');
   for (const seg of name.split('/')) {
     if (seg === '') bad('empty path segment');

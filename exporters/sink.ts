@@ -4,8 +4,9 @@
 //  - put() of identical bytes under an existing name is a no-op that resolves 'exists';
 //  - put() of different bytes under an existing name rejects with SINK_CONFLICT and leaves
 //    the existing object untouched; a sink never overwrites or deletes what it wrote;
-//  - transient failures reject with SINK_TRANSIENT (retried forever by the forwarder),
-//    permanent ones with SINK_PERMANENT (reported loudly, retried with a long backoff).
+//  - transient failures reject with SINK_TRANSIENT (retried forever by the forwarder, logged
+//    as warnings), permanent ones with SINK_PERMANENT (logged as errors, and retried with the
+//    same capped backoff: the batch stays buffered until an operator fixes the cause).
 
 import type { DeliverOptions, SealedBatch } from './deliver.js';
 

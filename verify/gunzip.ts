@@ -18,7 +18,7 @@ export const webGunzip: Decompressor = async function* (src) {
     }
   })();
   pump.catch(() => {}); // observed below; avoid an unhandled rejection meanwhile
-  const reader = ds.readable.getReader();
+  const reader = (ds.readable as ReadableStream<Uint8Array>).getReader();
   try {
     for (;;) {
       const { done, value } = await reader.read();

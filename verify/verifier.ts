@@ -74,7 +74,7 @@ export async function catalog(reader: ArchiveReader): Promise<Catalog> {
       continue;
     }
     let batches = origins.get(p.origin);
-    if (!batches) origins.set(p.origin, (batches = new Map()));
+    if (!batches) origins.set(p.origin, (batches = new Map<string, Batch>()));
     const key = `${p.start}-${p.end}`;
     let b = batches.get(key);
     if (!b) batches.set(key, (b = { start: p.start, end: p.end, entries: [] }));

@@ -8,7 +8,7 @@
 // own LOCK (fcntl, released by the kernel) stays as the second guard.
 import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { SealtrailError } from '../errors.js';
+import { SealtrailError } from '../../lib/errors.js';
 
 export const LOCK_FILE = 'sealtrail.lock';
 

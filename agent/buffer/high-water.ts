@@ -19,7 +19,7 @@
 // never behind the mark unless it lost data; it can be one commit ahead after a crash.
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import { SealtrailError } from '../errors.js';
+import { SealtrailError } from '../../lib/errors.js';
 
 export interface HighWater {
   origin: string;

@@ -28,7 +28,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { ClassicLevel } from 'classic-level';
-import { SealtrailError, errorMessage, isSealtrailError } from '../errors.js';
+import { SealtrailError, errorMessage, isSealtrailError } from '../../lib/errors.js';
 import { CompactFrontier } from '../../verify/merkle.js';
 import type { HighWater, HighWaterRead } from './high-water.js';
 import type { ChainHead } from '../chain/chain.js';
@@ -211,9 +211,12 @@ export async function checkConsistency(db: Db, chain: ChainInfo | null, ledger: 
   for await (const kv of db.iterator({ ...SEGMENT_RANGE, reverse: true, limit: 1 })) last = kv;
   if (last !== undefined) {
     const first = Number(last[0].slice(2));
-    const lines = splitLines(last[1], last[0]);
-    if (first + lines.length !== size) throw new SealtrailError('BUFFER_CORRUPT', `the last segment ends at entry ${first + lines.length - 1} but the chain head says ${size - 1}`);
-    const h = Buffer.from(entryHash(lines[lines.length - 1]!)).toString('hex');
+    const [key, seg] = last;
+    if (seg.length === 0 || seg[seg.length - 1] !== 0x0a) throw new SealtrailError('BUFFER_CORRUPT', `segment ${key} does not end with a newline`);
+    const count = countLines(seg);
+    if (first + count !== size) throw new SealtrailError('BUFFER_CORRUPT', `the last segment ends at entry ${first + count - 1} but the chain head says ${size - 1}`);
+    const lastLine = seg.subarray(seg.lastIndexOf(0x0a, seg.length - 2) + 1, seg.length - 1);
+    const h = Buffer.from(entryHash(lastLine)).toString('hex');
     if (h !== lastHash) throw new SealtrailError('BUFFER_CORRUPT', `entry ${size - 1} does not match the chain head`);
   } else if (ledger.sealedSize < size || ledger.lowWater < size) {
     throw new SealtrailError('BUFFER_CORRUPT', `entries up to ${size - 1} are not delivered but missing from the buffer`);
@@ -252,19 +255,6 @@ export function json(value: unknown): Buffer {
 
 export async function readBatch(db: Db, start: number): Promise<BatchRecord | null> {
   return getJson<BatchRecord>(db, batchKey(start));
-}
-
-/** Splits a segment into its lines (without '\n'); a segment that is not whole is corrupt. */
-export function splitLines(segment: Buffer, key: string): Buffer[] {
-  if (segment.length === 0 || segment[segment.length - 1] !== 0x0a) throw new SealtrailError('BUFFER_CORRUPT', `segment ${key} does not end with a newline`);
-  const lines: Buffer[] = [];
-  let from = 0;
-  while (from < segment.length) {
-    const nl = segment.indexOf(0x0a, from);
-    lines.push(segment.subarray(from, nl));
-    from = nl + 1;
-  }
-  return lines;
 }
 
 /** Reads entries [start, end) as stored: each line followed by '\n'. */

@@ -16,9 +16,9 @@
 // being persisted: a batch closes after the entry that reaches max_records or max_bytes, when
 // max_age passes, or on request (shutdown, start-up tail).
 import { EventEmitter } from 'node:events';
-import { SealtrailError, errorMessage, isSealtrailError } from '../errors.js';
+import { SealtrailError, errorMessage, isSealtrailError } from '../../lib/errors.js';
 import { Chain } from '../chain/chain.js';
-import { entryHash } from '../chain/entry.js';
+import { entryHash, type EntryParts } from '../chain/entry.js';
 import type { NoteSigner } from '../keys/signer.js';
 import { formatCheckpointBody } from '../../verify/note.js';
 import type { SealConfig } from '../../config/types.js';
@@ -58,12 +58,6 @@ export function checkLinks(lines: Buffer, start: number): void {
     seq++;
     from = nl + 1;
   }
-}
-
-export interface EntryParts {
-  resource: string;
-  scope: string;
-  record: string;
 }
 
 type Op = { type: 'put'; key: string; value: Buffer } | { type: 'del'; key: string };
@@ -107,13 +101,7 @@ interface Snapshot {
   cursors: Map<string, number>;
 }
 
-export declare interface BufferWriter {
-  on(event: 'sealed', listener: (batch: BatchRecord) => void): this;
-  on(event: 'freed', listener: () => void): this;
-  on(event: 'recovered', listener: () => void): this;
-}
-
-export class BufferWriter extends EventEmitter {
+export class BufferWriter extends EventEmitter<{ sealed: [batch: BatchRecord]; freed: []; recovered: [] }> {
   private db: Db;
   private readonly dir: string | null;
   private readonly chain: Chain;

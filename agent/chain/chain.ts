@@ -1,7 +1,7 @@
 // The in-memory head of one hash chain: next seq, the previous entry's hash and the RFC 6962
 // compact frontier. Pure state; the buffer persists it with every write (see buffer/store.ts).
 import { CompactFrontier, leafHashOfPrefixed } from '../../verify/merkle.js';
-import { encodeEntry, ZERO_HASH_HEX } from './entry.js';
+import { encodeEntry, ZERO_HASH_HEX, type EntryParts } from './entry.js';
 
 export interface ChainHead {
   size: number; // next seq
@@ -35,7 +35,7 @@ export class Chain {
   }
 
   /** Encodes, hashes and links the next entry. */
-  append(time: string, parts: { resource: string; scope: string; record: string }): AppendedEntry {
+  append(time: string, parts: EntryParts): AppendedEntry {
     const seq = this.frontier.size;
     const text = encodeEntry(seq, this.lastHashHex, time, this.envJson, parts);
     // One buffer holds 0x00 || line || '\n': the leaf hash covers the first part, the buffer

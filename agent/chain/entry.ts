@@ -8,16 +8,15 @@ import { leafHash } from '../../verify/merkle.js';
 export const ENTRY_VERSION = 1;
 export const ZERO_HASH_HEX = '0'.repeat(64);
 
+/** What a caller supplies for one entry, each part canonical OTLP/JSON; seq, prev, time and env are the chain's. */
 export interface EntryParts {
-  time: string; // RFC 3339 UTC, e.g. 2026-11-27T10:00:00.000Z
-  env: string;
-  resource: string; // canonical OTLP/JSON
+  resource: string;
   scope: string;
   record: string;
 }
 
 /** Builds the entry line (no trailing newline). `envJson` is JSON.stringify(env), cached by callers. */
-export function encodeEntry(seq: number, prevHex: string, time: string, envJson: string, p: Pick<EntryParts, 'resource' | 'scope' | 'record'>): string {
+export function encodeEntry(seq: number, prevHex: string, time: string, envJson: string, p: EntryParts): string {
   return `{"v":1,"seq":${seq},"prev":"${prevHex}","time":"${time}","env":${envJson},"resource":${p.resource},"scope":${p.scope},"record":${p.record}}`;
 }
 

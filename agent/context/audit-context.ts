@@ -7,9 +7,9 @@
 // counted twice. Records are never changed: the entry keeps the record as sent.
 import type { AuditContextConfig, ContextPolicy } from '../../config/types.js';
 import { MAPPED_FIELDS, describeSources, resolveField, type MappedField } from '../../verify/context.js';
-import { SealtrailError } from '../errors.js';
+import { SealtrailError } from '../../lib/errors.js';
 import type { DecodedRecord } from '../otlp/model.js';
-import type { LogFn } from '../telemetry/log.js';
+import type { LogFn } from '../../lib/log.js';
 import { counter, label } from '../telemetry/metrics.js';
 
 export type CheckedField = MappedField | 'time';
@@ -134,7 +134,7 @@ export class AuditContextProcessor {
       missing +
       header('sealtrail_audit_context_rejected_total', 'Export requests refused by the audit_context processor (policy reject), by the first problem found.') +
       rejected +
-      counter('sealtrail_audit_context_mismatch_total', "Audit records stored whose resource names another environment than the agent's (policy count).", this.mismatchTotal, label('field', 'environment'))
+      counter('sealtrail_audit_context_mismatch_total', "Audit records stored whose resource names another environment than the agent's (policy count).", [[label('field', 'environment'), this.mismatchTotal]])
     );
   }
 }

@@ -1,5 +1,7 @@
-// Capped exponential backoff with full jitter. There is no give-up point: a sink that keeps
-// failing is retried forever, because giving up would discard audit data.
+// Capped exponential backoff with equal jitter: half the capped delay is fixed, half random, so
+// a retry never comes sooner than half the interval (full jitter could retry at once). There is
+// no give-up point: a sink that keeps failing is retried forever, because giving up would
+// discard audit data.
 import type { RetryConfig } from '../../config/types.js';
 
 export class Backoff {

@@ -6,10 +6,10 @@
 import { deliverBatch } from '../../exporters/deliver.js';
 import type { Sink } from '../../exporters/sink.js';
 import type { RetryConfig } from '../../config/types.js';
-import { isSealtrailError, errorMessage } from '../errors.js';
+import { isSealtrailError, errorMessage } from '../../lib/errors.js';
 import type { BufferWriter } from '../buffer/writer.js';
 import { countLines } from '../buffer/store.js';
-import type { LogFn } from '../telemetry/log.js';
+import type { LogFn } from '../../lib/log.js';
 import { Backoff } from './backoff.js';
 
 export type SinkState = 'delivering' | 'idle' | 'retrying' | 'conflict' | 'stopped';

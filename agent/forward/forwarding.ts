@@ -6,7 +6,7 @@
 import type { Config } from '../../config/types.js';
 import { compileFilter } from '../filter/audit-filter.js';
 import type { DecodedRecord, DecodedRequest } from '../otlp/model.js';
-import type { LogFn } from '../telemetry/log.js';
+import type { LogFn } from '../../lib/log.js';
 import { gauge, label, type Metrics } from '../telemetry/metrics.js';
 import { OtlpForwarder, type DropReason } from './otlp-forwarder.js';
 import { grpcTransport, httpTransport } from './transport.js';

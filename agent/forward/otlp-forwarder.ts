@@ -5,7 +5,7 @@
 // dropped and counted by reason (sealtrail_forward_dropped_total).
 import type { OtlpForwardExporterConfig } from '../../config/types.js';
 import type { DecodedRecord } from '../otlp/model.js';
-import type { LogFn } from '../telemetry/log.js';
+import type { LogFn } from '../../lib/log.js';
 import { groupRecords } from './encode.js';
 import type { Transport } from './transport.js';
 

@@ -7,7 +7,7 @@ import https from 'node:https';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import * as grpc from '@grpc/grpc-js';
-import { SealtrailError } from '../errors.js';
+import { SealtrailError } from '../../lib/errors.js';
 import type { OtlpForwardExporterConfig } from '../../config/types.js';
 import { encodeRequestJson, encodeRequestProto, rejectedFromJson, rejectedFromProto, type ResourceGroup } from './encode.js';
 

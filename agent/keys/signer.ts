@@ -3,7 +3,7 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { SealtrailError } from '../errors.js';
+import { SealtrailError } from '../../lib/errors.js';
 import {
   formatSignatureLine,
   formatSignerKey,

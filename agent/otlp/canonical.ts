@@ -4,7 +4,7 @@
 // lowerCamelCase keys in field-number order, 64-bit integers as decimal strings, enums as
 // numbers, bytes as standard base64 (traceId/spanId as lowercase hex), default values omitted,
 // doubles as JSON numbers with "NaN", "Infinity" and "-Infinity" as strings.
-import { SealtrailError } from '../errors.js';
+import { SealtrailError } from '../../lib/errors.js';
 import type { DecodeLimits } from './model.js';
 
 export function badRequest(message: string): SealtrailError {

@@ -22,7 +22,7 @@ import {
   type Piece,
 } from './canonical.js';
 import { literalInteger, numberLiteral, prepareJson } from './json-numbers.js';
-import { SealtrailError } from '../errors.js';
+import { SealtrailError } from '../../lib/errors.js';
 import { DEFAULT_DECODE_LIMITS, type DecodeLimits, type DecodedRecord, type DecodedRequest } from './model.js';
 
 type Obj = Record<string, unknown>;
@@ -205,7 +205,7 @@ function base64(v: unknown, leaf: string): string {
 
 const HEX_RE = /^[0-9a-fA-F]*$/;
 
-function hexId(v: unknown, leaf: string, bytes: number): string {
+function hexIdField(v: unknown, leaf: string, bytes: number): string {
   if (v === undefined || v === '') return '';
   if (typeof v !== 'string' || v.length !== bytes * 2 || !HEX_RE.test(v)) {
     throw wrongType(leaf, `${bytes} bytes as hex`);
@@ -422,9 +422,9 @@ function decodeLogRecord(r: unknown, resource: Described, scope: Described): Dec
   const flagsRaw = field(r, 'flags');
   const flags = flagsRaw === undefined ? 0 : uint32(flagsRaw, 'flags');
   if (flags !== 0) json += (json === '' ? '{"flags":' : ',"flags":') + flags;
-  const traceId = hexId(field(r, 'traceId', 'trace_id'), 'traceId', 16);
+  const traceId = hexIdField(field(r, 'traceId', 'trace_id'), 'traceId', 16);
   if (traceId !== '') json += (json === '' ? '{"traceId":"' : ',"traceId":"') + traceId + '"';
-  const spanId = hexId(field(r, 'spanId', 'span_id'), 'spanId', 8);
+  const spanId = hexIdField(field(r, 'spanId', 'span_id'), 'spanId', 8);
   if (spanId !== '') json += (json === '' ? '{"spanId":"' : ',"spanId":"') + spanId + '"';
   const observed = field(r, 'observedTimeUnixNano', 'observed_time_unix_nano');
   if (observed !== undefined) {

@@ -13,7 +13,7 @@
 // message field seen twice (resource, scope, body, KeyValue.value, the array/kvlist member of
 // AnyValue) is the merge of its occurrences, decoded here by parsing their concatenation.
 import { isUtf8 } from 'node:buffer';
-import { SealtrailError } from '../errors.js';
+import { SealtrailError } from '../../lib/errors.js';
 import {
   Budget,
   EMPTY_ATTRS,

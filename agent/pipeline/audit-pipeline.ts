@@ -3,10 +3,11 @@
 import type { AuditContextProcessor } from '../context/audit-context.js';
 import type { DecodedRequest } from '../otlp/model.js';
 import type { AuditFilter } from '../filter/audit-filter.js';
-import type { BufferWriter, EntryParts } from '../buffer/writer.js';
-import { SealtrailError, isSealtrailError } from '../errors.js';
+import type { BufferWriter } from '../buffer/writer.js';
+import type { EntryParts } from '../chain/entry.js';
+import { SealtrailError, isSealtrailError } from '../../lib/errors.js';
 import type { Metrics } from '../telemetry/metrics.js';
-import type { LogFn } from '../telemetry/log.js';
+import type { LogFn } from '../../lib/log.js';
 import type { IngestResult, Ingestor } from './ingest.js';
 
 /**

@@ -3,11 +3,10 @@
 // (https://opentelemetry.io/docs/specs/otlp/#failures: retryable -> UNAVAILABLE / 503).
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { SealtrailError, isSealtrailError } from '../errors.js';
+import { SealtrailError, isSealtrailError } from '../../lib/errors.js';
 import type { TlsConfig } from '../../config/types.js';
 import type { DecodeLimits } from '../otlp/model.js';
-
-export type LogFn = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
+import type { LogFn } from '../../lib/log.js';
 
 export interface ReceiverOptions {
   /** AnyValue nesting limit (config receivers.maxDepth). */

@@ -12,7 +12,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { decodeProtobufRequest } from '../otlp/decode-protobuf.js';
 import { encodeExportResponseProto, encodeStatusProto } from '../otlp/response.js';
-import { SealtrailError } from '../errors.js';
+import { SealtrailError } from '../../lib/errors.js';
 import type { GrpcReceiverConfig } from '../../config/types.js';
 import type { Ingestor } from '../pipeline/ingest.js';
 import {

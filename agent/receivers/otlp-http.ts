@@ -18,7 +18,7 @@ import {
   encodeStatusJson,
   encodeStatusProto,
 } from '../otlp/response.js';
-import { SealtrailError, isSealtrailError } from '../errors.js';
+import { SealtrailError, isSealtrailError } from '../../lib/errors.js';
 import type { HttpReceiverConfig } from '../../config/types.js';
 import type { Ingestor } from '../pipeline/ingest.js';
 import type { DecodedRequest } from '../otlp/model.js';

@@ -12,17 +12,19 @@ export async function startTelemetryServer(endpoint: string, metrics: Metrics, r
   const { host, port } = splitEndpoint(endpoint);
   const server = http.createServer((req, res) => {
     const url = (req.url ?? '/').split('?')[0];
-    if (req.method !== 'GET') {
-      res.writeHead(405, { allow: 'GET' }).end();
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.writeHead(405, { allow: 'GET, HEAD' }).end();
       return;
     }
+    // HEAD gets the GET status and headers without a body (scrapers and probes use it).
+    const body = (text: string) => (req.method === 'HEAD' ? undefined : text);
     if (url === '/healthz') {
-      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+      res.writeHead(200, { 'content-type': 'text/plain' }).end(body('ok\n'));
     } else if (url === '/readyz') {
       const ok = ready();
-      res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(ok ? 'ready\n' : 'not ready\n');
+      res.writeHead(ok ? 200 : 503, { 'content-type': 'text/plain' }).end(body(ok ? 'ready\n' : 'not ready\n'));
     } else if (url === '/metrics') {
-      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(metrics.render());
+      res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(body(metrics.render()));
     } else {
       res.writeHead(404).end();
     }

@@ -5,10 +5,8 @@ import { startGrpcReceiver } from '../../agent/receivers/otlp-grpc.js';
 import { startHttpReceiver } from '../../agent/receivers/otlp-http.js';
 import type { Ingestor } from '../../agent/pipeline/ingest.js';
 
-let records = 0;
 const counting: Ingestor = {
   async ingest(req) {
-    records += req.records.length;
     return { accepted: req.records.length, filtered: 0 };
   },
 };

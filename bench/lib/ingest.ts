@@ -53,6 +53,10 @@ export async function runIngest(spec: IngestSpec): Promise<IngestResult> {
   let sample: Promise<{ du: number; entries: number; bytes: number }> | null = null;
   const t0 = { v: 0 };
   let atStart: Promise<Map<string, number>> | null = null;
+  const footprint = async () => {
+    const m = await b.agent.metrics();
+    return { du: diskBytes(b.bufferDir), entries: m.get('sealtrail_buffer_entries') ?? NaN, bytes: m.get('sealtrail_buffer_bytes') ?? NaN };
+  };
   const load = await runLoad(
     { transport: spec.transport, addr: spec.transport === 'grpc' ? b.agent.grpc : b.agent.http, mode: 'closed', concurrency: spec.concurrency, recordsPerRequest: spec.recordsPerRequest, recordBytes: spec.recordBytes, warmupMs: spec.warmupMs, durationMs: spec.durationMs },
     {
@@ -63,12 +67,7 @@ export async function runIngest(spec: IngestSpec): Promise<IngestResult> {
         t0.v = performance.now();
         atStart = b.agent.metrics();
         // Buffer footprint while loaded, late in the window.
-        sample = new Promise((resolve) =>
-          setTimeout(async () => {
-            const m = await b.agent.metrics();
-            resolve({ du: diskBytes(b.bufferDir), entries: m.get('sealtrail_buffer_entries') ?? NaN, bytes: m.get('sealtrail_buffer_bytes') ?? NaN });
-          }, spec.durationMs * 0.8),
-        );
+        sample = new Promise((resolve) => setTimeout(() => resolve(footprint()), spec.durationMs * 0.8));
       },
     },
   );

@@ -55,7 +55,6 @@ async function main(): Promise<LoadResult> {
   const measureFrom = t0 + spec.warmupMs;
   const end = measureFrom + spec.durationMs;
   let measuredStart = 0;
-  let measuredEnd = 0;
   const startMeasuring = (): void => {
     if (measuring) return;
     measuring = true;
@@ -114,7 +113,7 @@ async function main(): Promise<LoadResult> {
     }
     await Promise.all(pending);
   }
-  measuredEnd = Math.min(performance.now(), end);
+  const measuredEnd = Math.min(performance.now(), end);
   sender.close();
   return {
     okRequests,

@@ -128,7 +128,7 @@ export async function soakOutage(o: SoakOutageOptions = {}): Promise<SoakOutageR
 function parseSize(s: string): number {
   const m = /^(\d+)(KiB|MiB|GiB)?$/.exec(s);
   if (!m) return NaN;
-  return Number(m[1]) * ({ KiB: 1024, MiB: 1048576, GiB: 1073741824 } as Record<string, number>)[m[2] ?? ''] || Number(m[1]);
+  return Number(m[1]) * (({ KiB: 1024, MiB: 1048576, GiB: 1073741824 } as Record<string, number>)[m[2] ?? ''] ?? 1);
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

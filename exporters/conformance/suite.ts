@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { isSealtrailError, type ErrorCode } from '../../agent/errors.js';
+import { isSealtrailError, type ErrorCode } from '../../lib/errors.js';
 import { deliverBatch, encodeEntriesObject, type SealedBatch } from '../deliver.js';
 import type { PutResult, Sink } from '../sink.js';
 import { checkpointObjectName, entriesObjectName, makeOrigin } from '../../verify/layout.js';

@@ -5,7 +5,7 @@
 
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { SealtrailError } from '../../agent/errors.js';
+import { SealtrailError } from '../../lib/errors.js';
 
 /** fsyncs a directory so entries created or removed in it survive a crash. */
 export async function fsyncDir(dir: string): Promise<void> {

@@ -14,13 +14,12 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
-import { errorMessage, SealtrailError } from '../../agent/errors.js';
+import { errorMessage, SealtrailError } from '../../lib/errors.js';
 import type { FileExporterConfig } from '../../config/types.js';
 import { assertObjectName } from '../deliver.js';
+import type { LogFn } from '../../lib/log.js';
 import type { PutResult, Sink } from '../sink.js';
 import { errnoOf, fsyncDir, mkdirDurable, sinkErrorFromFs } from './durable-fs.js';
-
-export type FileSinkLogFn = (level: 'debug' | 'info' | 'warn' | 'error', msg: string, fields?: Record<string, unknown>) => void;
 
 const TMP_PREFIX = '.tmp-';
 
@@ -31,11 +30,11 @@ export class FileSink implements Sink {
   /** Absolute path of the archive root. */
   readonly directory: string;
   private readonly immutable: boolean;
-  private readonly log: FileSinkLogFn;
+  private readonly log: LogFn;
   /** Set after the first chattr failure: warn once, then stop trying. */
   private chattrDisabled = false;
 
-  constructor(config: FileExporterConfig, log?: FileSinkLogFn) {
+  constructor(config: FileExporterConfig, log?: LogFn) {
     this.id = config.id;
     this.directory = path.resolve(config.directory);
     this.immutable = config.immutable;

@@ -5,8 +5,8 @@
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import { SealtrailError, errorMessage } from '../../agent/errors.js';
-import type { LogFn } from '../../agent/telemetry/log.js';
+import { SealtrailError, errorMessage } from '../../lib/errors.js';
+import type { LogFn } from '../../lib/log.js';
 import type { SealtrailExporterConfig } from '../../config/types.js';
 import { encodeEntriesObject, type DeliverOptions, type SealedBatch } from '../deliver.js';
 import type { PutResult, Sink } from '../sink.js';
@@ -17,7 +17,10 @@ export class GatewaySink implements Sink {
   readonly id: string;
   private agent: http.Agent | null = null;
 
-  constructor(private readonly cfg: SealtrailExporterConfig, private readonly log: LogFn) {
+  constructor(
+    private readonly cfg: SealtrailExporterConfig,
+    _log: LogFn,
+  ) {
     this.id = cfg.id;
   }
 

@@ -6,7 +6,7 @@
 import { existsSync, promises as fs, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { SealtrailError } from '../../agent/errors.js';
+import { SealtrailError } from '../../lib/errors.js';
 import type { ModuleExporterConfig } from '../../config/types.js';
 import type { SinkFactory } from './module-sink.js';
 

@@ -4,8 +4,8 @@
 // into SealtrailErrors: a package does not share sealtrail's error class, so the contract is
 // an Error whose `code` is SINK_CONFLICT, SINK_TRANSIENT or SINK_PERMANENT. Any other error
 // counts as SINK_TRANSIENT, so an unexpected failure is retried, never treated as delivered.
-import { SealtrailError, errorMessage, type ErrorCode } from '../../agent/errors.js';
-import type { LogFn } from '../../agent/telemetry/log.js';
+import { SealtrailError, errorMessage, type ErrorCode } from '../../lib/errors.js';
+import type { LogFn } from '../../lib/log.js';
 import type { ModuleExporterConfig } from '../../config/types.js';
 import type { PutResult, Sink } from '../sink.js';
 import { loadSinkFactory } from './load-package.js';

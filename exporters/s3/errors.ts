@@ -4,7 +4,7 @@
 // 400 (RequestTimeout). Everything else — 403 AccessDenied/InvalidAccessKeyId/
 // SignatureDoesNotMatch, other 400s, 404 NoSuchBucket, 301 wrong region — is SINK_PERMANENT:
 // retrying cannot fix it without an operator, so the forwarder retries it loudly and slowly.
-import { SealtrailError } from '../../agent/errors.js';
+import { SealtrailError } from '../../lib/errors.js';
 
 /** Retryable S3 error codes that do not come with a 5xx/429 status. */
 const TRANSIENT_CODES = new Set([

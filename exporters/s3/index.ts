@@ -1,7 +1,7 @@
 // The `s3` exporter: factory used by the agent's pipeline wiring.
 import type { S3ExporterConfig } from '../../config/types.js';
 import type { Sink } from '../sink.js';
-import type { LogFn } from '../../agent/telemetry/log.js';
+import type { LogFn } from '../../lib/log.js';
 import { S3Sink } from './s3-sink.js';
 
 export { S3Sink } from './s3-sink.js';

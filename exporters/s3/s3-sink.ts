@@ -32,9 +32,9 @@ import {
   type PutObjectCommandInput,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { SealtrailError } from '../../agent/errors.js';
+import { SealtrailError } from '../../lib/errors.js';
 import type { S3ExporterConfig } from '../../config/types.js';
-import type { LogFn } from '../../agent/telemetry/log.js';
+import type { LogFn } from '../../lib/log.js';
 import { assertObjectName } from '../deliver.js';
 import type { PutResult, Sink } from '../sink.js';
 import { makeS3Client } from './client.js';

@@ -1,6 +1,7 @@
 // Messages between the agent and a sink worker (worker-sink.ts <-> sink-worker.ts).
 import type { ExporterConfig } from '../../config/types.js';
-import type { ErrorCode } from '../../agent/errors.js';
+import type { ErrorCode } from '../../lib/errors.js';
+import type { LogLevel } from '../../lib/log.js';
 import type { DeliverOptions, SealedBatch } from '../deliver.js';
 
 export interface WorkerInit {
@@ -22,4 +23,4 @@ export interface SerializedError {
 export type Reply =
   | { type: 'reply'; id: number; ok: true; value: unknown }
   | { type: 'reply'; id: number; ok: false; error: SerializedError }
-  | { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; msg: string; fields?: Record<string, unknown> };
+  | { type: 'log'; level: LogLevel; msg: string; fields?: Record<string, unknown> };

@@ -2,7 +2,7 @@
 // the sink's many small awaits (open, write, fsync, link, fsync dir, chmod ...) on its own
 // event loop, a batch costs the main thread one round trip per object instead of one per step.
 import { parentPort, workerData } from 'node:worker_threads';
-import { isSealtrailError, errorMessage } from '../../agent/errors.js';
+import { isSealtrailError, errorMessage } from '../../lib/errors.js';
 import { createDirectSink } from '../factory.js';
 import { deliverBatch } from '../deliver.js';
 import type { Call, Reply, WorkerInit } from './protocol.js';
@@ -11,7 +11,8 @@ const port = parentPort;
 if (!port) throw new Error('sink-worker.js must run in a worker thread');
 const { cfg } = workerData as WorkerInit;
 const send = (m: Reply): void => port.postMessage(m);
-const sink = createDirectSink(cfg, (level, msg, fields) => send({ type: 'log', level, msg, ...(fields ? { fields: plain(fields) } : {}) }));
+// Calls posted while the sink loads wait in the port's queue: the listener is attached after.
+const sink = await createDirectSink(cfg, (level, msg, fields) => send({ type: 'log', level, msg, ...(fields ? { fields: plain(fields) } : {}) }));
 
 port.on('message', (call: Call) => {
   void handle(call).then(

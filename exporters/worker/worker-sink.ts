@@ -4,8 +4,8 @@
 // a fresh worker, which repeats the sink's start-up checks first.
 import { Worker } from 'node:worker_threads';
 import type { ExporterConfig } from '../../config/types.js';
-import { SealtrailError } from '../../agent/errors.js';
-import type { LogFn } from '../../agent/telemetry/log.js';
+import { SealtrailError } from '../../lib/errors.js';
+import type { LogFn } from '../../lib/log.js';
 import type { PutResult, Sink } from '../sink.js';
 import type { DeliverOptions, SealedBatch } from '../deliver.js';
 import type { Call, Reply, SerializedError } from './protocol.js';
@@ -71,7 +71,7 @@ export class WorkerSink implements Sink {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      w.postMessage({ ...body, id } as Call);
+      w.postMessage({ ...body, id });
     });
   }
 

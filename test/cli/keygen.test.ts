@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { isSealtrailError } from '../../agent/errors.js';
+import { isSealtrailError } from '../../lib/errors.js';
 import { loadSignerKey } from '../../agent/keys/signer.js';
 import { parseSignerKey, parseVerifierKey, verifyNote, parseNote } from '../../verify/note.js';
 

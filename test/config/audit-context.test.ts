@@ -2,7 +2,7 @@
 // name the key path, its place in the pipeline, and the section read alone for `sealtrail cat`.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { isSealtrailError } from '../../agent/errors.js';
+import { isSealtrailError } from '../../lib/errors.js';
 import { mappingFromConfigText } from '../../config/audit-context.js';
 import { parseConfig } from '../../config/load.js';
 import { DEFAULT_MAPPING, formatNanos, recordTimeNanos, resolveField } from '../../verify/context.js';

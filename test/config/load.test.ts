@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { isSealtrailError } from '../../agent/errors.js';
+import { isSealtrailError } from '../../lib/errors.js';
 import { DEFAULT_CONFIG_YAML } from '../../config/default.js';
 import { EMBEDDED_SOURCE, configDigest, loadConfig, parseConfig, redact } from '../../config/load.js';
 import { MAX_ENTRY_LINE_BYTES } from '../../verify/limits.js';

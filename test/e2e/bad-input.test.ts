@@ -1,10 +1,9 @@
-// Promise 6 against the real agent process: each class of hostile input gets its exact
+// Hostile input against the real agent process: each class of hostile input gets its exact
 // status, nothing of it is chained, and the agent keeps serving (the receivers are also
 // tested in depth in test/agent/receivers).
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
-import zlib from 'node:zlib';
 import { startAgentWith, tempDir, testConfig } from '../helpers/agent.js';
 import { encodeRequest, GrpcLogsClient } from '../helpers/otlp-client.js';
 import { deepJsonRequest, deepProtobufRequest } from '../agent/otlp/otlp-fixtures.js';

@@ -1,4 +1,4 @@
-// Promise 1: an acknowledged record survives kill -9. Senders keep several requests in flight
+// An acknowledged record survives kill -9. Senders keep several requests in flight
 // (so kills land during group commits), the test records which were acknowledged, SIGKILLs the
 // agent at several points, restarts it, and finally checks every acknowledged record is in one
 // gap-free chain of the same origin.
@@ -45,7 +45,7 @@ it('acknowledged records survive SIGKILL at several points, and the chain contin
       while (!stop) {
         const batch = Array.from({ length: 5 }, () => `r${nextId++}`);
         const body = encodeRequest(batch.map((id) => ({ body: `record ${id}`, attributes: { audit: true, id } })));
-        let ok = false;
+        let ok: boolean;
         try {
           ok = useGrpc ? (await grpcClient.export(body, 5000)).code === 0 : (await postHttp(agent.http, body)).status === 200;
         } catch {

@@ -6,7 +6,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { FileExporterConfig } from '../../config/types.js';
-import { FileSink, type FileSinkLogFn } from '../../exporters/file/file-sink.js';
+import { FileSink } from '../../exporters/file/file-sink.js';
+import type { LogFn } from '../../lib/log.js';
 import type { Sink } from '../../exporters/sink.js';
 import type { SinkHarness } from './conformance.js';
 
@@ -48,12 +49,12 @@ export interface FileHarness<S extends Sink = FileSink> extends SinkHarness {
 
 export async function makeFileHarness<S extends Sink = FileSink>(
   overrides: Partial<FileExporterConfig> = {},
-  makeSink: (cfg: FileExporterConfig, log: FileSinkLogFn) => S = (cfg, log) => new FileSink(cfg, log) as unknown as S,
+  makeSink: (cfg: FileExporterConfig, log: LogFn) => S = (cfg, log) => new FileSink(cfg, log) as unknown as S,
 ): Promise<FileHarness<S>> {
   const tmp = await fsp.mkdtemp(path.join(os.tmpdir(), 'sealtrail-'));
   const root = path.join(tmp, 'archive');
   const logs: { level: string; msg: string }[] = [];
-  const log: FileSinkLogFn = (level, msg) => logs.push({ level, msg });
+  const log: LogFn = (level, msg) => logs.push({ level, msg });
   const sink = makeSink({ type: 'file', id: 'file', directory: root, compression: 'none', immutable: false, ...overrides }, log);
   const heal = () => setDirsWritable(root, true);
   return {

@@ -11,7 +11,7 @@ import { describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import type { FileExporterConfig } from '../../config/types.js';
 import { deliverBatch } from '../../exporters/deliver.js';
-import { FileSink, type FileSinkLogFn } from '../../exporters/file/file-sink.js';
+import { FileSink } from '../../exporters/file/file-sink.js';
 import { checkpointObjectName, entriesObjectName } from '../../verify/layout.js';
 import { assertRejectsCode, freshOrigin, makeTestBatch, sinkConformanceSuite } from './conformance.js';
 import { isRoot, makeFileHarness, walk, type FileHarness } from './file-harness.js';

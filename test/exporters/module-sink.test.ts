@@ -11,7 +11,7 @@ import type { ModuleExporterConfig } from '../../config/types.js';
 import { sinkConformanceSuite, sinkFromFactory } from '../../exporters/conformance/index.js';
 import { ModuleSink } from '../../exporters/module/module-sink.js';
 import { loadSinkFactory } from '../../exporters/module/load-package.js';
-import { isSealtrailError } from '../../agent/errors.js';
+import { isSealtrailError } from '../../lib/errors.js';
 import { REPO_ROOT, startAgentWith, tempDir, testConfig } from '../helpers/agent.js';
 import { runCli } from '../helpers/cli.js';
 import { encodeRequest, postHttp } from '../helpers/otlp-client.js';

@@ -112,8 +112,8 @@ export async function startAgent(opts: { configPath: string; env?: Record<string
   const waiters: Array<{ pred: (l: LogLine) => boolean; resolve: (l: LogLine) => void }> = [];
   let stderrTail = '';
   let buf = '';
-  proc.stderr!.setEncoding('utf8');
-  proc.stderr!.on('data', (chunk: string) => {
+  proc.stderr.setEncoding('utf8');
+  proc.stderr.on('data', (chunk: string) => {
     buf += chunk;
     let nl: number;
     while ((nl = buf.indexOf('\n')) >= 0) {
@@ -135,7 +135,7 @@ export async function startAgent(opts: { configPath: string; env?: Record<string
       }
     }
   });
-  proc.stdout!.resume();
+  proc.stdout.resume();
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
 
   const waitForLog = (pred: (l: LogLine) => boolean, timeoutMs = 30000): Promise<LogLine> => {
@@ -207,11 +207,11 @@ export async function eventually<T>(fn: () => Promise<T> | T, timeoutMs = 20000,
   for (;;) {
     try {
       const v = await fn();
-      if (v) return v as NonNullable<T>;
+      if (v) return v;
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${last instanceof Error ? last.message : JSON.stringify(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }

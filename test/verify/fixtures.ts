@@ -1,6 +1,6 @@
 // Builds a valid archive directory in the real format (entry.ts, merkle.ts, note.ts, layout.ts)
 // for verifier unit tests and benchmarks. The tamper suite against the real agent lives in
-// test/cli/tamper.test.ts.
+// test/e2e/tamper.test.ts.
 import { promises as fs } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import path from 'node:path';

@@ -1,4 +1,4 @@
-// The tamper cases of issue 4, as data: each edits a copy of a valid archive and names the
+// The tamper cases, as data: each edits a copy of a valid archive and names the
 // problem `sealtrail verify` must report (code, object, seq). Shared by the library tests
 // (fixture archives) and the command-line tamper suite (archives written by the real agent).
 import { promises as fs } from 'node:fs';

@@ -1,4 +1,4 @@
-// RFC 6962 / RFC 9162 proof vectors from transparency-dev/merkle (../shared/vectors/merkle),
+// RFC 6962 / RFC 9162 proof vectors from transparency-dev/merkle (test/testdata/merkle),
 // read at test time, plus known answers for the README's 8-leaf reference tree.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,7 +16,7 @@ import {
 
 // dist/test/verify/x.test.js -> repo root is three levels up.
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const VECTORS = path.resolve(repoRoot, '../shared/vectors/merkle');
+const VECTORS = path.join(repoRoot, 'test/testdata/merkle');
 
 function jsonFiles(dir: string): string[] {
   const out: string[] = [];

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { isSealtrailError } from '../../../agent/errors.js';
+import { isSealtrailError } from '../../../lib/errors.js';
 import { openDb, readEntries } from '../../../agent/buffer/store.js';
 import { tempDir } from '../../helpers/agent.js';
 import { openTestWriter, item } from '../../helpers/writer.js';

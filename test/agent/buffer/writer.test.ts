@@ -7,7 +7,7 @@ import { openDb, openStore, readEntries } from '../../../agent/buffer/store.js';
 import { SEGMENT_RANGE } from '../../../agent/buffer/keys.js';
 import { parseNote, parseCheckpointBody, parseVerifierKey, verifyNote } from '../../../verify/note.js';
 import { leafHash, rootOfLeaves } from '../../../verify/merkle.js';
-import { isSealtrailError } from '../../../agent/errors.js';
+import { isSealtrailError } from '../../../lib/errors.js';
 import { tempDir } from '../../helpers/agent.js';
 import { openTestWriter, item, TEST_ORIGIN, testKey } from '../../helpers/writer.js';
 

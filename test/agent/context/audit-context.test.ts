@@ -4,12 +4,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AuditContextProcessor, EPISODE_QUIET_MS } from '../../../agent/context/audit-context.js';
-import { isSealtrailError } from '../../../agent/errors.js';
+import { isSealtrailError } from '../../../lib/errors.js';
 import { decodeJsonRequest } from '../../../agent/otlp/decode-json.js';
 import { auditContextProcessor } from '../../../config/audit-context.js';
 import { INVALID, type Ctx } from '../../../config/schema.js';
 import type { AuditContextConfig } from '../../../config/types.js';
-import type { LogFn } from '../../../agent/telemetry/log.js';
+import type { LogFn } from '../../../lib/log.js';
 
 function config(raw: unknown): AuditContextConfig {
   const ctx: Ctx = { errors: [], cwd: '/' };

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import { Forwarder } from '../../../agent/delivery/forwarder.js';
-import { SealtrailError } from '../../../agent/errors.js';
+import { SealtrailError } from '../../../lib/errors.js';
 import type { PutResult, Sink } from '../../../exporters/sink.js';
 import { tempDir } from '../../helpers/agent.js';
 import { openTestWriter, item } from '../../helpers/writer.js';

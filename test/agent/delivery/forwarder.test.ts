@@ -17,20 +17,30 @@ async function setup(archive: string) {
   return { dir, writer, f, close: async () => { await f.stop(); await close(); await fs.rm(dir, { recursive: true, force: true }); } };
 }
 
-test('new batches do not cut a retry backoff short', async () => {
+/** Lets real I/O (LevelDB, the file sink) run until `cond` holds; setImmediate is never mocked. */
+async function until(cond: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 1_000_000 && !cond(); i++) await new Promise((r) => setImmediate(r));
+  assert.ok(cond(), what);
+}
+
+test('new batches do not cut a retry backoff short', async (t) => {
+  // Only setTimeout is mocked: the backoff sleep waits for tick(), the buffer and sink I/O are real.
+  t.mock.timers.enable({ apis: ['setTimeout'] });
   const base = await tempDir();
   const archive = path.join(base, 'not-a-dir');
   await fs.writeFile(archive, 'a file where the archive directory should be'); // every put fails (transient)
   const s = await setup(archive);
   try {
     s.f.start();
-    // 40 batches sealed over ~1.2 s while the sink fails; backoff is 500-1000 ms per attempt.
-    for (let i = 0; i < 40; i++) {
-      await s.writer.append([item(2 * i), item(2 * i + 1)]);
-      await new Promise((r) => setTimeout(r, 30));
-    }
+    await s.writer.append([item(0), item(1)]);
+    await until(() => s.f.errors === 1 && s.f.state === 'retrying', 'the first delivery failed and the forwarder sleeps');
+    // 39 more batches are sealed while the forwarder backs off (0.5-1 s, no mocked time passes).
+    for (let i = 1; i < 40; i++) await s.writer.append([item(2 * i), item(2 * i + 1)]);
     assert.equal(s.writer.state().sealedSize, 80);
-    assert.ok(s.f.errors >= 1 && s.f.errors <= 4, `${s.f.errors} delivery attempts in ~1.2 s with a 0.5-1 s backoff`);
+    // Each append was a synced LevelDB write: a woken forwarder would have failed again meanwhile.
+    assert.equal(s.f.errors, 1, 'sealing new batches did not wake the backing-off forwarder');
+    t.mock.timers.tick(1000); // the longest possible backoff
+    await until(() => s.f.errors === 2 && s.f.state === 'retrying', 'the retry ran after the backoff');
     assert.equal(s.f.cursor, 0);
   } finally {
     await s.close();

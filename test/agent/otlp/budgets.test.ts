@@ -7,7 +7,7 @@ import { decodeProtobufRequest } from '../../../agent/otlp/decode-protobuf.js';
 import { decodeJsonRequest } from '../../../agent/otlp/decode-json.js';
 import { DEFAULT_DECODE_LIMITS, type DecodeLimits, type DecodedRequest } from '../../../agent/otlp/model.js';
 import { encodeEntry, entryOverheadBytes } from '../../../agent/chain/entry.js';
-import { isSealtrailError, type ErrorCode } from '../../../agent/errors.js';
+import { isSealtrailError, type ErrorCode } from '../../../lib/errors.js';
 import { lenField, long, requestType } from './otlp-fixtures.js';
 
 const Req = requestType();

@@ -17,7 +17,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeProtobufRequest } from '../../../agent/otlp/decode-protobuf.js';
 import { decodeJsonRequest } from '../../../agent/otlp/decode-json.js';
-import { isSealtrailError } from '../../../agent/errors.js';
+import { isSealtrailError } from '../../../lib/errors.js';
 import type { DecodedRequest } from '../../../agent/otlp/model.js';
 import { requestType } from './otlp-fixtures.js';
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { decodeProtobufRequest } from '../../../agent/otlp/decode-protobuf.js';
 import { decodeJsonRequest } from '../../../agent/otlp/decode-json.js';
 import { u64ToDecimal, i64ToDecimal } from '../../../agent/otlp/canonical.js';
-import { isSealtrailError, type ErrorCode } from '../../../agent/errors.js';
+import { isSealtrailError, type ErrorCode } from '../../../lib/errors.js';
 import { deepJsonRequest, deepProtobufRequest, lenField, long, requestType } from './otlp-fixtures.js';
 
 const Req = requestType();

@@ -6,7 +6,7 @@ import { promises as fs } from 'node:fs';
 import { AuditPipeline } from '../../../agent/pipeline/audit-pipeline.js';
 import { compileFilter, DEFAULT_RULES } from '../../../agent/filter/audit-filter.js';
 import { Metrics } from '../../../agent/telemetry/metrics.js';
-import { isSealtrailError } from '../../../agent/errors.js';
+import { isSealtrailError } from '../../../lib/errors.js';
 import type { DecodedRecord } from '../../../agent/otlp/model.js';
 import { tempDir } from '../../helpers/agent.js';
 import { openTestWriter } from '../../helpers/writer.js';

@@ -7,7 +7,7 @@ import http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import { startGrpcReceiver } from '../../../agent/receivers/otlp-grpc.js';
 import type { ReceiverHandle } from '../../../agent/receivers/common.js';
-import { SealtrailError } from '../../../agent/errors.js';
+import { SealtrailError } from '../../../lib/errors.js';
 import { RETRY_INFO_TYPE_URL } from '../../../agent/otlp/response.js';
 import { deepProtobufRequest, loadOtlpRoot, requestType } from '../otlp/otlp-fixtures.js';
 import { OPTS, RecordingIngestor, grpcConfig, gzipBomb } from './receiver-fixtures.js';
@@ -15,7 +15,7 @@ import { OPTS, RecordingIngestor, grpcConfig, gzipBomb } from './receiver-fixtur
 const EXPORT_PATH = '/opentelemetry.proto.collector.logs.v1.LogsService/Export';
 const Req = requestType(loadOtlpRoot());
 const VALID = Buffer.from(
-  Req.encode(Req.create({ resourceLogs: [{ scopeLogs: [{ logRecords: [{ eventName: 'audit.ok' }] }] }] } as never)).finish(),
+  Req.encode(Req.create({ resourceLogs: [{ scopeLogs: [{ logRecords: [{ eventName: 'audit.ok' }] }] }] })).finish(),
 );
 const MAX = 256 * 1024;
 

@@ -6,7 +6,7 @@ import http from 'node:http';
 import zlib from 'node:zlib';
 import { startHttpReceiver } from '../../../agent/receivers/otlp-http.js';
 import type { ReceiverHandle } from '../../../agent/receivers/common.js';
-import { SealtrailError } from '../../../agent/errors.js';
+import { SealtrailError } from '../../../lib/errors.js';
 import { deepJsonRequest, deepProtobufRequest, requestType } from '../otlp/otlp-fixtures.js';
 import { OPTS, RecordingIngestor, gzipBomb, httpConfig } from './receiver-fixtures.js';
 
@@ -16,7 +16,7 @@ const VALID_PB = Buffer.from(
   Req.encode(
     Req.create({
       resourceLogs: [{ scopeLogs: [{ logRecords: [{ eventName: 'audit.ok', severityNumber: 9 }] }] }],
-    } as never),
+    }),
   ).finish(),
 );
 const VALID_JSON = Buffer.from('{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"eventName":"audit.ok","severityNumber":9}]}]}]}');
@@ -164,7 +164,7 @@ test('a gzip bomb (1 GiB of zeros) gets 413 and costs at most maxDecompressedSiz
 
 test('a corrupt gzip body gets 400', async () => {
   const gz = zlib.gzipSync(VALID_PB);
-  gz[gz.length - 6] ^= 0xff; // break the CRC
+  gz[gz.length - 6] = gz.at(-6)! ^ 0xff; // break the CRC
   const r = await request(receiver.address, { headers: { ...pb, 'Content-Encoding': 'gzip' }, body: gz });
   assert.equal(r.status, 400);
   await assertStillServes();

@@ -3,7 +3,7 @@
 import type { Ingestor, IngestResult } from '../../../agent/pipeline/ingest.js';
 import type { DecodedRequest } from '../../../agent/otlp/model.js';
 import type { GrpcReceiverConfig, HttpReceiverConfig } from '../../../config/types.js';
-import type { LogFn } from '../../../agent/receivers/common.js';
+import type { LogFn } from '../../../lib/log.js';
 
 export class RecordingIngestor implements Ingestor {
   readonly requests: DecodedRequest[] = [];
