@@ -54,7 +54,8 @@ export async function baseImage(): Promise<string> {
  * bundle goes in as a build secret for hosts behind a TLS-intercepting proxy.
  */
 export async function buildProjectImage(base: string): Promise<void> {
-  const args = ['build', '--network=host', '--build-arg', `NODE_IMAGE=${base}`, '-t', PROJECT_IMAGE, '-f', 'Containerfile'];
+  // Docker format: the OCI image format has no HEALTHCHECK, and podman drops it.
+  const args = ['build', '--format=docker', '--network=host', '--build-arg', `NODE_IMAGE=${base}`, '-t', PROJECT_IMAGE, '-f', 'Containerfile'];
   const ca = process.env.NODE_EXTRA_CA_CERTS ?? '/etc/ssl/certs/ca-certificates.crt';
   if (existsSync(ca)) args.push('--secret', `id=npm_ca,src=${ca}`);
   await podman([...args, '.']);
