@@ -114,7 +114,7 @@ test('the sidecar pod from deploy/kubernetes archives every audit record, and SI
       if (attempt > 1) process.stdout.write(`# podman kube play needed ${attempt} attempts (init container removal race)\n`);
       break;
     }
-    if (attempt >= 4 || !/failed to remove once init container/.test(r.stderr)) assert.fail(`podman kube play exited ${r.code}:\n${r.stderr}`);
+    if (attempt >= 8 || !/failed to remove once init container/.test(r.stderr)) assert.fail(`podman kube play exited ${r.code}:\n${r.stderr}`);
   }
   podName = (await podman(['pod', 'ps', '--format', '{{.Name}}', '--filter', `label=app=billing-api`])).trim().split('\n')[0]!;
   assert.ok(podName, 'kube play created the pod');
