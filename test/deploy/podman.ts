@@ -59,6 +59,9 @@ export async function buildProjectImage(base: string): Promise<void> {
   const ca = process.env.NODE_EXTRA_CA_CERTS ?? '/etc/ssl/certs/ca-certificates.crt';
   if (existsSync(ca)) args.push('--secret', `id=npm_ca,src=${ca}`);
   await podman([...args, '.']);
+  // Each source change leaves the previous build's images untagged: drop those older than a
+  // day so repeated CI runs do not fill the disk, and keep recent ones as the build cache.
+  await podman(['image', 'prune', '-f', '--filter', 'until=24h']);
 }
 
 export async function imageSizeBytes(image: string): Promise<number> {
