@@ -83,8 +83,8 @@ export function mappingFromConfigText(text: string, env: NodeJS.ProcessEnv): { m
   let id = ids[0]!;
   if (ids.length > 1) {
     const pipelines = isMapping(tree) && isMapping(tree.service) && isMapping(tree.service.pipelines) ? Object.values(tree.service.pipelines) : [];
-    const listed = pipelines.flatMap((p) => (isMapping(p) && Array.isArray(p.processors) ? p.processors : [])).find((p) => ids.includes(String(p)));
-    if (listed !== undefined) id = String(listed);
+    const listed = pipelines.flatMap((p) => (isMapping(p) && Array.isArray(p.processors) ? (p.processors as unknown[]) : [])).find((p) => ids.includes(String(p)));
+    if (typeof listed === 'string') id = listed;
   }
   const ctx: Ctx = { errors: [], cwd: '/' };
   const cfg = auditContextProcessor(processors[id], `processors.${id}`, ctx);

@@ -224,7 +224,7 @@ function resolve(tree: unknown, ctx: Ctx): Config | null {
   }
   if (gateway !== null) {
     const g: GatewayConfig = gateway;
-    g.exporters = g.exporters.map((e) => sinks.find((x) => x.id === e.id) ?? (e.type === 'file' ? { ...e, directory: (e as { directory: string | null }).directory ?? path.join(agent.dataDir, 'archive') } : e) as ExporterConfig);
+    g.exporters = g.exporters.map((e) => sinks.find((x) => x.id === e.id) ?? (e.type === 'file' ? { ...e, directory: (e as { directory: string | null }).directory ?? path.join(agent.dataDir, 'archive') } : e));
   }
   return { agent, receivers: otlp, filter: ps[0] as AuditFilterConfig, context, seal, exporters: sinks, forward, gateway };
 }

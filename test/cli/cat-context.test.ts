@@ -125,7 +125,7 @@ test('json: one uniform row per record across origins, environments and naming c
 test('csv parses with a real CSV parser into the same rows (RFC 4180 quoting)', async () => {
   const r = await runCli(['cat', archive, '--format', 'csv']);
   assert.equal(r.code, 0, r.stderr);
-  const parsed = parse(r.stdout, { columns: true, record_delimiter: '\r\n' }) as Array<Record<string, string>>;
+  const parsed = parse<Record<string, string>>(r.stdout, { columns: true, record_delimiter: '\r\n' });
   const all = await json();
   assert.equal(parsed.length, all.length);
   assert.deepEqual(

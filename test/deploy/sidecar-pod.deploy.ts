@@ -63,6 +63,7 @@ test('the sidecar pod from deploy/kubernetes archives every audit record, and SI
   const keyText = await fs.readFile(path.join(dir, 'keys/billing-api.key'), 'utf8');
   pubKey = path.join(dir, 'keys/billing-api.pub');
 
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the test walks the manifests' YAML freely
   const docs = parseAllDocuments(await fs.readFile(MANIFEST, 'utf8'), { version: '1.1' }).map((d) => d.toJS() as Record<string, any>);
   const secret = docs.find((d) => d.kind === 'Secret')!;
   const pvc = docs.find((d) => d.kind === 'PersistentVolumeClaim')!;

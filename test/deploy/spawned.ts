@@ -16,9 +16,9 @@ export function spawnLogged(cmd: string, args: readonly string[], opts: SpawnOpt
   const logs: Array<Record<string, unknown>> = [];
   let tail = '';
   let buf = '';
-  proc.stdout!.resume();
-  proc.stderr!.setEncoding('utf8');
-  proc.stderr!.on('data', (chunk: string) => {
+  proc.stdout.resume();
+  proc.stderr.setEncoding('utf8');
+  proc.stderr.on('data', (chunk: string) => {
     tail = (tail + chunk).slice(-6000);
     buf += chunk;
     let nl: number;

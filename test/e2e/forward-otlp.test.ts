@@ -113,11 +113,11 @@ describe('forwarding non-audit records over OTLP', () => {
     const expectedNoEvent = {
       resourceLogs: expected.resourceLogs!.map((rl) => ({
         ...rl,
-        scopeLogs: rl.scopeLogs!.map((sl) => ({ ...sl, logRecords: sl.logRecords!.filter((r) => !String(r.eventName ?? '').startsWith('audit.')) })),
+        scopeLogs: rl.scopeLogs!.map((sl) => ({ ...sl, logRecords: sl.logRecords!.filter((r) => !String((r.eventName ?? '') as string).startsWith('audit.')) })),
       })),
     };
     // Sanity of the comparison itself: two scopes, four ordinary records, a dropped attribute count.
-    assert.deepEqual(expectedNoEvent.resourceLogs!.map((rl) => rl.scopeLogs!.map((sl) => sl.logRecords!.length)), [[2, 2]]);
+    assert.deepEqual(expectedNoEvent.resourceLogs.map((rl) => rl.scopeLogs.map((sl) => sl.logRecords.length)), [[2, 2]]);
     assert.ok(JSON.stringify(expectedNoEvent).includes('"droppedAttributesCount":2'));
     for (const u of [up.grpc, up.http]) {
       assert.equal(u.received.length, 1);

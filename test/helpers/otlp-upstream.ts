@@ -40,7 +40,7 @@ function otlp(): { req: protobuf.Type; res: protobuf.Type } {
 
 export function decodeOtlpRequest(bytes: Uint8Array): OtlpRequestObject {
   const t = otlp().req;
-  return t.toObject(t.decode(bytes), { longs: String, bytes: String, enums: Number, defaults: false, arrays: false }) as OtlpRequestObject;
+  return t.toObject(t.decode(bytes), { longs: String, bytes: String, enums: Number, defaults: false, arrays: false });
 }
 
 const emptyResponse = (): Buffer => Buffer.from(otlp().res.encode(otlp().res.create({})).finish());

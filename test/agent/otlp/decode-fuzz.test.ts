@@ -116,7 +116,7 @@ function refAny(v: J | undefined): J {
   if (v === undefined || v === null) return {};
   if (v.stringValue !== undefined) return { stringValue: v.stringValue };
   if (v.boolValue !== undefined) return { boolValue: v.boolValue };
-  if (v.intValue !== undefined) return { intValue: String(v.intValue) };
+  if (v.intValue !== undefined) return { intValue: typeof v.intValue === 'string' ? v.intValue : JSON.stringify(v.intValue) };
   if (v.doubleValue !== undefined) {
     const d = v.doubleValue as number | string;
     return { doubleValue: typeof d === 'number' && Number.isFinite(d) ? d : String(d) };
@@ -190,7 +190,7 @@ function refRecord(x: J): J {
 
 /** The records protobufjs sees in `bytes`, as [resource, scope, record] objects. */
 function reference(bytes: Uint8Array): J[][] {
-  const msg = Req.toObject(Req.decode(bytes), TO_OBJECT) as J;
+  const msg = Req.toObject(Req.decode(bytes), TO_OBJECT);
   const out: J[][] = [];
   for (const rl of (msg.resourceLogs as J[] | undefined) ?? []) {
     const res = refResource(rl.resource as J | undefined);
@@ -356,7 +356,7 @@ function mutateJson(r: Rnd, v: unknown): unknown {
   if (Array.isArray(v)) {
     if (v.length === 0 || r() < 0.15) return r() < 0.5 ? odd() : [...v, odd()];
     const i = int(r, v.length);
-    return v.map((x, k) => (k === i ? mutateJson(r, x) : x));
+    return (v as unknown[]).map((x, k) => (k === i ? mutateJson(r, x) : x));
   }
   if (v !== null && typeof v === 'object') {
     const keys = Object.keys(v);
