@@ -20,6 +20,7 @@ import { startTelemetryServer, type TelemetryServer } from './telemetry/server.j
 import type { LogFn } from './telemetry/log.js';
 import { startGrpcReceiver } from './receivers/otlp-grpc.js';
 import { startHttpReceiver } from './receivers/otlp-http.js';
+import { InflightBudget } from './receivers/inflight.js';
 import { createSink } from '../exporters/factory.js';
 import { makeOrigin } from '../verify/layout.js';
 import { hexId } from '../verify/note.js';
@@ -174,7 +175,9 @@ export class Agent {
     this.registerGauges();
 
     this.pipeline = new AuditPipeline(compileFilter(cfg.filter.rules), this.writer, this.metrics, undefined, this.log);
-    const opts = { maxDepth: cfg.receivers.maxDepth, log: this.log, metrics: this.metrics };
+    // One in-flight budget for both protocols: the bound is on the receiver's memory as a whole.
+    const inflight = new InflightBudget(cfg.receivers.maxInflightBytes);
+    const opts = { maxDepth: cfg.receivers.maxDepth, log: this.log, metrics: this.metrics, inflight };
     const addrs: AgentAddresses = { grpc: null, http: null, telemetry: null };
     if (cfg.receivers.grpc) {
       const r = await startGrpcReceiver(cfg.receivers.grpc, this.pipeline, opts);

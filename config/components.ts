@@ -49,24 +49,34 @@ const auth = obj<AuthConfig>({ bearer_token: { schema: emptyAsNull(str()) } });
 const grpc = obj<GrpcReceiverConfig>({
   endpoint: { schema: endpoint(), default: '127.0.0.1:4317' },
   max_recv_msg_size: { schema: size({ min: 1 }), default: '4MiB' },
+  read_timeout: { schema: duration({ min: 1 }), default: '30s', to: 'readTimeoutMs' },
   tls: { schema: tls },
   auth: { schema: auth, default: {} },
 });
 
-const http = obj<HttpReceiverConfig>({
-  endpoint: { schema: endpoint(), default: '127.0.0.1:4318' },
-  max_request_body_size: { schema: size({ min: 1 }), default: '4MiB' },
-  max_decompressed_size: { schema: size({ min: 1 }), default: '16MiB' },
-  tls: { schema: tls },
-  auth: { schema: auth, default: {} },
-});
+const http = obj<HttpReceiverConfig>(
+  {
+    endpoint: { schema: endpoint(), default: '127.0.0.1:4318' },
+    max_request_body_size: { schema: size({ min: 1 }), default: '4MiB' },
+    max_decompressed_size: { schema: size({ min: 1 }), default: '16MiB' },
+    read_header_timeout: { schema: duration({ min: 1 }), default: '10s', to: 'readHeaderTimeoutMs' },
+    read_timeout: { schema: duration({ min: 1 }), default: '30s', to: 'readTimeoutMs' },
+    tls: { schema: tls },
+    auth: { schema: auth, default: {} },
+  },
+  (h, at, ctx) => {
+    // The header deadline is part of the request deadline (Node refuses the reverse).
+    if (h.readHeaderTimeoutMs > h.readTimeoutMs) fail(ctx, join(at, 'read_header_timeout'), 'must not exceed read_timeout');
+  },
+);
 
 export type OtlpReceiverConfig = Config['receivers'];
 
 export const otlpReceiver = then(
-  obj<{ maxDepth: number; protocols: { grpc: GrpcReceiverConfig | null; http: HttpReceiverConfig | null } }>(
+  obj<{ maxDepth: number; maxInflightBytes: number; protocols: { grpc: GrpcReceiverConfig | null; http: HttpReceiverConfig | null } }>(
     {
       max_depth: { schema: int({ min: 1, max: 1000 }), default: 64 },
+      max_inflight_bytes: { schema: size({ min: 1 }), default: '64MiB' },
       protocols: {
         schema: obj(
           { grpc: { schema: grpc, nullIsEmpty: true }, http: { schema: http, nullIsEmpty: true } },
@@ -78,7 +88,7 @@ export const otlpReceiver = then(
       },
     },
   ),
-  (r): OtlpReceiverConfig => ({ grpc: r.protocols.grpc, http: r.protocols.http, maxDepth: r.maxDepth }),
+  (r): OtlpReceiverConfig => ({ grpc: r.protocols.grpc, http: r.protocols.http, maxDepth: r.maxDepth, maxInflightBytes: r.maxInflightBytes }),
 );
 
 const SEVERITY_BASES: Readonly<Record<string, number>> = { TRACE: 1, DEBUG: 5, INFO: 9, WARN: 13, ERROR: 17, FATAL: 21 };

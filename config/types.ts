@@ -17,6 +17,7 @@ export interface AuthConfig {
 export interface GrpcReceiverConfig {
   endpoint: string; // host:port, default 127.0.0.1:4317 (port 0 = pick a free port)
   maxRecvMsgSize: number; // bytes, after decompression; default 4 MiB
+  readTimeoutMs: number; // from a call's headers to its whole message; default 30000
   tls: TlsConfig | null;
   auth: AuthConfig;
 }
@@ -25,6 +26,8 @@ export interface HttpReceiverConfig {
   endpoint: string; // default 127.0.0.1:4318
   maxRequestBodySize: number; // bytes on the wire; default 4 MiB
   maxDecompressedSize: number; // bytes after gunzip; default 16 MiB
+  readHeaderTimeoutMs: number; // a request's headers must arrive within this; default 10000
+  readTimeoutMs: number; // the whole request (headers and body); default 30000
   tls: TlsConfig | null;
   auth: AuthConfig;
 }
@@ -101,6 +104,7 @@ export interface Config {
     grpc: GrpcReceiverConfig | null;
     http: HttpReceiverConfig | null;
     maxDepth: number; // AnyValue nesting limit, default 64
+    maxInflightBytes: number; // request bytes in flight (wire, decompressed, decoded), both protocols together; default 64 MiB
   };
   filter: AuditFilterConfig;
   seal: SealConfig;

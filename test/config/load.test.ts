@@ -58,15 +58,18 @@ test('the embedded default resolves to the documented values', async () => {
       retry: { initialIntervalMs: 500, maxIntervalMs: 30_000, multiplier: 2 },
     },
     receivers: {
-      grpc: { endpoint: '127.0.0.1:4317', maxRecvMsgSize: 4 * 1024 ** 2, tls: null, auth: { bearerToken: null } },
+      grpc: { endpoint: '127.0.0.1:4317', maxRecvMsgSize: 4 * 1024 ** 2, readTimeoutMs: 30_000, tls: null, auth: { bearerToken: null } },
       http: {
         endpoint: '127.0.0.1:4318',
         maxRequestBodySize: 4 * 1024 ** 2,
         maxDecompressedSize: 16 * 1024 ** 2,
+        readHeaderTimeoutMs: 10_000,
+        readTimeoutMs: 30_000,
         tls: null,
         auth: { bearerToken: null },
       },
       maxDepth: 64,
+      maxInflightBytes: 64 * 1024 ** 2,
     },
     filter: { rules: [{ attribute: { key: 'audit', value: 'true' } }, { eventNamePrefix: 'audit.' }] },
     seal: { maxRecords: 10_000, maxBytes: 4 * 1024 ** 2, maxAgeMs: 5000 },
@@ -114,12 +117,16 @@ test('valid-s3-full.yaml resolves every option', async () => {
   assert.deepEqual(config.receivers.grpc, {
     endpoint: '[::1]:4317',
     maxRecvMsgSize: 8 * 1024 ** 2,
+    readTimeoutMs: 20_000,
     tls: { certFile: '/etc/sealtrail/tls.crt', keyFile: '/etc/sealtrail/tls.key', clientCaFile: '/etc/sealtrail/ca.crt' },
     auth: { bearerToken: 'tok-123' },
   });
   assert.equal(config.receivers.http?.maxRequestBodySize, 10_000_000);
   assert.equal(config.receivers.http?.tls?.clientCaFile, null);
+  assert.equal(config.receivers.http?.readHeaderTimeoutMs, 5000);
+  assert.equal(config.receivers.http?.readTimeoutMs, 60_000);
   assert.equal(config.receivers.maxDepth, 32);
+  assert.equal(config.receivers.maxInflightBytes, 128 * 1024 ** 2);
   assert.deepEqual(config.filter.rules, [
     { attribute: { key: 'audit', value: 'true' } },
     { resourceAttribute: { key: 'service.name', value: 'payments' }, minSeverity: 13 },
