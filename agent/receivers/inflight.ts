@@ -4,6 +4,11 @@
 // is about to read, then what it really holds (wire bytes, decompressed bytes, decoded
 // bytes). A request that does not fit is refused with a retryable error before its body is
 // read, so memory is bounded by configuration, not by how many clients send at once.
+//
+// Growth past the reservation (gunzip output, the decoded records) is refused the same way,
+// except for the oldest request in flight, which may always grow: otherwise a burst of
+// admitted requests could each hold its reservation and all fail to grow, and none would
+// ever finish. The bound is therefore the budget plus what one request may cost.
 import { SealtrailError } from '../errors.js';
 import type { DecodedRequest } from '../otlp/model.js';
 
@@ -21,6 +26,8 @@ export function overBudget(max: number): SealtrailError {
 
 export class InflightBudget {
   private used = 0;
+  /** Live leases in the order they were taken (a Set iterates in insertion order). */
+  private readonly live = new Set<Lease>();
 
   constructor(readonly max: number) {}
 
@@ -37,7 +44,9 @@ export class InflightBudget {
   acquire(n: number): Lease | null {
     if (this.used > 0 && this.used + n > this.max) return null;
     this.used += n;
-    return new Lease(this, n);
+    const lease = new Lease(this, n);
+    this.live.add(lease);
+    return lease;
   }
 
   /** @internal */
@@ -45,9 +54,14 @@ export class InflightBudget {
     this.used += delta;
   }
 
-  /** @internal Whether `delta` more bytes fit, given that `own` of the used bytes are the asker's. */
-  fits(own: number, delta: number): boolean {
-    return this.used === own || this.used + delta <= this.max;
+  /** @internal Whether `lease` may grow by `delta`: it fits, or `lease` is the oldest in flight. */
+  mayGrow(lease: Lease, delta: number): boolean {
+    return this.used + delta <= this.max || this.live.values().next().value === lease;
+  }
+
+  /** @internal */
+  drop(lease: Lease): void {
+    this.live.delete(lease);
   }
 }
 
@@ -64,10 +78,10 @@ export class Lease {
     return this.held;
   }
 
-  /** Adds `n` bytes if they fit (or if this request is the only one in flight); false otherwise, nothing changed. */
+  /** Adds `n` bytes if they fit (or if this is the oldest request in flight); false otherwise, nothing changed. n <= 0 always succeeds. */
   grow(n: number): boolean {
     if (this.released) return false;
-    if (!this.budget.fits(this.held, n)) return false;
+    if (n > 0 && !this.budget.mayGrow(this, n)) return false;
     this.budget.adjust(n);
     this.held += n;
     return true;
@@ -83,6 +97,7 @@ export class Lease {
   release(): void {
     if (this.released) return;
     this.released = true;
+    this.budget.drop(this);
     this.budget.adjust(-this.held);
     this.held = 0;
   }

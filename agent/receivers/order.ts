@@ -53,9 +53,9 @@ export class ResponseOrder {
   }
 
   /** Call for every request as it arrives (before anything is written for it). */
-  track(res: http.ServerResponse): void {
-    const socket = res.socket;
-    if (!socket) return;
+  track(req: http.IncomingMessage, res: http.ServerResponse): void {
+    // req.socket, not res.socket: a pipelined response waiting its turn has no socket yet.
+    const socket = req.socket;
     const s = this.state(socket);
     s.open.add(res);
     res.once('close', () => {

@@ -137,6 +137,12 @@ export async function startGrpcReceiver(cfg: GrpcReceiverConfig, ingestor: Inges
 
   const handler: grpc.handleUnaryCall<Buffer, Buffer> = (call, callback) => {
     const peer = call.getPeer();
+    const lease = leases.get(call.metadata);
+    // As in otlp-http.ts: check that at least the message's size again fits before decoding.
+    if (lease && !lease.grow(call.request.length)) {
+      fail(callback, overBudget(budget.max), peer);
+      return;
+    }
     let req;
     try {
       req = decodeProtobufRequest(call.request, limits);
@@ -144,8 +150,7 @@ export async function startGrpcReceiver(cfg: GrpcReceiverConfig, ingestor: Inges
       fail(callback, err, peer);
       return;
     }
-    const lease = leases.get(call.metadata);
-    if (lease && !lease.grow(decodedBytes(req))) {
+    if (lease && !lease.grow(decodedBytes(req) - call.request.length)) {
       fail(callback, overBudget(budget.max), peer);
       return;
     }

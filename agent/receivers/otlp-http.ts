@@ -239,13 +239,16 @@ export async function startHttpReceiver(cfg: HttpReceiverConfig, ingestor: Inges
         return sendError(req, res, format, err);
       }
     }
+    // The decoded records take at least about the body's size again: refuse before spending
+    // the CPU on decoding when even that does not fit, then count what they really take.
+    if (!lease.grow(body.length)) return sendError(req, res, format, overBudget(budget.max));
     let decoded: DecodedRequest;
     try {
       decoded = format === 'json' ? decodeJsonRequest(body, limits) : decodeProtobufRequest(body, limits);
     } catch (err) {
       return sendError(req, res, format, err);
     }
-    if (!lease.grow(decodedBytes(decoded))) return sendError(req, res, format, overBudget(budget.max));
+    if (!lease.grow(decodedBytes(decoded) - body.length)) return sendError(req, res, format, overBudget(budget.max));
     try {
       await ingestor.ingest(decoded);
     } catch (err) {
@@ -255,7 +258,7 @@ export async function startHttpReceiver(cfg: HttpReceiverConfig, ingestor: Inges
   }
 
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse, expectContinue = false): void => {
-    order.track(res);
+    order.track(req, res);
     handle(req, res, expectContinue).catch((err: unknown) => {
       // Last line of defence: answer and keep serving.
       try {
