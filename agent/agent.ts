@@ -23,6 +23,7 @@ import { startTelemetryServer, type TelemetryServer } from './telemetry/server.j
 import type { LogFn } from '../lib/log.js';
 import { startGrpcReceiver } from './receivers/otlp-grpc.js';
 import { startHttpReceiver } from './receivers/otlp-http.js';
+import { InflightBudget } from './receivers/inflight.js';
 import { createSink } from '../exporters/factory.js';
 import type { Sink } from '../exporters/sink.js';
 
@@ -117,7 +118,15 @@ export class Agent {
     this.pipeline = new AuditPipeline(compileFilter(cfg.filter.rules), this.writer, this.metrics, undefined, this.log, context);
     this.forwarding = startForwarding(cfg, this.metrics, this.log);
     this.pipeline.tap = this.forwarding;
-    const opts = { maxDepth: cfg.receivers.maxDepth, decodeLimits: decodeLimitsFor(cfg.receivers, a.environment), log: this.log, metrics: this.metrics };
+    // One in-flight budget for both protocols: the bound is on the receiver's memory as a whole.
+    const inflight = new InflightBudget(cfg.receivers.maxInflightBytes);
+    const opts = {
+      maxDepth: cfg.receivers.maxDepth,
+      decodeLimits: decodeLimitsFor(cfg.receivers, a.environment),
+      log: this.log,
+      metrics: this.metrics,
+      inflight,
+    };
     if (cfg.receivers.grpc) {
       const r = await startGrpcReceiver(cfg.receivers.grpc, this.pipeline, opts);
       this.receivers.push(r);

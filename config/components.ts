@@ -56,17 +56,26 @@ const auth = obj<AuthConfig>({ bearer_token: { schema: emptyAsNull(str()) } });
 const grpc = obj<GrpcReceiverConfig>({
   endpoint: { schema: endpoint(), default: '127.0.0.1:4317' },
   max_recv_msg_size: { schema: size({ min: 1 }), default: '4MiB' },
+  read_timeout: { schema: duration({ min: 1 }), default: '30s', to: 'readTimeoutMs' },
   tls: { schema: tls },
   auth: { schema: auth, default: {} },
 });
 
-const http = obj<HttpReceiverConfig>({
-  endpoint: { schema: endpoint(), default: '127.0.0.1:4318' },
-  max_request_body_size: { schema: size({ min: 1 }), default: '4MiB' },
-  max_decompressed_size: { schema: size({ min: 1 }), default: '16MiB' },
-  tls: { schema: tls },
-  auth: { schema: auth, default: {} },
-});
+const http = obj<HttpReceiverConfig>(
+  {
+    endpoint: { schema: endpoint(), default: '127.0.0.1:4318' },
+    max_request_body_size: { schema: size({ min: 1 }), default: '4MiB' },
+    max_decompressed_size: { schema: size({ min: 1 }), default: '16MiB' },
+    read_header_timeout: { schema: duration({ min: 1 }), default: '10s', to: 'readHeaderTimeoutMs' },
+    read_timeout: { schema: duration({ min: 1 }), default: '30s', to: 'readTimeoutMs' },
+    tls: { schema: tls },
+    auth: { schema: auth, default: {} },
+  },
+  (h, at, ctx) => {
+    // The header deadline is part of the request deadline (Node refuses the reverse).
+    if (h.readHeaderTimeoutMs > h.readTimeoutMs) fail(ctx, join(at, 'read_header_timeout'), 'must not exceed read_timeout');
+  },
+);
 
 export type OtlpReceiverConfig = Config['receivers'];
 
@@ -78,9 +87,10 @@ const entrySize = then(size({ min: 4096 }), (n, at, ctx) =>
 );
 
 export const otlpReceiver = then(
-  obj<{ maxDepth: number; protocols: { grpc: GrpcReceiverConfig | null; http: HttpReceiverConfig | null } } & Budgets>(
+  obj<{ maxDepth: number; maxInflightBytes: number; protocols: { grpc: GrpcReceiverConfig | null; http: HttpReceiverConfig | null } } & Budgets>(
     {
       max_depth: { schema: int({ min: 1, max: 1000 }), default: 64 },
+      max_inflight_bytes: { schema: size({ min: 1 }), default: '64MiB' },
       max_records_per_request: { schema: int({ min: 1 }), default: 10000 },
       max_attributes_per_record: { schema: int({ min: 1 }), default: 128 },
       max_request_canonical_size: { schema: size({ min: 4096 }), default: '16MiB' },
@@ -100,6 +110,7 @@ export const otlpReceiver = then(
     grpc: r.protocols.grpc,
     http: r.protocols.http,
     maxDepth: r.maxDepth,
+    maxInflightBytes: r.maxInflightBytes,
     maxRecordsPerRequest: r.maxRecordsPerRequest,
     maxAttributesPerRecord: r.maxAttributesPerRecord,
     maxRequestCanonicalSize: r.maxRequestCanonicalSize,

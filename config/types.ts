@@ -18,6 +18,7 @@ export interface AuthConfig {
 export interface GrpcReceiverConfig {
   endpoint: string; // host:port, default 127.0.0.1:4317 (port 0 = pick a free port)
   maxRecvMsgSize: number; // bytes, after decompression; default 4 MiB
+  readTimeoutMs: number; // from a call's headers to its whole message; default 30000
   tls: TlsConfig | null;
   auth: AuthConfig;
 }
@@ -26,6 +27,8 @@ export interface HttpReceiverConfig {
   endpoint: string; // default 127.0.0.1:4318
   maxRequestBodySize: number; // bytes on the wire; default 4 MiB
   maxDecompressedSize: number; // bytes after gunzip; default 16 MiB
+  readHeaderTimeoutMs: number; // a request's headers must arrive within this; default 10000
+  readTimeoutMs: number; // the whole request (headers and body); default 30000
   tls: TlsConfig | null;
   auth: AuthConfig;
 }
@@ -121,6 +124,7 @@ export interface Config {
     grpc: GrpcReceiverConfig | null;
     http: HttpReceiverConfig | null;
     maxDepth: number; // AnyValue nesting limit, default 64
+    maxInflightBytes: number; // request bytes in flight (wire, decompressed, decoded), both protocols together; default 64 MiB
     // Per-request budgets, enforced while decoding (agent/otlp/canonical.ts Budget).
     maxRecordsPerRequest: number; // default 10000
     maxAttributesPerRecord: number; // per record, resource or scope; default 128

@@ -7,6 +7,7 @@ import { SealtrailError, isSealtrailError } from '../../lib/errors.js';
 import type { TlsConfig } from '../../config/types.js';
 import type { DecodeLimits } from '../otlp/model.js';
 import type { LogFn } from '../../lib/log.js';
+import type { InflightBudget } from './inflight.js';
 
 export interface ReceiverOptions {
   /** AnyValue nesting limit (config receivers.maxDepth). */
@@ -16,6 +17,8 @@ export interface ReceiverOptions {
   log: LogFn;
   /** Counts requests refused as malformed, too large or unauthenticated. */
   metrics?: { requestsRejected: number };
+  /** The receiver's in-flight byte budget, shared by its protocols; absent = a private one of the default size. */
+  inflight?: InflightBudget;
 }
 
 export interface ReceiverHandle {
@@ -31,6 +34,7 @@ export const DEFAULT_RETRY_AFTER_SECONDS = 1;
 // gRPC status codes (https://grpc.github.io/grpc/core/md_doc_statuscodes.html).
 export const GRPC_OK = 0;
 export const GRPC_INVALID_ARGUMENT = 3;
+export const GRPC_DEADLINE_EXCEEDED = 4;
 export const GRPC_NOT_FOUND = 5;
 export const GRPC_RESOURCE_EXHAUSTED = 8;
 export const GRPC_UNIMPLEMENTED = 12;

@@ -5,6 +5,14 @@
 // deserializer is replaced by the identity so the raw bytes reach our own hostile-input
 // decoder (decode-protobuf.ts) and the canonical text is built straight from the wire.
 // grpc-js handles framing, gzip and the receive size limit (RESOURCE_EXHAUSTED).
+//
+// grpc-js reads a call's whole message before the handler runs, but leaves the stream paused
+// until the call is started; an interceptor runs on the call's headers, before any of the
+// message is read. It checks the bearer token and takes a lease on the in-flight byte budget
+// (max_recv_msg_size, the most the message may be; then the message's size once it arrived,
+// plus its decoded size in the handler). A call that does not fit gets UNAVAILABLE with
+// RetryInfo without its message being read; one whose message does not arrive within
+// read_timeout gets DEADLINE_EXCEEDED (both retryable in OTLP).
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +24,7 @@ import { SealtrailError } from '../../lib/errors.js';
 import type { GrpcReceiverConfig } from '../../config/types.js';
 import type { Ingestor } from '../pipeline/ingest.js';
 import {
+  GRPC_DEADLINE_EXCEEDED,
   bearerChecker,
   classify,
   formatAddress,
@@ -24,6 +33,7 @@ import {
   type ReceiverHandle,
   type ReceiverOptions,
 } from './common.js';
+import { DEFAULT_MAX_INFLIGHT_BYTES, InflightBudget, decodedBytes, overBudget, type Lease } from './inflight.js';
 
 const SERVICE_PROTO = 'opentelemetry/proto/collector/logs/v1/logs_service.proto';
 const SERVICE_NAME = 'opentelemetry.proto.collector.logs.v1.LogsService';
@@ -58,8 +68,12 @@ export async function startGrpcReceiver(cfg: GrpcReceiverConfig, ingestor: Inges
   const authorized = bearerChecker(cfg.auth.bearerToken);
   const limits = { ...opts.decodeLimits, maxDepth: opts.maxDepth };
   const { log } = opts;
+  const budget = opts.inflight ?? new InflightBudget(DEFAULT_MAX_INFLIGHT_BYTES);
+  /** Each call's lease, found by the handler through the metadata object grpc-js hands on. */
+  const leases = new WeakMap<grpc.Metadata, Lease>();
 
-  const fail = (callback: grpc.sendUnaryData<Buffer>, err: unknown, peer: string): void => {
+  /** The status for an error (google.rpc.Status with RetryInfo in grpc-status-details-bin). */
+  const statusOf = (err: unknown, peer: string): grpc.StatusObject => {
     const f = classify(err);
     if (f.retryable) log('debug', 'otlp/grpc: export refused (retryable)', { peer, error: f.message });
     else {
@@ -72,14 +86,61 @@ export async function startGrpcReceiver(cfg: GrpcReceiverConfig, ingestor: Inges
       'grpc-status-details-bin',
       encodeStatusProto({ code: f.grpcCode, message: f.message, ...(f.retryable ? { retryDelaySeconds: f.retryAfterSeconds } : {}) }),
     );
-    callback({ code: f.grpcCode, details: f.message, metadata }, null);
+    return { code: f.grpcCode, details: f.message, metadata };
+  };
+  const fail = (callback: grpc.sendUnaryData<Buffer>, err: unknown, peer: string): void => callback(statusOf(err, peer), null);
+
+  const admission: grpc.ServerInterceptor = (_method, call) => {
+    let lease: Lease | null = null;
+    let timer: NodeJS.Timeout | undefined;
+    const done = (): void => {
+      clearTimeout(timer);
+      lease?.release();
+    };
+    return new grpc.ServerInterceptingCall(call, {
+      start: (next) =>
+        next({
+          onReceiveMetadata: (metadata, nextMetadata) => {
+            const peer = call.getPeer();
+            const auth = metadata.get('authorization');
+            if (!authorized(auth.length === 1 && typeof auth[0] === 'string' ? auth[0] : undefined)) {
+              call.sendStatus(statusOf(new SealtrailError('UNAUTHENTICATED', 'missing or wrong bearer token'), peer));
+              return;
+            }
+            lease = budget.acquire(cfg.maxRecvMsgSize);
+            if (lease === null) {
+              call.sendStatus(statusOf(overBudget(budget.max), peer));
+              return;
+            }
+            leases.set(metadata, lease);
+            timer = setTimeout(() => {
+              done();
+              log('debug', 'otlp/grpc: request message too slow', { peer });
+              call.sendStatus({ code: GRPC_DEADLINE_EXCEEDED, details: `request message not received within ${cfg.readTimeoutMs} ms` });
+            }, cfg.readTimeoutMs);
+            nextMetadata(metadata);
+          },
+          onReceiveMessage: (message: Buffer, nextMessage) => {
+            clearTimeout(timer);
+            // The reservation becomes what arrived (grpc-js has dropped the compressed copy).
+            lease?.resize(message.length);
+            nextMessage(message);
+          },
+          onCancel: done,
+        }),
+      sendStatus: (status, next) => {
+        done();
+        next(status);
+      },
+    });
   };
 
   const handler: grpc.handleUnaryCall<Buffer, Buffer> = (call, callback) => {
     const peer = call.getPeer();
-    const auth = call.metadata.get('authorization');
-    if (!authorized(auth.length === 1 && typeof auth[0] === 'string' ? auth[0] : undefined)) {
-      fail(callback, new SealtrailError('UNAUTHENTICATED', 'missing or wrong bearer token'), peer);
+    const lease = leases.get(call.metadata);
+    // As in otlp-http.ts: check that at least the message's size again fits before decoding.
+    if (lease && !lease.grow(call.request.length)) {
+      fail(callback, overBudget(budget.max), peer);
       return;
     }
     let req;
@@ -87,6 +148,10 @@ export async function startGrpcReceiver(cfg: GrpcReceiverConfig, ingestor: Inges
       req = decodeProtobufRequest(call.request, limits);
     } catch (err) {
       fail(callback, err, peer);
+      return;
+    }
+    if (lease && !lease.grow(decodedBytes(req) - call.request.length)) {
+      fail(callback, overBudget(budget.max), peer);
       return;
     }
     ingestor.ingest(req).then(
@@ -97,6 +162,7 @@ export async function startGrpcReceiver(cfg: GrpcReceiverConfig, ingestor: Inges
 
   const server = new grpc.Server({
     'grpc.max_receive_message_length': cfg.maxRecvMsgSize,
+    interceptors: [admission],
   });
   server.addService(logsServiceDefinition(), { Export: handler });
 

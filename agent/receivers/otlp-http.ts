@@ -5,10 +5,15 @@
 // Every byte from the client is hostile: the body is counted while it streams and never
 // buffered past maxRequestBodySize (the rest is read and thrown away, up to a bound, so the
 // client can see the 413; past that bound the connection is dropped); gunzip stops at
-// maxDecompressedSize (zlib maxOutputLength), so a decompression bomb costs at most that much.
+// maxDecompressedSize, so a decompression bomb costs at most that much. Each request holds a
+// lease on the receiver's in-flight byte budget (inflight.ts) from its headers to its answer;
+// one that does not fit is refused (503 + Retry-After) before its body is read.
+//
+// Framing: `Expect: 100-continue` gets its 100 only after every header check and the budget
+// passed; headers and whole requests have deadlines (read_header_timeout, read_timeout); and a
+// parse error on a pipelined connection is answered after the responses before it (order.ts).
 import http from 'node:http';
 import https from 'node:https';
-import { promisify } from 'node:util';
 import zlib from 'node:zlib';
 import { decodeJsonRequest } from '../otlp/decode-json.js';
 import { decodeProtobufRequest } from '../otlp/decode-protobuf.js';
@@ -31,8 +36,8 @@ import {
   type ReceiverHandle,
   type ReceiverOptions,
 } from './common.js';
-
-const gunzip = promisify(zlib.gunzip);
+import { DEFAULT_MAX_INFLIGHT_BYTES, InflightBudget, decodedBytes, overBudget, type Lease } from './inflight.js';
+import { ResponseOrder } from './order.js';
 
 export const LOGS_PATH = '/v1/logs';
 const CT_PROTOBUF = 'application/x-protobuf';
@@ -102,11 +107,50 @@ function readBody(req: http.IncomingMessage, limit: number, drainLimit: number):
   });
 }
 
+/**
+ * Gunzips `body`, holding at most `maxOutput` bytes of output and growing `lease` by each
+ * piece as it comes out, so a request that expands past the in-flight budget stops early.
+ */
+function gunzipWithin(body: Buffer, maxOutput: number, lease: Lease, budgetMax: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const z = zlib.createGunzip({ chunkSize: 64 * 1024 });
+    const parts: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    const fail = (err: SealtrailError): void => {
+      if (failed) return;
+      failed = true;
+      parts.length = 0;
+      z.destroy();
+      reject(err);
+    };
+    z.on('data', (chunk: Buffer) => {
+      if (failed) return;
+      size += chunk.length;
+      if (size > maxOutput) return fail(new SealtrailError('TOO_LARGE', `decompressed body exceeds ${maxOutput} bytes`));
+      if (!lease.grow(chunk.length)) return fail(overBudget(budgetMax));
+      parts.push(chunk);
+    });
+    z.on('error', (err) => fail(new SealtrailError('BAD_REQUEST', `invalid gzip body: ${err.message}`)));
+    z.on('end', () => {
+      if (!failed) resolve(Buffer.concat(parts, size));
+    });
+    z.end(body);
+  });
+}
+
+/** Node's timer that enforces headersTimeout/requestTimeout runs this often: a fraction of the shorter deadline, at most 1 s. */
+function checkingInterval(cfg: HttpReceiverConfig): number {
+  return Math.max(50, Math.min(1000, Math.floor(Math.min(cfg.readHeaderTimeoutMs, cfg.readTimeoutMs) / 4)));
+}
+
 export async function startHttpReceiver(cfg: HttpReceiverConfig, ingestor: Ingestor, opts: ReceiverOptions): Promise<ReceiverHandle> {
   const { host, port } = parseEndpoint(cfg.endpoint);
   const authorized = bearerChecker(cfg.auth.bearerToken);
   const limits = { ...opts.decodeLimits, maxDepth: opts.maxDepth };
   const { log } = opts;
+  const budget = opts.inflight ?? new InflightBudget(DEFAULT_MAX_INFLIGHT_BYTES);
+  const order = new ResponseOrder(log);
   // Bytes we are willing to read and throw away after a refusal, so the client sees our answer.
   const drainLimit = Math.max(cfg.maxRequestBodySize, 1 << 20);
 
@@ -120,7 +164,8 @@ export async function startHttpReceiver(cfg: HttpReceiverConfig, ingestor: Inges
     res.end(body);
   }
 
-  function sendError(req: http.IncomingMessage, res: http.ServerResponse, format: Format, err: unknown, drained = true): void {
+  /** `drained` false: the body was not read to its end, so the connection is dropped after the answer. */
+  function sendError(req: http.IncomingMessage, res: http.ServerResponse, format: Format, err: unknown, drained = true, close = false): void {
     const f = classify(err);
     const headers: Record<string, string> = {};
     if (f.retryable) {
@@ -133,37 +178,50 @@ export async function startHttpReceiver(cfg: HttpReceiverConfig, ingestor: Inges
     if (!isSealtrailError(err)) log('error', 'otlp/http: unexpected error', { error: String(err) });
     if (f.httpStatus === 405) headers.Allow = 'POST';
     if (f.httpStatus === 401) headers['WWW-Authenticate'] = 'Bearer';
-    if (!drained) headers.Connection = 'close';
+    if (!drained || close) headers.Connection = 'close';
     const status = { code: f.grpcCode, message: f.message, ...(f.retryable ? { retryDelaySeconds: f.retryAfterSeconds } : {}) };
     send(res, f.httpStatus, format, format === 'json' ? encodeStatusJson(status) : encodeStatusProto(status), headers);
     if (!drained) res.once('finish', () => req.socket.destroy());
   }
 
-  /** Refuses before reading the body: discard what the client sends (bounded), then answer. */
-  async function refuse(req: http.IncomingMessage, res: http.ServerResponse, format: Format, err: SealtrailError): Promise<void> {
+  /**
+   * Refuses before reading the body: discard what the client sends (bounded), then answer.
+   * A client that sent `Expect: 100-continue` has not sent its body and waits for our word, so
+   * it gets the final status at once, with Connection: close (Node discards whatever body still
+   * comes until the client closes, instead of parsing it as the next request).
+   */
+  async function refuse(req: http.IncomingMessage, res: http.ServerResponse, format: Format, err: SealtrailError, expectContinue: boolean): Promise<void> {
+    if (expectContinue) return sendError(req, res, format, err, true, true);
     const r = await readBody(req, 0, drainLimit).catch(() => null);
     if (r === null) return; // the client went away
     sendError(req, res, format, err, !('drained' in r) || r.drained);
   }
 
-  async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+  async function handle(req: http.IncomingMessage, res: http.ServerResponse, expectContinue: boolean): Promise<void> {
     const format = formatOf(req.headers['content-type']) ?? 'json';
     const url = req.url ?? '';
     const q = url.indexOf('?');
     const pathname = q < 0 ? url : url.slice(0, q);
-    if (pathname !== LOGS_PATH) return refuse(req, res, format, new SealtrailError('NOT_FOUND', `no such endpoint ${pathname.slice(0, 200)}; logs go to POST ${LOGS_PATH}`));
-    if (req.method !== 'POST') return refuse(req, res, format, new SealtrailError('METHOD_NOT_ALLOWED', `${LOGS_PATH} accepts POST only`));
-    if (!authorized(req.headers.authorization)) return refuse(req, res, format, new SealtrailError('UNAUTHENTICATED', 'missing or wrong bearer token'));
+    const no = (err: SealtrailError): Promise<void> => refuse(req, res, format, err, expectContinue);
+    if (pathname !== LOGS_PATH) return no(new SealtrailError('NOT_FOUND', `no such endpoint ${pathname.slice(0, 200)}; logs go to POST ${LOGS_PATH}`));
+    if (req.method !== 'POST') return no(new SealtrailError('METHOD_NOT_ALLOWED', `${LOGS_PATH} accepts POST only`));
+    if (!authorized(req.headers.authorization)) return no(new SealtrailError('UNAUTHENTICATED', 'missing or wrong bearer token'));
     if (formatOf(req.headers['content-type']) === null) {
-      return refuse(req, res, format, new SealtrailError('UNSUPPORTED_MEDIA_TYPE', `Content-Type must be ${CT_PROTOBUF} or ${CT_JSON}`));
+      return no(new SealtrailError('UNSUPPORTED_MEDIA_TYPE', `Content-Type must be ${CT_PROTOBUF} or ${CT_JSON}`));
     }
     const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
     if (encoding !== 'identity' && encoding !== 'gzip' && encoding !== '') {
-      return refuse(req, res, format, new SealtrailError('UNSUPPORTED_MEDIA_TYPE', 'Content-Encoding must be gzip or identity'));
+      return no(new SealtrailError('UNSUPPORTED_MEDIA_TYPE', 'Content-Encoding must be gzip or identity'));
     }
     const declared = Number(req.headers['content-length'] ?? '0');
     const tooLarge = new SealtrailError('TOO_LARGE', `request body exceeds ${cfg.maxRequestBodySize} bytes`);
-    if (declared > cfg.maxRequestBodySize) return refuse(req, res, format, tooLarge);
+    if (declared > cfg.maxRequestBodySize) return no(tooLarge);
+    // A chunked body has no declared length: reserve the most it may be, shrink once it is read.
+    const chunked = req.headers['transfer-encoding'] !== undefined;
+    const lease = budget.acquire(chunked ? cfg.maxRequestBodySize : declared);
+    if (lease === null) return no(overBudget(budget.max));
+    res.once('close', () => lease.release());
+    if (expectContinue) res.writeContinue();
 
     let r: BodyResult;
     try {
@@ -173,27 +231,24 @@ export async function startHttpReceiver(cfg: HttpReceiverConfig, ingestor: Inges
     }
     if ('tooLarge' in r) return sendError(req, res, format, tooLarge, r.drained);
     let body = r.body;
+    lease.resize(body.length);
     if (encoding === 'gzip') {
       try {
-        body = await gunzip(body, { maxOutputLength: cfg.maxDecompressedSize });
+        body = await gunzipWithin(body, cfg.maxDecompressedSize, lease, budget.max);
       } catch (err) {
-        const bomb = (err as { code?: string }).code === 'ERR_BUFFER_TOO_LARGE';
-        return sendError(
-          req,
-          res,
-          format,
-          bomb
-            ? new SealtrailError('TOO_LARGE', `decompressed body exceeds ${cfg.maxDecompressedSize} bytes`)
-            : new SealtrailError('BAD_REQUEST', `invalid gzip body: ${(err as Error).message}`),
-        );
+        return sendError(req, res, format, err);
       }
     }
+    // The decoded records take at least about the body's size again: refuse before spending
+    // the CPU on decoding when even that does not fit, then count what they really take.
+    if (!lease.grow(body.length)) return sendError(req, res, format, overBudget(budget.max));
     let decoded: DecodedRequest;
     try {
       decoded = format === 'json' ? decodeJsonRequest(body, limits) : decodeProtobufRequest(body, limits);
     } catch (err) {
       return sendError(req, res, format, err);
     }
+    if (!lease.grow(decodedBytes(decoded) - body.length)) return sendError(req, res, format, overBudget(budget.max));
     try {
       await ingestor.ingest(decoded);
     } catch (err) {
@@ -202,8 +257,9 @@ export async function startHttpReceiver(cfg: HttpReceiverConfig, ingestor: Inges
     send(res, 200, format, format === 'json' ? encodeExportResponseJson() : encodeExportResponseProto());
   }
 
-  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
-    handle(req, res).catch((err: unknown) => {
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse, expectContinue = false): void => {
+    order.track(req, res);
+    handle(req, res, expectContinue).catch((err: unknown) => {
       // Last line of defence: answer and keep serving.
       try {
         sendError(req, res, 'json', err);
@@ -213,22 +269,26 @@ export async function startHttpReceiver(cfg: HttpReceiverConfig, ingestor: Inges
     });
   };
 
+  // Deadlines for a request's headers and for the whole request (a 1 B/s drip is cut); the
+  // connection gets 408 and is closed (Node reports both through 'clientError').
+  const timeouts = {
+    headersTimeout: cfg.readHeaderTimeoutMs,
+    requestTimeout: cfg.readTimeoutMs,
+    connectionsCheckingInterval: checkingInterval(cfg),
+  };
   let server: http.Server;
   if (cfg.tls) {
     const t = loadTls(cfg.tls);
     server = https.createServer(
-      { cert: t.cert, key: t.key, ...(t.ca ? { ca: t.ca, requestCert: true, rejectUnauthorized: true } : {}) },
+      { ...timeouts, cert: t.cert, key: t.key, ...(t.ca ? { ca: t.ca, requestCert: true, rejectUnauthorized: true } : {}) },
       onRequest,
     );
   } else {
-    server = http.createServer(onRequest);
+    server = http.createServer(timeouts, onRequest);
   }
-  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
-    // Unparseable HTTP: answer 400 if the socket still can, never throw.
-    log('debug', 'otlp/http: client error', { error: err.message });
-    if (socket.writable && err.code !== 'ECONNRESET') socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-    else socket.destroy();
-  });
+  // With this listener Node no longer sends 100 Continue by itself; handle() does, after the checks.
+  server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => onRequest(req, res, true));
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => order.clientError(err, socket));
 
   await new Promise<void>((resolve, reject) => {
     const onError = (err: Error): void => reject(new SealtrailError('CONFIG', `HTTP receiver cannot bind ${cfg.endpoint}: ${err.message}`, { cause: err }));

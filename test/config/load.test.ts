@@ -60,15 +60,18 @@ test('the embedded default resolves to the documented values', async () => {
       retry: { initialIntervalMs: 500, maxIntervalMs: 30_000, multiplier: 2 },
     },
     receivers: {
-      grpc: { endpoint: '127.0.0.1:4317', maxRecvMsgSize: 4 * 1024 ** 2, tls: null, auth: { bearerToken: null } },
+      grpc: { endpoint: '127.0.0.1:4317', maxRecvMsgSize: 4 * 1024 ** 2, readTimeoutMs: 30_000, tls: null, auth: { bearerToken: null } },
       http: {
         endpoint: '127.0.0.1:4318',
         maxRequestBodySize: 4 * 1024 ** 2,
         maxDecompressedSize: 16 * 1024 ** 2,
+        readHeaderTimeoutMs: 10_000,
+        readTimeoutMs: 30_000,
         tls: null,
         auth: { bearerToken: null },
       },
       maxDepth: 64,
+      maxInflightBytes: 64 * 1024 ** 2,
       maxRecordsPerRequest: 10_000,
       maxAttributesPerRecord: 128,
       maxRequestCanonicalSize: 16 * 1024 ** 2,
@@ -134,12 +137,16 @@ test('valid-s3-full.yaml resolves every option', async () => {
   assert.deepEqual(config.receivers.grpc, {
     endpoint: '[::1]:4317',
     maxRecvMsgSize: 8 * 1024 ** 2,
+    readTimeoutMs: 20_000,
     tls: { certFile: '/etc/sealtrail/tls.crt', keyFile: '/etc/sealtrail/tls.key', clientCaFile: '/etc/sealtrail/ca.crt' },
     auth: { bearerToken: 'tok-123' },
   });
   assert.equal(config.receivers.http?.maxRequestBodySize, 10_000_000);
   assert.equal(config.receivers.http?.tls?.clientCaFile, null);
+  assert.equal(config.receivers.http?.readHeaderTimeoutMs, 5000);
+  assert.equal(config.receivers.http?.readTimeoutMs, 60_000);
   assert.equal(config.receivers.maxDepth, 32);
+  assert.equal(config.receivers.maxInflightBytes, 128 * 1024 ** 2);
   assert.equal(config.receivers.maxRecordsPerRequest, 4096);
   assert.equal(config.receivers.maxAttributesPerRecord, 256);
   assert.equal(config.receivers.maxRequestCanonicalSize, 16 * 1024 ** 2);

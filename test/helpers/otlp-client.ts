@@ -62,7 +62,8 @@ export class GrpcLogsClient {
   constructor(addr: string) {
     this.client = new grpc.Client(addr, grpc.credentials.createInsecure());
   }
-  export(body: Buffer, deadlineMs = 30000): Promise<{ code: number; details: string }> {
+  /** `metadata`: the trailers of a failed call (grpc-status-details-bin and the like). */
+  export(body: Buffer, deadlineMs = 30000): Promise<{ code: number; details: string; metadata?: grpc.Metadata }> {
     return new Promise((resolve) => {
       this.client.makeUnaryRequest(
         EXPORT_PATH,
@@ -71,7 +72,7 @@ export class GrpcLogsClient {
         body,
         new grpc.Metadata(),
         { deadline: Date.now() + deadlineMs },
-        (err: grpc.ServiceError | null) => resolve(err ? { code: err.code, details: err.details } : { code: grpc.status.OK, details: '' }),
+        (err: grpc.ServiceError | null) => resolve(err ? { code: err.code, details: err.details, metadata: err.metadata } : { code: grpc.status.OK, details: '' }),
       );
     });
   }

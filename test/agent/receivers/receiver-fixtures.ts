@@ -31,7 +31,7 @@ export class RecordingIngestor implements Ingestor {
 export const quietLog: LogFn = () => {};
 
 export function grpcConfig(over: Partial<GrpcReceiverConfig> = {}): GrpcReceiverConfig {
-  return { endpoint: '127.0.0.1:0', maxRecvMsgSize: 4 << 20, tls: null, auth: { bearerToken: null }, ...over };
+  return { endpoint: '127.0.0.1:0', maxRecvMsgSize: 4 << 20, readTimeoutMs: 30_000, tls: null, auth: { bearerToken: null }, ...over };
 }
 
 export function httpConfig(over: Partial<HttpReceiverConfig> = {}): HttpReceiverConfig {
@@ -39,6 +39,8 @@ export function httpConfig(over: Partial<HttpReceiverConfig> = {}): HttpReceiver
     endpoint: '127.0.0.1:0',
     maxRequestBodySize: 4 << 20,
     maxDecompressedSize: 16 << 20,
+    readHeaderTimeoutMs: 10_000,
+    readTimeoutMs: 30_000,
     tls: null,
     auth: { bearerToken: null },
     ...over,
