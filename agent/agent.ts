@@ -58,7 +58,10 @@ export class Agent {
   origin = '';
   verifierKeyPath: string | null = null;
 
-  constructor(private readonly loaded: LoadedConfig, private readonly log: LogFn) {}
+  constructor(
+    private readonly loaded: LoadedConfig,
+    private readonly log: LogFn,
+  ) {}
 
   start(): Promise<AgentAddresses> {
     if (!this.startup) this.startup = this.doStart();
@@ -162,12 +165,20 @@ export class Agent {
     if (a.signingKey) {
       const signer = await loadSignerKey(a.signingKey);
       const pub = a.signingKey.replace(/\.key$/, '') + '.pub';
-      this.verifierKeyPath = (await fs.stat(pub).then(() => true, () => false)) ? pub : null;
+      this.verifierKeyPath = (await fs.stat(pub).then(
+        () => true,
+        () => false,
+      ))
+        ? pub
+        : null;
       return signer;
     }
     const dir = path.join(a.dataDir, 'keys');
     const keyPath = path.join(dir, `${a.name}.key`);
-    const exists = await fs.stat(keyPath).then(() => true, () => false);
+    const exists = await fs.stat(keyPath).then(
+      () => true,
+      () => false,
+    );
     if (!exists) {
       const k = await writeKeyFiles(dir, a.name);
       this.log('info', 'generated a signing key; give the verifier key to whoever verifies the archive', {
@@ -190,12 +201,30 @@ export class Agent {
         gauge('sealtrail_buffer_entries', 'Entries held in the buffer.', [['', s.entries]]) +
         gauge('sealtrail_chain_size', 'Entries in the chain (next seq).', [['', s.chain.size]]) +
         gauge('sealtrail_sealed_size', 'Tree size of the last signed checkpoint.', [['', s.sealedSize]]) +
-        gauge('sealtrail_buffer_writable', '0 while the buffer refuses writes after a failed write (it reopens itself).', [['', w.storageError === null ? 1 : 0]]) +
+        gauge('sealtrail_buffer_writable', '0 while the buffer refuses writes after a failed write (it reopens itself).', [
+          ['', w.storageError === null ? 1 : 0],
+        ]) +
         counter('sealtrail_batches_sealed_total', 'Batches sealed since start.', this.batchesSealed) +
-        gauge('sealtrail_sink_lag_entries', 'Sealed entries the sink does not have yet.', sinks.map((f) => [label('sink', f.sink.id), s.sealedSize - f.cursor])) +
-        counter('sealtrail_sink_errors_total', 'Failed delivery attempts since start.', sinks.map((f) => [label('sink', f.sink.id), f.errors])) +
-        counter('sealtrail_sink_batches_delivered_total', 'Batches delivered since start.', sinks.map((f) => [label('sink', f.sink.id), f.batchesDelivered])) +
-        gauge('sealtrail_sink_conflict', '1 when the sink stopped on a conflict.', sinks.map((f) => [label('sink', f.sink.id), f.state === 'conflict' ? 1 : 0]))
+        gauge(
+          'sealtrail_sink_lag_entries',
+          'Sealed entries the sink does not have yet.',
+          sinks.map((f) => [label('sink', f.sink.id), s.sealedSize - f.cursor]),
+        ) +
+        counter(
+          'sealtrail_sink_errors_total',
+          'Failed delivery attempts since start.',
+          sinks.map((f) => [label('sink', f.sink.id), f.errors]),
+        ) +
+        counter(
+          'sealtrail_sink_batches_delivered_total',
+          'Batches delivered since start.',
+          sinks.map((f) => [label('sink', f.sink.id), f.batchesDelivered]),
+        ) +
+        gauge(
+          'sealtrail_sink_conflict',
+          '1 when the sink stopped on a conflict.',
+          sinks.map((f) => [label('sink', f.sink.id), f.state === 'conflict' ? 1 : 0]),
+        )
       );
     });
   }
@@ -239,8 +268,11 @@ export class Agent {
       while (Date.now() < deadline && !this.forwarders.every((f) => f.caughtUp() || f.state === 'conflict')) {
         await new Promise((r) => setTimeout(r, 20));
       }
-      const behind = this.forwarders.filter((f) => !f.caughtUp()).map((f) => ({ sink: f.sink.id, lag_entries: this.writer!.sealedSize - f.cursor }));
-      if (behind.length > 0) this.log('warn', 'shutdown timeout: undelivered batches stay in the buffer for the next start', { sinks: behind });
+      const behind = this.forwarders
+        .filter((f) => !f.caughtUp())
+        .map((f) => ({ sink: f.sink.id, lag_entries: this.writer!.sealedSize - f.cursor }));
+      if (behind.length > 0)
+        this.log('warn', 'shutdown timeout: undelivered batches stay in the buffer for the next start', { sinks: behind });
     }
     // A forwarder stops between attempts; one stuck in a sink call is released by closing its sink.
     await Promise.all(this.forwarders.map((f) => f.stop(FORWARDER_STOP_GRACE_MS)));

@@ -31,7 +31,13 @@ export function ownResource(agentName: string, environment: string): string {
   });
 }
 
-export function ownEntry(resource: string, event: OwnEvent, body: string, attributes: Record<string, string | number | boolean>, nowMs = Date.now()): EntryParts {
+export function ownEntry(
+  resource: string,
+  event: OwnEvent,
+  body: string,
+  attributes: Record<string, string | number | boolean>,
+  nowMs = Date.now(),
+): EntryParts {
   const nanos = `${BigInt(nowMs) * 1_000_000n}`;
   const record = JSON.stringify({
     timeUnixNano: nanos,

@@ -29,7 +29,8 @@ async function main(): Promise<void> {
   const entries = Number(process.argv[2] ?? 1_000_000);
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sealtrail-cat-bench-'));
   try {
-    const resource = '{"attributes":[{"key":"service.name","value":{"stringValue":"billing"}},{"key":"deployment.environment.name","value":{"stringValue":"test"}}]}';
+    const resource =
+      '{"attributes":[{"key":"service.name","value":{"stringValue":"billing"}},{"key":"deployment.environment.name","value":{"stringValue":"test"}}]}';
     await buildArchive(dir, { entries, batchSize: 10_000, record, resource });
     const self = fileURLToPath(import.meta.url);
     const runs: Array<[string, string[]]> = [
@@ -44,11 +45,16 @@ async function main(): Promise<void> {
     console.log('| format | wall s | entries/s (wall) | CPU s | entries per CPU-second | peak RSS (MiB) |');
     console.log('|---|---:|---:|---:|---:|---:|');
     for (const [label, args] of runs) {
-      const out = spawnSync(process.execPath, [self, '--child', dir, ...args], { stdio: ['ignore', 'ignore', 'pipe'], encoding: 'utf8' }).stderr;
+      const out = spawnSync(process.execPath, [self, '--child', dir, ...args], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+        encoding: 'utf8',
+      }).stderr;
       const r = JSON.parse(out.trim().split('\n').pop()!) as { code: number; ms: number; cpuMs: number; maxRssKiB: number };
       if (r.code !== 0) throw new Error(`cat exited ${r.code}`);
       const rate = (ms: number) => Math.round(entries / (ms / 1000));
-      console.log(`| ${label} | ${(r.ms / 1000).toFixed(2)} | ${rate(r.ms)} | ${(r.cpuMs / 1000).toFixed(2)} | ${rate(r.cpuMs)} | ${(r.maxRssKiB / 1024).toFixed(0)} |`);
+      console.log(
+        `| ${label} | ${(r.ms / 1000).toFixed(2)} | ${rate(r.ms)} | ${(r.cpuMs / 1000).toFixed(2)} | ${rate(r.cpuMs)} | ${(r.maxRssKiB / 1024).toFixed(0)} |`,
+      );
     }
   } finally {
     await fs.rm(dir, { recursive: true, force: true });

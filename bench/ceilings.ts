@@ -28,7 +28,14 @@ export interface DecodeCeilingResult {
   peakRssBytes: number;
 }
 
-export async function decodeAckCeiling(o: { transport: 'grpc' | 'http'; concurrency: number; recordsPerRequest: number; recordBytes: number; durationMs: number; warmupMs: number }): Promise<DecodeCeilingResult> {
+export async function decodeAckCeiling(o: {
+  transport: 'grpc' | 'http';
+  concurrency: number;
+  recordsPerRequest: number;
+  recordBytes: number;
+  durationMs: number;
+  warmupMs: number;
+}): Promise<DecodeCeilingResult> {
   const server = path.join(path.dirname(fileURLToPath(import.meta.url)), 'lib', 'ceiling-server.js');
   const child = spawn(process.execPath, [server], { stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise((r) => child.once('exit', r));
@@ -41,7 +48,16 @@ export async function decodeAckCeiling(o: { transport: 'grpc' | 'http'; concurre
     const pid = child.pid!;
     let cpu0 = 0;
     const load = await runLoad(
-      { transport: o.transport, addr: addrs[o.transport], mode: 'closed', concurrency: o.concurrency, recordsPerRequest: o.recordsPerRequest, recordBytes: o.recordBytes, warmupMs: o.warmupMs, durationMs: o.durationMs },
+      {
+        transport: o.transport,
+        addr: addrs[o.transport],
+        mode: 'closed',
+        concurrency: o.concurrency,
+        recordsPerRequest: o.recordsPerRequest,
+        recordBytes: o.recordBytes,
+        warmupMs: o.warmupMs,
+        durationMs: o.durationMs,
+      },
       { onMeasureStart: () => (cpu0 = cpuSeconds(pid)) },
     );
     const cpu = cpuSeconds(pid) - cpu0;
@@ -81,7 +97,14 @@ export interface LevelCeilingResult {
 
 const entryKey = (seq: number): string => `e!${pos(seq)}`;
 
-export async function leveldbCeiling(o: { lines: Buffer[]; concurrency: number; recordsPerRequest: number; durationMs: number; warmupMs: number; segments: boolean }): Promise<LevelCeilingResult> {
+export async function leveldbCeiling(o: {
+  lines: Buffer[];
+  concurrency: number;
+  recordsPerRequest: number;
+  durationMs: number;
+  warmupMs: number;
+  segments: boolean;
+}): Promise<LevelCeilingResult> {
   if (o.lines.length === 0) throw new Error('no entry lines for the LevelDB ceiling');
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sealtrail-bench-level-'));
   const db = new ClassicLevel<string, Buffer>(dir, { keyEncoding: 'utf8', valueEncoding: 'buffer' });
@@ -140,5 +163,10 @@ export async function leveldbCeiling(o: { lines: Buffer[]; concurrency: number; 
   await db.close();
   await fs.rm(dir, { recursive: true, force: true });
   const secs = o.durationMs / 1000;
-  return { recordsPerSec: records / secs, batchesPerSec: batches / secs, meanBatchRecords: batchRecords / Math.max(1, batches), latency: latencySummary(lat) };
+  return {
+    recordsPerSec: records / secs,
+    batchesPerSec: batches / secs,
+    meanBatchRecords: batchRecords / Math.max(1, batches),
+    latency: latencySummary(lat),
+  };
 }

@@ -26,7 +26,18 @@ try {
   for (let o = 0; o < origins; o++) {
     const fxDir = path.join(dir, `fx-${o}`);
     const fx = await buildArchive(fxDir, { entries: batchesPerOrigin * batchSize, batchSize, agentName: `bench-${o}`, signer });
-    work.push(await Promise.all(fx.batches.map(async (b) => ({ origin: fx.origin, start: b.start, end: b.end, gzip: false, entries: await fs.readFile(path.join(fxDir, b.entries)), checkpoint: b.note }))));
+    work.push(
+      await Promise.all(
+        fx.batches.map(async (b) => ({
+          origin: fx.origin,
+          start: b.start,
+          end: b.end,
+          gzip: false,
+          entries: await fs.readFile(path.join(fxDir, b.entries)),
+          checkpoint: b.note,
+        })),
+      ),
+    );
   }
   const gwDir = path.join(dir, 'gw');
   await fs.mkdir(gwDir);
@@ -51,8 +62,12 @@ try {
   );
   const secs = (performance.now() - t0) / 1000;
   const n = origins * batchesPerOrigin;
-  console.log(`gateway ingest: ${n} batches of ${batchSize} entries from ${origins} origins (${(bytes / 1048576).toFixed(1)} MiB) in ${secs.toFixed(2)} s`);
-  console.log(`  ${(n / secs).toFixed(1)} batches/s, ${((n * batchSize) / secs).toFixed(0)} records/s, ${(bytes / 1048576 / secs).toFixed(1)} MiB/s`);
+  console.log(
+    `gateway ingest: ${n} batches of ${batchSize} entries from ${origins} origins (${(bytes / 1048576).toFixed(1)} MiB) in ${secs.toFixed(2)} s`,
+  );
+  console.log(
+    `  ${(n / secs).toFixed(1)} batches/s, ${((n * batchSize) / secs).toFixed(0)} records/s, ${(bytes / 1048576 / secs).toFixed(1)} MiB/s`,
+  );
   await gw.stop();
 } finally {
   await fs.rm(dir, { recursive: true, force: true });

@@ -18,7 +18,12 @@ const ORIGIN = 'sealtrail/bench/0123456789abcdef0123456789abcdef';
 const part = {
   resource: JSON.stringify({ attributes: [{ key: 'service.name', value: { stringValue: 'payments' } }] }),
   scope: JSON.stringify({ name: 'audit', version: '1.0.0' }),
-  record: JSON.stringify({ timeUnixNano: '1764650000000000000', severityNumber: 9, body: { stringValue: 'x'.repeat(110) }, attributes: [{ key: 'audit', value: { boolValue: true } }] }),
+  record: JSON.stringify({
+    timeUnixNano: '1764650000000000000',
+    severityNumber: 9,
+    body: { stringValue: 'x'.repeat(110) },
+    attributes: [{ key: 'audit', value: { boolValue: true } }],
+  }),
 };
 const request = Array.from({ length: 500 }, () => part);
 
@@ -26,11 +31,27 @@ async function round(withMark: boolean, ms: number): Promise<number> {
   const dir = await tempDir('sealtrail-hwbench-');
   const store = await openStore(path.join(dir, 'buffer'));
   const hw = withMark ? await HighWaterFile.open(path.join(dir, 'buffer.hwm')) : null;
-  const ledger = { chain: Chain.empty(), sealedSize: 0, sealedRoot: '', bytes: 0, entries: 0, lowWater: 0, unsealedSince: 0, unsealedBytes: 0 };
+  const ledger = {
+    chain: Chain.empty(),
+    sealedSize: 0,
+    sealedRoot: '',
+    bytes: 0,
+    entries: 0,
+    lowWater: 0,
+    unsealedSince: 0,
+    unsealedBytes: 0,
+  };
   const w = new BufferWriter({
     db: store.db,
     dir: path.join(dir, 'buffer'),
-    chainInfo: { origin: ORIGIN, agentName: 'bench', chainId: '0123456789abcdef0123456789abcdef', keyName: 'bench', keyId: '00000000', createdAt: '' },
+    chainInfo: {
+      origin: ORIGIN,
+      agentName: 'bench',
+      chainId: '0123456789abcdef0123456789abcdef',
+      keyName: 'bench',
+      keyId: '00000000',
+      createdAt: '',
+    },
     ledger,
     cursors: new Map(),
     newChain: true,
@@ -79,7 +100,9 @@ for (let i = 0; i < rounds; i++) {
   const without = await round(false, 3000);
   const withMark = await round(true, 3000);
   ratios.push(withMark / without);
-  process.stdout.write(`round ${i + 1}: without mark ${Math.round(without)} records/s, with mark ${Math.round(withMark)} records/s, ratio ${(withMark / without).toFixed(3)}\n`);
+  process.stdout.write(
+    `round ${i + 1}: without mark ${Math.round(without)} records/s, with mark ${Math.round(withMark)} records/s, ratio ${(withMark / without).toFixed(3)}\n`,
+  );
 }
 ratios.sort((a, b) => a - b);
 process.stdout.write(`median ratio with/without the high-water mark: ${ratios[Math.floor(ratios.length / 2)]!.toFixed(3)}\n`);

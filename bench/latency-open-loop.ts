@@ -17,7 +17,19 @@ export interface OpenLoopStep {
   skipped: number; // scheduled requests not sent: maxInFlight outstanding already
 }
 
-export async function openLoop(o: { maxRecordsPerSec: number; fractions: number[]; overload: number; recordsPerRequest: number; recordBytes: number; durationMs: number; warmupMs: number; maxInFlight: number }, log: (m: string) => void): Promise<{ steps: OpenLoopStep[]; hwmBytes: number }> {
+export async function openLoop(
+  o: {
+    maxRecordsPerSec: number;
+    fractions: number[];
+    overload: number;
+    recordsPerRequest: number;
+    recordBytes: number;
+    durationMs: number;
+    warmupMs: number;
+    maxInFlight: number;
+  },
+  log: (m: string) => void,
+): Promise<{ steps: OpenLoopStep[]; hwmBytes: number }> {
   const b = await startBenchAgent();
   const pid = b.agent.proc.pid!;
   const steps: OpenLoopStep[] = [];
@@ -46,7 +58,9 @@ export async function openLoop(o: { maxRecordsPerSec: number; fractions: number[
         refused: Object.values(r.errors).reduce((a, n) => a + n, 0),
         skipped: r.skipped,
       };
-      log(`open loop ${Math.round(fraction * 100)} %: ${Math.round(step.ackedRecordsPerSec)} records/s acked, p99 ${step.latency.p99.toFixed(1)} ms, RSS ${(step.peakRssBytes / 1048576).toFixed(0)} MiB`);
+      log(
+        `open loop ${Math.round(fraction * 100)} %: ${Math.round(step.ackedRecordsPerSec)} records/s acked, p99 ${step.latency.p99.toFixed(1)} ms, RSS ${(step.peakRssBytes / 1048576).toFixed(0)} MiB`,
+      );
       steps.push(step);
       await new Promise((r) => setTimeout(r, 1000)); // let the backlog of the step settle
     }

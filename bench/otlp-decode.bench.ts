@@ -39,7 +39,12 @@ function request(json: boolean): object {
   return {
     resourceLogs: [
       {
-        resource: { attributes: [{ key: 'service.name', value: { stringValue: 'billing' } }, { key: 'host.name', value: { stringValue: 'web-01' } }] },
+        resource: {
+          attributes: [
+            { key: 'service.name', value: { stringValue: 'billing' } },
+            { key: 'host.name', value: { stringValue: 'web-01' } },
+          ],
+        },
         scopeLogs: [{ scope: { name: 'audit-lib', version: '1.2.3' }, logRecords: records(json) }],
       },
     ],
@@ -63,9 +68,13 @@ function run(name: string, body: Uint8Array, decode: (b: Uint8Array) => { record
   const perRecord = body.length / RECORDS;
   // Per CPU-second as well: on a shared machine wall time also counts other processes' turns.
   console.log(
-    `${name.padEnd(9)} ${Math.round(n / secs).toLocaleString('en-US').padStart(11)} records/s wall, ` +
-      `${Math.round(n / cpuSecs).toLocaleString('en-US').padStart(11)} records/CPU-s  ` +
-      `(${(body.length / 1024).toFixed(1)} KiB per request, ${perRecord.toFixed(0)} B/record, ${((n / RECORDS) * body.length / secs / 1e6).toFixed(0)} MB/s)`,
+    `${name.padEnd(9)} ${Math.round(n / secs)
+      .toLocaleString('en-US')
+      .padStart(11)} records/s wall, ` +
+      `${Math.round(n / cpuSecs)
+        .toLocaleString('en-US')
+        .padStart(11)} records/CPU-s  ` +
+      `(${(body.length / 1024).toFixed(1)} KiB per request, ${perRecord.toFixed(0)} B/record, ${(((n / RECORDS) * body.length) / secs / 1e6).toFixed(0)} MB/s)`,
   );
 }
 

@@ -35,7 +35,9 @@ async function main(): Promise<void> {
   const dir = await tempDir('sealtrail-bench-');
   const configPath = path.join(dir, 'config.yaml');
   await fs.writeFile(configPath, benchConfig(dir));
-  const agent = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${outDir}`, CLI, 'run', '--config', configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const agent = spawn(process.execPath, ['--cpu-prof', `--cpu-prof-dir=${outDir}`, CLI, 'run', '--config', configPath], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   const exited = new Promise((r) => agent.once('exit', r));
   const ready = await new Promise<{ grpc: string; http: string }>((resolve, reject) => {
     const rl = createInterface({ input: agent.stderr });
@@ -49,7 +51,16 @@ async function main(): Promise<void> {
     });
     agent.once('exit', (c) => reject(new Error(`agent exited with ${c} before ready`)));
   });
-  const r = await runLoad({ transport, addr: ready[transport], mode: 'closed', concurrency: 16, recordsPerRequest: 500, recordBytes: 250, warmupMs: 2000, durationMs: Number(flag('duration', '10')) * 1000 });
+  const r = await runLoad({
+    transport,
+    addr: ready[transport],
+    mode: 'closed',
+    concurrency: 16,
+    recordsPerRequest: 500,
+    recordBytes: 250,
+    warmupMs: 2000,
+    durationMs: Number(flag('duration', '10')) * 1000,
+  });
   console.log(`${transport}: ${Math.round(r.okRecords / r.seconds)} records/s during the profile`);
   agent.kill('SIGTERM');
   await exited;

@@ -28,7 +28,16 @@ async function ingest(withSink: boolean): Promise<number> {
       await fs.mkdir(b.archiveDir, { recursive: true });
       execFileSync('chattr', ['+i', b.archiveDir]);
     }
-    const r = await runLoad({ transport: 'grpc', addr: b.agent.grpc, mode: 'closed', concurrency: 16, recordsPerRequest: 500, recordBytes: 250, warmupMs: 2000, durationMs });
+    const r = await runLoad({
+      transport: 'grpc',
+      addr: b.agent.grpc,
+      mode: 'closed',
+      concurrency: 16,
+      recordsPerRequest: 500,
+      recordBytes: 250,
+      warmupMs: 2000,
+      durationMs,
+    });
     return r.okRecords / r.seconds;
   } finally {
     if (!withSink) execFileSync('chattr', ['-i', b.archiveDir]);
@@ -75,7 +84,9 @@ async function main(): Promise<void> {
   console.log(`ingest with no delivery (sink directory immutable): ${Math.round(without)} records/s`);
   console.log(`delivery costs ${(100 * (1 - (withSink + again) / 2 / without)).toFixed(0)} % of ingest throughput`);
   const l = await ackToArchive();
-  console.log(`ack -> archive (max_age 5 s, ${l.n} records): p50 ${l.p50.toFixed(0)} ms, p95 ${l.p95.toFixed(0)} ms, p99 ${l.p99.toFixed(0)} ms, max ${l.max.toFixed(0)} ms`);
+  console.log(
+    `ack -> archive (max_age 5 s, ${l.n} records): p50 ${l.p50.toFixed(0)} ms, p95 ${l.p95.toFixed(0)} ms, p99 ${l.p99.toFixed(0)} ms, max ${l.max.toFixed(0)} ms`,
+  );
 }
 
 main().catch((err) => {

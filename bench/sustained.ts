@@ -5,8 +5,19 @@
 import { runIngest, type IngestResult } from './lib/ingest.js';
 import type { BenchSettings } from './lib/settings.js';
 
-export async function sustained(s: BenchSettings, ref: { recordsPerRequest: number; recordBytes: number }, log: (m: string) => void): Promise<IngestResult> {
-  const r = await runIngest({ transport: 'grpc', concurrency: s.concurrency, ...ref, durationMs: s.durationMs, warmupMs: Math.max(s.warmupMs, 15000), bufferMaxSize: '128MiB' });
+export async function sustained(
+  s: BenchSettings,
+  ref: { recordsPerRequest: number; recordBytes: number },
+  log: (m: string) => void,
+): Promise<IngestResult> {
+  const r = await runIngest({
+    transport: 'grpc',
+    concurrency: s.concurrency,
+    ...ref,
+    durationMs: s.durationMs,
+    warmupMs: Math.max(s.warmupMs, 15000),
+    bufferMaxSize: '128MiB',
+  });
   log(`sustained (128 MiB buffer, full): ${Math.round(r.recordsPerSec)} records/s acked, ${Math.round(r.deliveredPerSec)} delivered/s`);
   return r;
 }

@@ -16,8 +16,19 @@ export interface VerifyResult {
 
 export function verifyThroughput(archiveDir: string, verifierKey: string): VerifyResult {
   const bench = path.join(path.dirname(fileURLToPath(import.meta.url)), 'verify.bench.js');
-  const out = JSON.parse(execFileSync(process.execPath, [bench, '--child', archiveDir, verifierKey, 'node'], { encoding: 'utf8' })) as { ms: number; entries: number; maxRssKiB: number };
+  const out = JSON.parse(execFileSync(process.execPath, [bench, '--child', archiveDir, verifierKey, 'node'], { encoding: 'utf8' })) as {
+    ms: number;
+    entries: number;
+    maxRssKiB: number;
+  };
   const bytes = diskBytes(archiveDir);
   const seconds = out.ms / 1000;
-  return { entries: out.entries, seconds, entriesPerSec: out.entries / seconds, mbPerSec: bytes / 1e6 / seconds, archiveBytes: bytes, peakRssBytes: out.maxRssKiB * 1024 };
+  return {
+    entries: out.entries,
+    seconds,
+    entriesPerSec: out.entries / seconds,
+    mbPerSec: bytes / 1e6 / seconds,
+    archiveBytes: bytes,
+    peakRssBytes: out.maxRssKiB * 1024,
+  };
 }

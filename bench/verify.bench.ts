@@ -20,7 +20,10 @@ const record = (seq: number): string =>
 
 async function child(dir: string, key: string, gunzip: string): Promise<void> {
   const t0 = performance.now();
-  const r = await verifyArchive(new DirArchiveReader(dir), { keys: [parseVerifierKey(key)], gunzip: gunzip === 'node' ? nodeGunzip : webGunzip });
+  const r = await verifyArchive(new DirArchiveReader(dir), {
+    keys: [parseVerifierKey(key)],
+    gunzip: gunzip === 'node' ? nodeGunzip : webGunzip,
+  });
   const ms = performance.now() - t0;
   if (!r.ok) throw new Error(JSON.stringify(r.problems.slice(0, 3)));
   process.stdout.write(JSON.stringify({ ms, entries: r.origins[0]!.entries, maxRssKiB: process.resourceUsage().maxRSS }));
@@ -30,9 +33,7 @@ function hashBench(n: number): Record<string, number> {
   const line = new TextEncoder().encode('x'.repeat(250));
   const pre = Uint8Array.of(0);
   const out: Record<string, number> = {};
-  for (const [name, fn] of [
-    ['node:crypto', (d: Uint8Array) => createHash('sha256').update(pre).update(d).digest()],
-  ] as const) {
+  for (const [name, fn] of [['node:crypto', (d: Uint8Array) => createHash('sha256').update(pre).update(d).digest()]] as const) {
     for (let i = 0; i < 20000; i++) fn(line); // warm up
     const t0 = performance.now();
     for (let i = 0; i < n; i++) fn(line);
@@ -50,7 +51,14 @@ async function main(): Promise<void> {
     console.log(`SHA-256 leaf hashes/s of 250-byte lines: ${JSON.stringify(hashBench(500_000))}`);
     for (const gzip of [false, true]) {
       const dir = path.join(root, gzip ? 'gz' : 'plain');
-      const fx = await buildArchive(dir, { entries: n, batchSize: 10_000, gzip, record, stop: true, resource: '{"attributes":[{"key":"service.name","value":{"stringValue":"billing"}}]}' });
+      const fx = await buildArchive(dir, {
+        entries: n,
+        batchSize: 10_000,
+        gzip,
+        record,
+        stop: true,
+        resource: '{"attributes":[{"key":"service.name","value":{"stringValue":"billing"}}]}',
+      });
       let stored = 0;
       let raw = 0;
       for (const b of fx.batches) stored += (await fs.stat(path.join(dir, b.entries))).size;

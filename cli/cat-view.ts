@@ -34,12 +34,39 @@ export interface Entry {
   };
 }
 
-export type Column = 'time' | 'received' | 'environment' | 'agent_environment' | 'service' | 'actor' | 'action' | 'resource' | 'result' | 'event_name' | 'origin' | 'seq' | 'body';
+export type Column =
+  | 'time'
+  | 'received'
+  | 'environment'
+  | 'agent_environment'
+  | 'service'
+  | 'actor'
+  | 'action'
+  | 'resource'
+  | 'result'
+  | 'event_name'
+  | 'origin'
+  | 'seq'
+  | 'body';
 export type Row = Record<Column, string | null>;
 
 /** Columns of every format, in order; `received` only with --receive-time. */
 export function columns(receiveTime: boolean): Column[] {
-  const c: Column[] = ['time', 'received', 'environment', 'agent_environment', 'service', 'actor', 'action', 'resource', 'result', 'event_name', 'origin', 'seq', 'body'];
+  const c: Column[] = [
+    'time',
+    'received',
+    'environment',
+    'agent_environment',
+    'service',
+    'actor',
+    'action',
+    'resource',
+    'result',
+    'event_name',
+    'origin',
+    'seq',
+    'body',
+  ];
   return receiveTime ? c : c.filter((x) => x !== 'received');
 }
 
@@ -127,7 +154,10 @@ export class TableWriter {
   private sample: Row[] | null = [];
   private widths: number[] = [];
 
-  constructor(cols: readonly Column[], private readonly out: (s: string) => Promise<void>) {
+  constructor(
+    cols: readonly Column[],
+    private readonly out: (s: string) => Promise<void>,
+  ) {
     this.cols = cols.filter((c) => !TABLE_HIDDEN.has(c));
   }
 
@@ -156,6 +186,9 @@ export class TableWriter {
 
   private format(values: string[]): string {
     const last = values.length - 1;
-    return `${values.map((v, i) => (i === last ? v : v.padEnd(this.widths[i]!))).join('  ').trimEnd()}\n`;
+    return `${values
+      .map((v, i) => (i === last ? v : v.padEnd(this.widths[i]!)))
+      .join('  ')
+      .trimEnd()}\n`;
   }
 }

@@ -12,7 +12,19 @@ import { webGunzip } from '../verify/gunzip.js';
 import { catalog, sortedBatches } from '../verify/verifier.js';
 import { splitLines } from '../verify/lines.js';
 import { UsageError, parseArgs } from './args.js';
-import { TableWriter, columns, csvLine, jsonLine, lookup, ownTimeMs, toRow, type Column, type Entry, type KV, type Row } from './cat-view.js';
+import {
+  TableWriter,
+  columns,
+  csvLine,
+  jsonLine,
+  lookup,
+  ownTimeMs,
+  toRow,
+  type Column,
+  type Entry,
+  type KV,
+  type Row,
+} from './cat-view.js';
 
 const USAGE = `usage: sealtrail cat ARCHIVE [--format table|json|csv|raw] [--receive-time] [--config FILE]
                      [--from TIME] [--to TIME] [--actor A] [--action A] [--resource R] [--result R]
@@ -30,7 +42,14 @@ type Format = 'table' | 'json' | 'csv' | 'raw';
 const FORMATS: readonly Format[] = ['table', 'json', 'csv', 'raw'];
 
 /** Exact-match filters on the view's columns (--actor, --env, ...). */
-const COLUMN_FILTERS = { actor: 'actor', action: 'action', resource: 'resource', result: 'result', env: 'environment', service: 'service' } as const satisfies Record<string, Column>;
+const COLUMN_FILTERS = {
+  actor: 'actor',
+  action: 'action',
+  resource: 'resource',
+  result: 'result',
+  env: 'environment',
+  service: 'service',
+} as const satisfies Record<string, Column>;
 
 const UNITS: Record<string, number> = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 7 * 86400e3 };
 
@@ -53,7 +72,33 @@ export function parseTime(v: string, now = Date.now()): number {
 
 const attr = (list: KV[] | undefined, key: string) => lookup(list)(key);
 
-const SEVERITY = ['', 'TRACE', 'TRACE2', 'TRACE3', 'TRACE4', 'DEBUG', 'DEBUG2', 'DEBUG3', 'DEBUG4', 'INFO', 'INFO2', 'INFO3', 'INFO4', 'WARN', 'WARN2', 'WARN3', 'WARN4', 'ERROR', 'ERROR2', 'ERROR3', 'ERROR4', 'FATAL', 'FATAL2', 'FATAL3', 'FATAL4'];
+const SEVERITY = [
+  '',
+  'TRACE',
+  'TRACE2',
+  'TRACE3',
+  'TRACE4',
+  'DEBUG',
+  'DEBUG2',
+  'DEBUG3',
+  'DEBUG4',
+  'INFO',
+  'INFO2',
+  'INFO3',
+  'INFO4',
+  'WARN',
+  'WARN2',
+  'WARN3',
+  'WARN4',
+  'ERROR',
+  'ERROR2',
+  'ERROR3',
+  'ERROR4',
+  'FATAL',
+  'FATAL2',
+  'FATAL3',
+  'FATAL4',
+];
 
 function severity(e: Entry): string {
   return e.record?.severityText || SEVERITY[e.record?.severityNumber ?? 0] || '-';
@@ -111,7 +156,8 @@ function parseOptions(argv: string[]): Options | 'help' {
   });
   if (flags.help) return 'help';
   if (positionals.length !== 1) throw new UsageError('ARCHIVE is required (exactly one)');
-  if (flags.format !== undefined && !(FORMATS as readonly string[]).includes(flags.format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}`);
+  if (flags.format !== undefined && !(FORMATS as readonly string[]).includes(flags.format))
+    throw new UsageError(`--format must be one of ${FORMATS.join(', ')}`);
   if (flags.json && flags.format !== undefined && flags.format !== 'raw') throw new UsageError('--json is --format raw; give one of them');
   const where = flags.where.map((w): [string, string] => {
     const eq = w.indexOf('=');

@@ -21,7 +21,8 @@ export async function keygenCommand(argv: string[]): Promise<number> {
     if (positionals.length > 0) throw new UsageError(`unexpected argument ${positionals[0]}`);
     if (flags.name === undefined) throw new UsageError('--name is required');
     // The name is also a file name, so it gets the agent-name rule (no '/', no '+', no spaces).
-    if (!AGENT_NAME_RE.test(flags.name)) throw new UsageError(`--name ${JSON.stringify(flags.name)} must match [A-Za-z0-9][A-Za-z0-9._-]{0,62}`);
+    if (!AGENT_NAME_RE.test(flags.name))
+      throw new UsageError(`--name ${JSON.stringify(flags.name)} must match [A-Za-z0-9][A-Za-z0-9._-]{0,62}`);
     name = flags.name;
     dir = path.resolve(flags.dir ?? './data/keys');
   } catch (err) {

@@ -18,7 +18,8 @@ function count(flag: string, v: string | undefined, required: boolean): number |
     if (required) throw new UsageError(`${flag} is required`);
     return undefined;
   }
-  if (!/^(0|[1-9][0-9]{0,15})$/.test(v) || !Number.isSafeInteger(Number(v))) throw new UsageError(`${flag} must be a non-negative integer, got ${JSON.stringify(v)}`);
+  if (!/^(0|[1-9][0-9]{0,15})$/.test(v) || !Number.isSafeInteger(Number(v)))
+    throw new UsageError(`${flag} must be a non-negative integer, got ${JSON.stringify(v)}`);
   return Number(v);
 }
 

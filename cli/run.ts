@@ -10,7 +10,12 @@ import * as grpc from '@grpc/grpc-js';
 export async function runCommand(argv: string[]): Promise<number> {
   let config: string | undefined;
   try {
-    const { values } = parseArgs({ args: argv, options: { config: { type: 'string', short: 'c' } }, strict: true, allowPositionals: false });
+    const { values } = parseArgs({
+      args: argv,
+      options: { config: { type: 'string', short: 'c' } },
+      strict: true,
+      allowPositionals: false,
+    });
     config = values.config;
   } catch (err) {
     process.stderr.write(`sealtrail run: ${errorMessage(err)}\nusage: sealtrail run [--config FILE]\n`);

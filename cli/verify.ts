@@ -19,7 +19,8 @@ export async function loadVerifierKeys(values: readonly string[]): Promise<Verif
   for (const v of values) {
     if (v.startsWith('PRIVATE+KEY+')) throw new UsageError(`--key: this is the signer key (secret); pass the verifier key (.pub) instead`);
     let text: string;
-    if (/^[^\s+/\\]+\+[0-9a-f]{8}\+[A-Za-z0-9+/=]+\s*$/.test(v)) text = v; // looks like key text
+    if (/^[^\s+/\\]+\+[0-9a-f]{8}\+[A-Za-z0-9+/=]+\s*$/.test(v))
+      text = v; // looks like key text
     else {
       try {
         text = await fs.readFile(v, 'utf8');
@@ -27,7 +28,10 @@ export async function loadVerifierKeys(values: readonly string[]): Promise<Verif
         throw new UsageError(`--key ${v}: not a verifier key and not a readable file (${(err as Error).message})`);
       }
     }
-    for (const line of text.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('#'))) {
+    for (const line of text
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l !== '' && !l.startsWith('#'))) {
       if (line.startsWith('PRIVATE+KEY+')) {
         const pub = /\.key$/.test(v) ? `, e.g. ${v.replace(/\.key$/, '.pub')}` : '';
         throw new UsageError(`--key ${v}: this is the signer key (secret); pass the verifier key (.pub) instead${pub}`);
@@ -55,7 +59,8 @@ export async function verifyCommand(argv: string[]): Promise<number> {
       process.stdout.write(`${USAGE}\n`);
       return 0;
     }
-    if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'ARCHIVE is required' : `unexpected argument ${positionals[1]}`);
+    if (positionals.length !== 1)
+      throw new UsageError(positionals.length === 0 ? 'ARCHIVE is required' : `unexpected argument ${positionals[1]}`);
     archive = positionals[0]!;
     json = flags.json;
     live = flags.live;
@@ -99,7 +104,11 @@ export function humanReport(r: Report): string {
   for (const p of r.problems) out.push(`PROBLEM ${p.code} ${p.object}${p.seq === undefined ? '' : ` seq ${p.seq}`}: ${p.message}`);
   for (const w of r.warnings) out.push(`warning ${w.code} ${w.object}${w.seq === undefined ? '' : ` seq ${w.seq}`}: ${w.message}`);
   const n = (k: number, what: string): string => `${k} ${what}${k === 1 ? '' : 's'}`;
-  out.push(r.ok ? `OK: the archive verifies (${n(r.warnings.length, 'warning')})` : `FAILED: ${n(r.problems.length, 'problem')}, ${n(r.warnings.length, 'warning')}`);
+  out.push(
+    r.ok
+      ? `OK: the archive verifies (${n(r.warnings.length, 'warning')})`
+      : `FAILED: ${n(r.problems.length, 'problem')}, ${n(r.warnings.length, 'warning')}`,
+  );
   return out.join('\n') + '\n';
 }
 

@@ -28,7 +28,10 @@ const key = str({ nonEmpty: true });
 const source: Schema<ContextSource> = (v, at, ctx) => {
   if (typeof v === 'string') return key(v, at, ctx) === INVALID ? INVALID : { attribute: v };
   if (!isMapping(v)) return fail(ctx, at, 'must be an attribute key, { attribute: KEY } or { resource_attribute: KEY }');
-  const s = obj<{ attribute: string | null; resourceAttribute: string | null }>({ attribute: { schema: key }, resource_attribute: { schema: key } })(v, at, ctx);
+  const s = obj<{ attribute: string | null; resourceAttribute: string | null }>({
+    attribute: { schema: key },
+    resource_attribute: { schema: key },
+  })(v, at, ctx);
   if (s === INVALID) return INVALID;
   if ((s.attribute === null) === (s.resourceAttribute === null)) return fail(ctx, at, 'needs exactly one of attribute, resource_attribute');
   return s.attribute !== null ? { attribute: s.attribute } : { resourceAttribute: s.resourceAttribute! };
@@ -82,8 +85,11 @@ export function mappingFromConfigText(text: string, env: NodeJS.ProcessEnv): { m
   if (ids.length === 0) return { mapping: DEFAULT_MAPPING };
   let id = ids[0]!;
   if (ids.length > 1) {
-    const pipelines = isMapping(tree) && isMapping(tree.service) && isMapping(tree.service.pipelines) ? Object.values(tree.service.pipelines) : [];
-    const listed = pipelines.flatMap((p) => (isMapping(p) && Array.isArray(p.processors) ? (p.processors as unknown[]) : [])).find((p) => ids.includes(String(p)));
+    const pipelines =
+      isMapping(tree) && isMapping(tree.service) && isMapping(tree.service.pipelines) ? Object.values(tree.service.pipelines) : [];
+    const listed = pipelines
+      .flatMap((p) => (isMapping(p) && Array.isArray(p.processors) ? (p.processors as unknown[]) : []))
+      .find((p) => ids.includes(String(p)));
     if (typeof listed === 'string') id = listed;
   }
   const ctx: Ctx = { errors: [], cwd: '/' };

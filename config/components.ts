@@ -83,29 +83,35 @@ type Budgets = Pick<OtlpReceiverConfig, 'maxRecordsPerRequest' | 'maxAttributesP
 
 /** The verifier reads lines up to MAX_ENTRY_LINE_BYTES; the agent must never write a longer one. */
 const entrySize = then(size({ min: 4096 }), (n, at, ctx) =>
-  n > MAX_ENTRY_LINE_BYTES ? fail(ctx, at, `must be at most ${MAX_ENTRY_LINE_BYTES} bytes (64MiB), the longest line the verifier reads`) : n,
+  n > MAX_ENTRY_LINE_BYTES
+    ? fail(ctx, at, `must be at most ${MAX_ENTRY_LINE_BYTES} bytes (64MiB), the longest line the verifier reads`)
+    : n,
 );
 
 export const otlpReceiver = then(
-  obj<{ maxDepth: number; maxInflightBytes: number; protocols: { grpc: GrpcReceiverConfig | null; http: HttpReceiverConfig | null } } & Budgets>(
+  obj<
     {
-      max_depth: { schema: int({ min: 1, max: 1000 }), default: 64 },
-      max_inflight_bytes: { schema: size({ min: 1 }), default: '64MiB' },
-      max_records_per_request: { schema: int({ min: 1 }), default: 10000 },
-      max_attributes_per_record: { schema: int({ min: 1 }), default: 128 },
-      max_request_canonical_size: { schema: size({ min: 4096 }), default: '16MiB' },
-      max_entry_size: { schema: entrySize, default: '1MiB' },
-      protocols: {
-        schema: obj(
-          { grpc: { schema: grpc, nullIsEmpty: true }, http: { schema: http, nullIsEmpty: true } },
-          (p: { grpc: unknown; http: unknown }, at, ctx) => {
-            if (p.grpc === null && p.http === null) fail(ctx, at, 'enable at least one of grpc, http');
-          },
-        ),
-        required: true,
-      },
+      maxDepth: number;
+      maxInflightBytes: number;
+      protocols: { grpc: GrpcReceiverConfig | null; http: HttpReceiverConfig | null };
+    } & Budgets
+  >({
+    max_depth: { schema: int({ min: 1, max: 1000 }), default: 64 },
+    max_inflight_bytes: { schema: size({ min: 1 }), default: '64MiB' },
+    max_records_per_request: { schema: int({ min: 1 }), default: 10000 },
+    max_attributes_per_record: { schema: int({ min: 1 }), default: 128 },
+    max_request_canonical_size: { schema: size({ min: 4096 }), default: '16MiB' },
+    max_entry_size: { schema: entrySize, default: '1MiB' },
+    protocols: {
+      schema: obj(
+        { grpc: { schema: grpc, nullIsEmpty: true }, http: { schema: http, nullIsEmpty: true } },
+        (p: { grpc: unknown; http: unknown }, at, ctx) => {
+          if (p.grpc === null && p.http === null) fail(ctx, at, 'enable at least one of grpc, http');
+        },
+      ),
+      required: true,
     },
-  ),
+  }),
   (r): OtlpReceiverConfig => ({
     grpc: r.protocols.grpc,
     http: r.protocols.http,
@@ -125,7 +131,12 @@ const severity: Schema<number> = (v, at, ctx) => {
   if (typeof v === 'string' && !/^\d+$/.test(v.trim())) {
     const m = /^([A-Za-z]+)([2-4])?$/.exec(v.trim());
     const base = m ? SEVERITY_BASES[m[1]!.toUpperCase()] : undefined;
-    if (base === undefined) return fail(ctx, at, `${JSON.stringify(v)} must be 1..24 or one of TRACE, DEBUG, INFO, WARN, ERROR, FATAL (optionally with a 2-4 suffix)`);
+    if (base === undefined)
+      return fail(
+        ctx,
+        at,
+        `${JSON.stringify(v)} must be 1..24 or one of TRACE, DEBUG, INFO, WARN, ERROR, FATAL (optionally with a 2-4 suffix)`,
+      );
     return base + (m![2] ? Number(m![2]) - 1 : 0);
   }
   return int({ min: 1, max: 24 })(v, at, ctx);
@@ -213,9 +224,14 @@ export const s3Exporter = (id: string) =>
       },
       (s, at, ctx) => {
         if ((s.accessKeyId === null) !== (s.secretAccessKey === null)) {
-          fail(ctx, join(at, s.accessKeyId === null ? 'access_key_id' : 'secret_access_key'), 'access_key_id and secret_access_key must be set together');
+          fail(
+            ctx,
+            join(at, s.accessKeyId === null ? 'access_key_id' : 'secret_access_key'),
+            'access_key_id and secret_access_key must be set together',
+          );
         }
-        if (s.sessionToken !== null && s.accessKeyId === null) fail(ctx, join(at, 'session_token'), 'needs access_key_id and secret_access_key');
+        if (s.sessionToken !== null && s.accessKeyId === null)
+          fail(ctx, join(at, 'session_token'), 'needs access_key_id and secret_access_key');
       },
     ),
     (s) => ({ type: 's3' as const, id, ...s }),
@@ -223,30 +239,28 @@ export const s3Exporter = (id: string) =>
 
 export type RawExporter = ExporterConfig | (Omit<FileExporterConfig, 'directory'> & { directory: string | null });
 
-export const agentSection = obj<Config['agent']>(
-  {
-    name: { schema: str({ pattern: AGENT_NAME_RE, hint: 'must match [A-Za-z0-9][A-Za-z0-9._-]{0,62}' }), default: 'sealtrail' },
-    environment: { schema: str({ nonEmpty: true }), default: 'development' },
-    data_dir: { schema: filePath(), default: './data' },
-    signing_key: { schema: emptyAsNull(filePath()) },
-    shutdown_timeout: { schema: duration(), default: '30s', to: 'shutdownTimeoutMs' },
-    buffer: { schema: obj({ max_size: { schema: size({ min: 1 }), default: '1GiB', to: 'maxBytes' } }), default: {} },
-    telemetry: { schema: obj({ endpoint: { schema: emptyAsNull(endpoint()), default: '127.0.0.1:8888' } }), default: {} },
-    retry: {
-      schema: obj<Config['agent']['retry']>(
-        {
-          initial_interval: { schema: duration({ min: 1 }), default: '500ms', to: 'initialIntervalMs' },
-          max_interval: { schema: duration({ min: 1 }), default: '30s', to: 'maxIntervalMs' },
-          multiplier: { schema: num({ min: 1 }), default: 2 },
-        },
-        (r, at, ctx) => {
-          if (r.maxIntervalMs < r.initialIntervalMs) fail(ctx, join(at, 'max_interval'), 'must be at least initial_interval');
-        },
-      ),
-      default: {},
-    },
+export const agentSection = obj<Config['agent']>({
+  name: { schema: str({ pattern: AGENT_NAME_RE, hint: 'must match [A-Za-z0-9][A-Za-z0-9._-]{0,62}' }), default: 'sealtrail' },
+  environment: { schema: str({ nonEmpty: true }), default: 'development' },
+  data_dir: { schema: filePath(), default: './data' },
+  signing_key: { schema: emptyAsNull(filePath()) },
+  shutdown_timeout: { schema: duration(), default: '30s', to: 'shutdownTimeoutMs' },
+  buffer: { schema: obj({ max_size: { schema: size({ min: 1 }), default: '1GiB', to: 'maxBytes' } }), default: {} },
+  telemetry: { schema: obj({ endpoint: { schema: emptyAsNull(endpoint()), default: '127.0.0.1:8888' } }), default: {} },
+  retry: {
+    schema: obj<Config['agent']['retry']>(
+      {
+        initial_interval: { schema: duration({ min: 1 }), default: '500ms', to: 'initialIntervalMs' },
+        max_interval: { schema: duration({ min: 1 }), default: '30s', to: 'maxIntervalMs' },
+        multiplier: { schema: num({ min: 1 }), default: 2 },
+      },
+      (r, at, ctx) => {
+        if (r.maxIntervalMs < r.initialIntervalMs) fail(ctx, join(at, 'max_interval'), 'must be at least initial_interval');
+      },
+    ),
+    default: {},
   },
-);
+});
 
 export { INVALID };
 
@@ -272,14 +286,18 @@ const headersSchema: Schema<Record<string, string>> = (v, at, ctx) => {
   return ok ? out : INVALID;
 };
 
-const forwardTls = obj<OtlpForwardTls>({
-  insecure: { schema: bool(), default: false },
-  ca_file: { schema: emptyAsNull(filePath()) },
-  cert_file: { schema: emptyAsNull(filePath()) },
-  key_file: { schema: emptyAsNull(filePath()) },
-}, (t, at, ctx) => {
-  if ((t.certFile === null) !== (t.keyFile === null)) fail(ctx, join(at, t.certFile === null ? 'cert_file' : 'key_file'), 'cert_file and key_file must be set together');
-});
+const forwardTls = obj<OtlpForwardTls>(
+  {
+    insecure: { schema: bool(), default: false },
+    ca_file: { schema: emptyAsNull(filePath()) },
+    cert_file: { schema: emptyAsNull(filePath()) },
+    key_file: { schema: emptyAsNull(filePath()) },
+  },
+  (t, at, ctx) => {
+    if ((t.certFile === null) !== (t.keyFile === null))
+      fail(ctx, join(at, t.certFile === null ? 'cert_file' : 'key_file'), 'cert_file and key_file must be set together');
+  },
+);
 
 const retryOnFailure = obj<OtlpForwardExporterConfig['retryOnFailure']>(
   {
@@ -321,7 +339,10 @@ const forwardCommon = {
 
 export const otlpForwardExporter = (id: string) =>
   then(
-    obj<ForwardCommon & { endpoint: { endpoint: string; plaintext: boolean | null } }>({ endpoint: { schema: grpcTarget, required: true }, ...forwardCommon }),
+    obj<ForwardCommon & { endpoint: { endpoint: string; plaintext: boolean | null } }>({
+      endpoint: { schema: grpcTarget, required: true },
+      ...forwardCommon,
+    }),
     (f): OtlpForwardExporterConfig => ({
       type: 'otlp',
       id,
@@ -359,39 +380,48 @@ export const nonAuditProcessor = obj<Record<string, never>>({});
 // --- Sinks from packages (docs/sink-packages.md): `package` and `compression` are sealtrail's,
 // every other key belongs to the package and is passed to its factory as is. ---
 
-export const moduleExporter = (id: string): Schema<ModuleExporterConfig> => (v, at, ctx) => {
-  if (v === null || v === undefined || typeof v !== 'object' || Array.isArray(v)) return fail(ctx, at, 'must be a mapping with at least `package`');
-  const { package: pkg, compression: comp, ...options } = v as Record<string, unknown>;
-  const p = pkg === undefined || pkg === null ? fail(ctx, join(at, 'package'), 'is required (an npm package name or a path)') : str({ nonEmpty: true })(pkg, join(at, 'package'), ctx);
-  const c = comp === undefined || comp === null ? 'none' : compression(comp, join(at, 'compression'), ctx);
-  if (p === INVALID || c === INVALID) return INVALID;
-  const isPath = p.startsWith('.') || p.startsWith('/');
-  if (!isPath && !/^(@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*$/.test(p)) return fail(ctx, join(at, 'package'), `${JSON.stringify(p)} is not an npm package name or a path (start a path with ./ or /)`);
-  return { type: 'module', id, package: isPath ? path.resolve(ctx.cwd, p) : p, resolveFrom: ctx.cwd, compression: c, options };
-};
+export const moduleExporter =
+  (id: string): Schema<ModuleExporterConfig> =>
+  (v, at, ctx) => {
+    if (v === null || v === undefined || typeof v !== 'object' || Array.isArray(v))
+      return fail(ctx, at, 'must be a mapping with at least `package`');
+    const { package: pkg, compression: comp, ...options } = v as Record<string, unknown>;
+    const p =
+      pkg === undefined || pkg === null
+        ? fail(ctx, join(at, 'package'), 'is required (an npm package name or a path)')
+        : str({ nonEmpty: true })(pkg, join(at, 'package'), ctx);
+    const c = comp === undefined || comp === null ? 'none' : compression(comp, join(at, 'compression'), ctx);
+    if (p === INVALID || c === INVALID) return INVALID;
+    const isPath = p.startsWith('.') || p.startsWith('/');
+    if (!isPath && !/^(@[a-z0-9][a-z0-9._~-]*\/)?[a-z0-9][a-z0-9._~-]*$/.test(p))
+      return fail(ctx, join(at, 'package'), `${JSON.stringify(p)} is not an npm package name or a path (start a path with ./ or /)`);
+    return { type: 'module', id, package: isPath ? path.resolve(ctx.cwd, p) : p, resolveFrom: ctx.cwd, compression: c, options };
+  };
 
 // --- Gateway (docs/gateway.md): the agent-side sealtrail exporter and the gateway's receiver. ---
 
 export const sealtrailExporter = (id: string) =>
   then(
-    obj<Omit<SealtrailExporterConfig, 'type' | 'id'>>(
-      {
-        endpoint: { schema: str({ pattern: /^https?:\/\/[^\s/]+\/?$/, hint: 'must be http(s)://host:port' }), required: true },
-        tls: {
-          schema: obj<SealtrailExporterConfig['tls']>({
+    obj<Omit<SealtrailExporterConfig, 'type' | 'id'>>({
+      endpoint: { schema: str({ pattern: /^https?:\/\/[^\s/]+\/?$/, hint: 'must be http(s)://host:port' }), required: true },
+      tls: {
+        schema: obj<SealtrailExporterConfig['tls']>(
+          {
             ca_file: { schema: emptyAsNull(filePath()) },
             cert_file: { schema: emptyAsNull(filePath()) },
             key_file: { schema: emptyAsNull(filePath()) },
-          }, (t, at, ctx) => {
-            if ((t.certFile === null) !== (t.keyFile === null)) fail(ctx, join(at, t.certFile === null ? 'cert_file' : 'key_file'), 'cert_file and key_file must be set together');
-          }),
-          default: {},
-        },
-        auth: { schema: auth, default: {} },
-        compression: { schema: compression, default: 'none' },
-        timeout: { schema: duration({ min: 1 }), default: '30s', to: 'timeoutMs' },
+          },
+          (t, at, ctx) => {
+            if ((t.certFile === null) !== (t.keyFile === null))
+              fail(ctx, join(at, t.certFile === null ? 'cert_file' : 'key_file'), 'cert_file and key_file must be set together');
+          },
+        ),
+        default: {},
       },
-    ),
+      auth: { schema: auth, default: {} },
+      compression: { schema: compression, default: 'none' },
+      timeout: { schema: duration({ min: 1 }), default: '30s', to: 'timeoutMs' },
+    }),
     (e): SealtrailExporterConfig => ({ type: 'sealtrail', id, ...e, endpoint: e.endpoint.replace(/\/$/, '') }),
   );
 
@@ -402,7 +432,10 @@ export const sealtrailReceiver = obj<GatewayConfig['receiver']>({
   trusted_keys: {
     schema: list(
       obj<GatewayConfig['receiver']['trustedKeys'][number]>({
-        origin_prefix: { schema: str({ pattern: /^sealtrail\//, hint: 'must start with "sealtrail/" (origins are sealtrail/<agent name>/<chain id>)' }), required: true },
+        origin_prefix: {
+          schema: str({ pattern: /^sealtrail\//, hint: 'must start with "sealtrail/" (origins are sealtrail/<agent name>/<chain id>)' }),
+          required: true,
+        },
         key_file: { schema: filePath(), required: true },
       }),
       { minItems: 1 },

@@ -78,7 +78,12 @@ export function expandTree(node: unknown, env: NodeJS.ProcessEnv, path: string, 
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(node)) {
       // defineProperty: a YAML key "__proto__" must stay a plain (and later rejected) key.
-      Object.defineProperty(out, k, { value: expandTree(v, env, path ? `${path}.${k}` : k, errors), enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(out, k, {
+        value: expandTree(v, env, path ? `${path}.${k}` : k, errors),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     }
     return out;
   }

@@ -138,12 +138,19 @@ function resolve(tree: unknown, ctx: Ctx): Config | null {
   }
   const { at, p } = auditPipes[0]!;
   const usedBy = { receivers: new Set<string>(), processors: new Set<string>(), exporters: new Set<string>() };
-  const used = (pat: string, kind: 'receivers' | 'processors' | 'exporters', ids: string[], defined: Map<string, unknown>, shared = false): unknown[] => {
+  const used = (
+    pat: string,
+    kind: 'receivers' | 'processors' | 'exporters',
+    ids: string[],
+    defined: Map<string, unknown>,
+    shared = false,
+  ): unknown[] => {
     const out: unknown[] = [];
     ids.forEach((id, i) => {
       if (ids.indexOf(id) !== i) fail(ctx, `${pat}.${kind}[${i}]`, `${JSON.stringify(id)} is listed twice`);
       else if (!defined.has(id)) fail(ctx, `${pat}.${kind}[${i}]`, `${JSON.stringify(id)} is not defined in ${kind}`);
-      else if (kind === 'exporters' && usedBy.exporters.has(id) && !shared) fail(ctx, `${pat}.${kind}[${i}]`, `${JSON.stringify(id)} is already used by another pipeline`);
+      else if (kind === 'exporters' && usedBy.exporters.has(id) && !shared)
+        fail(ctx, `${pat}.${kind}[${i}]`, `${JSON.stringify(id)} is already used by another pipeline`);
       else out.push(defined.get(id));
       usedBy[kind].add(id);
     });
@@ -153,7 +160,8 @@ function resolve(tree: unknown, ctx: Ctx): Config | null {
   const ps = used(at, 'processors', p.processors, processors);
   const es = used(at, 'exporters', p.exporters, exporters);
   p.exporters.forEach((id, i) => {
-    if (FORWARD_EXPORTERS.has(id.split('/')[0]!)) fail(ctx, `${at}.exporters[${i}]`, `${JSON.stringify(id)} forwards records; list it in a second pipeline (see docs/forwarding.md)`);
+    if (FORWARD_EXPORTERS.has(id.split('/')[0]!))
+      fail(ctx, `${at}.exporters[${i}]`, `${JSON.stringify(id)} forwards records; list it in a second pipeline (see docs/forwarding.md)`);
   });
   if (p.receivers.some((id) => id.split('/')[0] !== 'otlp')) fail(ctx, `${at}.receivers`, 'the audit pipeline takes an otlp receiver');
   const forward: ForwardPipelineConfig[] = [];
@@ -165,10 +173,12 @@ function resolve(tree: unknown, ctx: Ctx): Config | null {
       const grs = used(fp.at, 'receivers', fp.p.receivers, receivers);
       used(fp.at, 'processors', fp.p.processors, processors);
       const ges = used(fp.at, 'exporters', fp.p.exporters, exporters, true);
-      if (gateway !== null || fp.p.receivers.length !== 1) fail(ctx, `${fp.at}.receivers`, 'exactly one pipeline may take the sealtrail receiver, and only it');
+      if (gateway !== null || fp.p.receivers.length !== 1)
+        fail(ctx, `${fp.at}.receivers`, 'exactly one pipeline may take the sealtrail receiver, and only it');
       if (fp.p.processors.length > 0) fail(ctx, `${fp.at}.processors`, 'must be [] (the gateway stores batches unchanged)');
       fp.p.exporters.forEach((id, i) => {
-        if (['otlp', 'otlphttp', 'sealtrail'].includes(id.split('/')[0]!)) fail(ctx, `${fp.at}.exporters[${i}]`, `${JSON.stringify(id)} cannot store batches for the gateway; use file, s3 or module sinks`);
+        if (['otlp', 'otlphttp', 'sealtrail'].includes(id.split('/')[0]!))
+          fail(ctx, `${fp.at}.exporters[${i}]`, `${JSON.stringify(id)} cannot store batches for the gateway; use file, s3 or module sinks`);
       });
       gateway = { receiver: grs[0] as GatewayConfig['receiver'], exporters: ges as ExporterConfig[] };
       continue;
@@ -176,27 +186,47 @@ function resolve(tree: unknown, ctx: Ctx): Config | null {
     used(fp.at, 'receivers', fp.p.receivers, receivers);
     used(fp.at, 'processors', fp.p.processors, processors);
     const fes = used(fp.at, 'exporters', fp.p.exporters, exporters);
-    if (fp.p.receivers.length !== 1 || fp.p.receivers[0] !== p.receivers[0]) fail(ctx, `${fp.at}.receivers`, `must list exactly the audit pipeline's receiver (${p.receivers[0] ?? 'otlp'})`);
+    if (fp.p.receivers.length !== 1 || fp.p.receivers[0] !== p.receivers[0])
+      fail(ctx, `${fp.at}.receivers`, `must list exactly the audit pipeline's receiver (${p.receivers[0] ?? 'otlp'})`);
     const ftypes = fp.p.processors.map((id) => id.split('/')[0]);
     if (!(ftypes.length === 0 || (ftypes.length === 1 && ftypes[0] === 'non_audit'))) {
-      fail(ctx, `${fp.at}.processors`, 'a forwarding pipeline takes [non_audit] (records the audit filter did not keep) or [] (every record)');
+      fail(
+        ctx,
+        `${fp.at}.processors`,
+        'a forwarding pipeline takes [non_audit] (records the audit filter did not keep) or [] (every record)',
+      );
     }
     fp.p.exporters.forEach((id, i) => {
-      if (!FORWARD_EXPORTERS.has(id.split('/')[0]!)) fail(ctx, `${fp.at}.exporters[${i}]`, `${JSON.stringify(id)} archives sealed batches; only otlp and otlphttp exporters can forward records`);
+      if (!FORWARD_EXPORTERS.has(id.split('/')[0]!))
+        fail(
+          ctx,
+          `${fp.at}.exporters[${i}]`,
+          `${JSON.stringify(id)} archives sealed batches; only otlp and otlphttp exporters can forward records`,
+        );
     });
     forward.push({ id: fp.name, select: ftypes.length === 0 ? 'all' : 'non_audit', exporters: fes as OtlpForwardExporterConfig[] });
   }
   // A defined but unused component is an error, not a warning: an operator who adds an
   // S3 exporter and forgets the pipeline would otherwise believe it is archiving.
-  for (const [kind, defined] of [['receivers', receivers], ['processors', processors], ['exporters', exporters]] as const) {
-    for (const id of defined.keys()) if (!usedBy[kind].has(id)) fail(ctx, `${kind}.${id}`, `defined but not used in ${pipes.length === 1 ? `${at}.${kind}` : 'any pipeline'}`);
+  for (const [kind, defined] of [
+    ['receivers', receivers],
+    ['processors', processors],
+    ['exporters', exporters],
+  ] as const) {
+    for (const id of defined.keys())
+      if (!usedBy[kind].has(id))
+        fail(ctx, `${kind}.${id}`, `defined but not used in ${pipes.length === 1 ? `${at}.${kind}` : 'any pipeline'}`);
   }
   if (p.receivers.length !== 1) fail(ctx, `${at}.receivers`, 'must list exactly one otlp receiver');
   const types = p.processors.map((id) => id.split('/')[0]);
   // audit_context (optional) checks only audit records, so it sits between the filter and the seal.
   const withContext = types.length === 3 && types[1] === 'audit_context';
   if (!(types.length === 2 || withContext) || types[0] !== 'audit_filter' || types[types.length - 1] !== 'seal') {
-    fail(ctx, `${at}.processors`, 'must be an audit_filter processor, optionally an audit_context processor, then a seal processor, e.g. [audit_filter, audit_context, seal]');
+    fail(
+      ctx,
+      `${at}.processors`,
+      'must be an audit_filter processor, optionally an audit_context processor, then a seal processor, e.g. [audit_filter, audit_context, seal]',
+    );
   }
   if (ctx.errors.length > 0) return null;
 
@@ -204,7 +234,11 @@ function resolve(tree: unknown, ctx: Ctx): Config | null {
   // The envelope grows with the environment name; leave at least 1 KiB for the record itself.
   const overhead = entryOverheadBytes(agent.environment);
   if (otlp.maxEntrySize < overhead + 1024) {
-    fail(ctx, `receivers.${p.receivers[0]}.max_entry_size`, `must be at least ${overhead + 1024} bytes (the entry envelope for this agent.environment takes ${overhead})`);
+    fail(
+      ctx,
+      `receivers.${p.receivers[0]}.max_entry_size`,
+      `must be at least ${overhead + 1024} bytes (the entry envelope for this agent.environment takes ${overhead})`,
+    );
   }
   const seal = ps[ps.length - 1] as SealConfig;
   const context = withContext ? (ps[1] as AuditContextConfig) : null;
@@ -224,7 +258,11 @@ function resolve(tree: unknown, ctx: Ctx): Config | null {
   }
   if (gateway !== null) {
     const g: GatewayConfig = gateway;
-    g.exporters = g.exporters.map((e) => sinks.find((x) => x.id === e.id) ?? (e.type === 'file' ? { ...e, directory: (e as { directory: string | null }).directory ?? path.join(agent.dataDir, 'archive') } : e));
+    g.exporters = g.exporters.map(
+      (e) =>
+        sinks.find((x) => x.id === e.id) ??
+        (e.type === 'file' ? { ...e, directory: (e as { directory: string | null }).directory ?? path.join(agent.dataDir, 'archive') } : e),
+    );
   }
   return { agent, receivers: otlp, filter: ps[0] as AuditFilterConfig, context, seal, exporters: sinks, forward, gateway };
 }
@@ -236,8 +274,8 @@ function components(
   registry: Record<string, (id: string) => Schema<unknown>>,
   ctx: Ctx,
 ): Map<string, unknown> | null {
-  if (raw === undefined || raw === null) return fail(ctx, section, 'is required'), null;
-  if (!isMapping(raw)) return fail(ctx, section, 'must be a mapping'), null;
+  if (raw === undefined || raw === null) return (fail(ctx, section, 'is required'), null);
+  if (!isMapping(raw)) return (fail(ctx, section, 'must be a mapping'), null);
   const out = new Map<string, unknown>();
   let ok = true;
   for (const [id, value] of Object.entries(raw)) {
@@ -259,13 +297,13 @@ function components(
 type PipelineDef = { name: string; at: string; p: { receivers: string[]; processors: string[]; exporters: string[] } };
 
 function pipelines(service: unknown, ctx: Ctx): PipelineDef[] | null {
-  if (service === undefined || service === null) return fail(ctx, 'service', 'is required'), null;
+  if (service === undefined || service === null) return (fail(ctx, 'service', 'is required'), null);
   const svc = obj<{ pipelines: Record<string, unknown> }>({
     pipelines: { schema: (v, at, c) => (isMapping(v) ? v : fail(c, at, 'must be a mapping')), required: true },
   })(service, 'service', ctx);
   if (svc === INVALID) return null;
   const names = Object.keys(svc.pipelines);
-  if (names.length === 0) return fail(ctx, 'service.pipelines', 'must define a logs pipeline (logs or logs/<name>)'), null;
+  if (names.length === 0) return (fail(ctx, 'service.pipelines', 'must define a logs pipeline (logs or logs/<name>)'), null);
   const out: PipelineDef[] = [];
   for (const name of names) {
     const at = `service.pipelines.${name}`;
@@ -281,7 +319,9 @@ function pipelines(service: unknown, ctx: Ctx): PipelineDef[] | null {
 
 /** SHA-256 hex of the canonical JSON (sorted keys) of the config, secrets redacted. */
 export function configDigest(config: Config): string {
-  return createHash('sha256').update(canonicalJson(redact(config))).digest('hex');
+  return createHash('sha256')
+    .update(canonicalJson(redact(config)))
+    .digest('hex');
 }
 
 export function redact(config: Config): Config {
@@ -289,10 +329,12 @@ export function redact(config: Config): Config {
   const hide = (s: string | null) => (s === null ? null : '<redacted>');
   for (const p of [r.receivers.grpc, r.receivers.http]) if (p) p.auth.bearerToken = hide(p.auth.bearerToken);
   if (r.gateway) r.gateway.receiver.auth.bearerToken = hide(r.gateway.receiver.auth.bearerToken);
-  for (const e of [...r.exporters, ...(r.gateway?.exporters ?? [])]) if (e.type === 'sealtrail') e.auth.bearerToken = hide(e.auth.bearerToken);
+  for (const e of [...r.exporters, ...(r.gateway?.exporters ?? [])])
+    if (e.type === 'sealtrail') e.auth.bearerToken = hide(e.auth.bearerToken);
   for (const f of r.forward) for (const e of f.exporters) for (const k of Object.keys(e.headers)) e.headers[k] = '<redacted>';
   for (const e of r.exporters) {
-    if (e.type === 'module') for (const k of Object.keys(e.options)) if (/secret|token|password|credential|private/i.test(k)) e.options[k] = '<redacted>';
+    if (e.type === 'module')
+      for (const k of Object.keys(e.options)) if (/secret|token|password|credential|private/i.test(k)) e.options[k] = '<redacted>';
     if (e.type === 's3') {
       e.secretAccessKey = hide(e.secretAccessKey);
       e.sessionToken = hide(e.sessionToken);
@@ -305,7 +347,9 @@ export function canonicalJson(v: unknown): string {
   if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
   if (v !== null && typeof v === 'object') {
     const o = v as Record<string, unknown>;
-    const keys = Object.keys(o).filter((k) => o[k] !== undefined).sort();
+    const keys = Object.keys(o)
+      .filter((k) => o[k] !== undefined)
+      .sort();
     return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`).join(',')}}`;
   }
   return JSON.stringify(v);

@@ -41,12 +41,20 @@ async function loadTrusted(cfg: GatewayConfig['receiver']): Promise<TrustedKeyEn
     try {
       text = (await fs.readFile(t.keyFile, 'utf8')).trim();
     } catch (err) {
-      throw new SealtrailError('CONFIG', `receivers.sealtrail.trusted_keys[${i}].key_file: cannot read ${t.keyFile}: ${errorMessage(err)}`, { cause: err });
+      throw new SealtrailError(
+        'CONFIG',
+        `receivers.sealtrail.trusted_keys[${i}].key_file: cannot read ${t.keyFile}: ${errorMessage(err)}`,
+        { cause: err },
+      );
     }
     try {
       out.push({ originPrefix: t.originPrefix, key: parseVerifierKey(text) });
     } catch (err) {
-      throw new SealtrailError('CONFIG', `receivers.sealtrail.trusted_keys[${i}].key_file: ${t.keyFile} is not a verifier key: ${errorMessage(err)}`, { cause: err });
+      throw new SealtrailError(
+        'CONFIG',
+        `receivers.sealtrail.trusted_keys[${i}].key_file: ${t.keyFile} is not a verifier key: ${errorMessage(err)}`,
+        { cause: err },
+      );
     }
   }
   return out;
@@ -57,7 +65,13 @@ async function loadTrusted(cfg: GatewayConfig['receiver']): Promise<TrustedKeyEn
  * uses the same sink (one writer per archive, no second start-up sweeping the other's temp
  * files); the others are created, started and closed here.
  */
-export async function startGateway(cfg: GatewayConfig, dataDir: string, metrics: Metrics, log: LogFn, shared: readonly Sink[] = []): Promise<GatewayHandle> {
+export async function startGateway(
+  cfg: GatewayConfig,
+  dataDir: string,
+  metrics: Metrics,
+  log: LogFn,
+  shared: readonly Sink[] = [],
+): Promise<GatewayHandle> {
   const r = cfg.receiver;
   const trusted = await loadTrusted(r);
   const store = new OriginStore(path.join(dataDir, 'gateway', 'origins'));
@@ -76,11 +90,23 @@ export async function startGateway(cfg: GatewayConfig, dataDir: string, metrics:
   metrics.addGauges(() => {
     const refused = Object.entries(c.refused).map(([k, v]): [string, number] => [label('reason', k), v ?? 0]);
     return (
-      gauge('sealtrail_gateway_batches_total', 'Batches verified and stored by the gateway (not counting redeliveries).', [['', c.batches]]).replace('gauge', 'counter') +
-      gauge('sealtrail_gateway_records_total', 'Entries in the batches the gateway stored.', [['', c.records]]).replace('gauge', 'counter') +
-      gauge('sealtrail_gateway_duplicates_total', 'Batches delivered again and acknowledged without change.', [['', c.duplicates]]).replace('gauge', 'counter') +
-      gauge('sealtrail_gateway_forks_total', 'Signed checkpoints that disagree with one the gateway holds (an alert).', [['', c.forks]]).replace('gauge', 'counter') +
-      (refused.length > 0 ? gauge('sealtrail_gateway_refused_total', 'Batches refused, by reason.', refused).replace('gauge', 'counter') : '')
+      gauge('sealtrail_gateway_batches_total', 'Batches verified and stored by the gateway (not counting redeliveries).', [
+        ['', c.batches],
+      ]).replace('gauge', 'counter') +
+      gauge('sealtrail_gateway_records_total', 'Entries in the batches the gateway stored.', [['', c.records]]).replace(
+        'gauge',
+        'counter',
+      ) +
+      gauge('sealtrail_gateway_duplicates_total', 'Batches delivered again and acknowledged without change.', [['', c.duplicates]]).replace(
+        'gauge',
+        'counter',
+      ) +
+      gauge('sealtrail_gateway_forks_total', 'Signed checkpoints that disagree with one the gateway holds (an alert).', [
+        ['', c.forks],
+      ]).replace('gauge', 'counter') +
+      (refused.length > 0
+        ? gauge('sealtrail_gateway_refused_total', 'Batches refused, by reason.', refused).replace('gauge', 'counter')
+        : '')
     );
   });
 
@@ -89,11 +115,19 @@ export async function startGateway(cfg: GatewayConfig, dataDir: string, metrics:
     res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) }).end(text);
   };
 
-  const refuse = (res: http.ServerResponse, code: RefusalCode | 'CONFLICT' | 'UNAUTHENTICATED', reason: string, fields: Record<string, unknown>): void => {
+  const refuse = (
+    res: http.ServerResponse,
+    code: RefusalCode | 'CONFLICT' | 'UNAUTHENTICATED',
+    reason: string,
+    fields: Record<string, unknown>,
+  ): void => {
     c.refused[code] = (c.refused[code] ?? 0) + 1;
     if (code === 'FORK') {
       c.forks++;
-      log('error', 'gateway: FORK: an agent signed a checkpoint that disagrees with one the gateway holds; batch refused', { ...fields, reason });
+      log('error', 'gateway: FORK: an agent signed a checkpoint that disagrees with one the gateway holds; batch refused', {
+        ...fields,
+        reason,
+      });
     } else log('warn', 'gateway: batch refused', { ...fields, code, reason });
     answer(res, code === 'UNAUTHENTICATED' ? 401 : code === 'CONFLICT' ? 409 : 422, { code, reason });
   };
@@ -176,7 +210,10 @@ export async function startGateway(cfg: GatewayConfig, dataDir: string, metrics:
   const server = r.tls
     ? (() => {
         const m = loadTls(r.tls);
-        return https.createServer({ cert: m.cert, key: m.key, ...(m.ca ? { ca: m.ca, requestCert: true, rejectUnauthorized: true } : {}) }, onRequest);
+        return https.createServer(
+          { cert: m.cert, key: m.key, ...(m.ca ? { ca: m.ca, requestCert: true, rejectUnauthorized: true } : {}) },
+          onRequest,
+        );
       })()
     : http.createServer(onRequest);
   const { host, port } = parseEndpoint(r.endpoint);

@@ -12,7 +12,10 @@ import { NoteError, b64, parseCheckpointBody, parseNote, verifyNote, type Verifi
 export type RefusalCode = 'MALFORMED' | 'UNKNOWN_KEY' | 'BAD_SIGNATURE' | 'TAMPERED' | 'FORK' | 'GAP';
 
 export class Refusal extends Error {
-  constructor(readonly code: RefusalCode, message: string) {
+  constructor(
+    readonly code: RefusalCode,
+    message: string,
+  ) {
     super(message);
     this.name = 'Refusal';
   }
@@ -52,9 +55,16 @@ export function objectNames(b: IncomingBatch): { entries: string; checkpoint: st
  * Verifies `b` against the held state. Returns the state after it, and `duplicate` when the
  * batch is one already accepted (redelivery after a lost acknowledgement). Throws Refusal.
  */
-export function verifyBatch(b: IncomingBatch, state: OriginState | null, trusted: readonly TrustedKeyEntry[], maxEntriesBytes: number): { next: OriginState; duplicate: boolean } {
-  if (!Number.isSafeInteger(b.start) || !Number.isSafeInteger(b.end) || b.start < 0 || b.end <= b.start) throw new Refusal('MALFORMED', `bad batch range [${b.start}, ${b.end})`);
-  if (parseObjectName(entriesObjectName(b.origin, b.start, b.end, b.gzip)) === null) throw new Refusal('MALFORMED', `bad origin ${JSON.stringify(b.origin)}`);
+export function verifyBatch(
+  b: IncomingBatch,
+  state: OriginState | null,
+  trusted: readonly TrustedKeyEntry[],
+  maxEntriesBytes: number,
+): { next: OriginState; duplicate: boolean } {
+  if (!Number.isSafeInteger(b.start) || !Number.isSafeInteger(b.end) || b.start < 0 || b.end <= b.start)
+    throw new Refusal('MALFORMED', `bad batch range [${b.start}, ${b.end})`);
+  if (parseObjectName(entriesObjectName(b.origin, b.start, b.end, b.gzip)) === null)
+    throw new Refusal('MALFORMED', `bad origin ${JSON.stringify(b.origin)}`);
 
   let note;
   let cp;
@@ -64,7 +74,8 @@ export function verifyBatch(b: IncomingBatch, state: OriginState | null, trusted
   } catch (err) {
     throw new Refusal('MALFORMED', `checkpoint: ${(err as Error).message}`);
   }
-  if (cp.origin !== b.origin || cp.size !== b.end) throw new Refusal('MALFORMED', `checkpoint is for ${cp.origin} size ${cp.size}, the batch for ${b.origin} [${b.start}, ${b.end})`);
+  if (cp.origin !== b.origin || cp.size !== b.end)
+    throw new Refusal('MALFORMED', `checkpoint is for ${cp.origin} size ${cp.size}, the batch for ${b.origin} [${b.start}, ${b.end})`);
 
   const keys = trusted.filter((t) => b.origin.startsWith(t.originPrefix)).map((t) => t.key);
   if (keys.length === 0) throw new Refusal('UNKNOWN_KEY', `no key is trusted for origin ${b.origin}`);
@@ -79,13 +90,24 @@ export function verifyBatch(b: IncomingBatch, state: OriginState | null, trusted
   // A signed checkpoint at a size already held must carry the held root: two signed
   // checkpoints of one origin that disagree are a fork.
   if (state !== null && state.roots[String(b.end)] !== undefined) {
-    if (state.roots[String(b.end)] !== rootB64) throw new Refusal('FORK', `${b.origin}: checkpoint at size ${b.end} has root ${rootB64}, the gateway holds ${state.roots[String(b.end)]}`);
+    if (state.roots[String(b.end)] !== rootB64)
+      throw new Refusal(
+        'FORK',
+        `${b.origin}: checkpoint at size ${b.end} has root ${rootB64}, the gateway holds ${state.roots[String(b.end)]}`,
+      );
     return { next: state, duplicate: true };
   }
   const held = state?.size ?? 0;
   if (b.start !== held) {
-    if (b.end <= held) throw new Refusal('FORK', `${b.origin}: signed checkpoint at size ${b.end} inside the held tree (size ${held}) at a size the gateway never saw`);
-    throw new Refusal('GAP', `${b.origin}: batch starts at ${b.start}, the gateway holds ${held} entries${held === 0 ? ' (the first batch of an origin must start at 0)' : ''}`);
+    if (b.end <= held)
+      throw new Refusal(
+        'FORK',
+        `${b.origin}: signed checkpoint at size ${b.end} inside the held tree (size ${held}) at a size the gateway never saw`,
+      );
+    throw new Refusal(
+      'GAP',
+      `${b.origin}: batch starts at ${b.start}, the gateway holds ${held} entries${held === 0 ? ' (the first batch of an origin must start at 0)' : ''}`,
+    );
   }
 
   let lines: Uint8Array;
@@ -94,7 +116,10 @@ export function verifyBatch(b: IncomingBatch, state: OriginState | null, trusted
   } catch (err) {
     throw new Refusal('TAMPERED', `${b.origin}: entries object does not decompress: ${(err as Error).message}`);
   }
-  const frontier = new CompactFrontier(held, (state?.frontier ?? []).map((h) => Uint8Array.from(Buffer.from(h, 'hex'))));
+  const frontier = new CompactFrontier(
+    held,
+    (state?.frontier ?? []).map((h) => Uint8Array.from(Buffer.from(h, 'hex'))),
+  );
   let prev: Uint8Array = state && state.lastHash !== '' ? Uint8Array.from(Buffer.from(state.lastHash, 'hex')) : ZERO;
   let at = 0;
   let seq = b.start;
@@ -108,16 +133,22 @@ export function verifyBatch(b: IncomingBatch, state: OriginState | null, trusted
     if (!head.ok) throw new Refusal('TAMPERED', `${b.origin} seq ${seq}: ${head.reason}`);
     if (head.seq !== seq) throw new Refusal('TAMPERED', `${b.origin}: entry ${seq} says seq ${head.seq}`);
     if (!prevMatches(head, prev)) {
-      if (seq === b.start && seq > 0) throw new Refusal('FORK', `${b.origin}: entry ${seq} does not extend the chain held for this origin (prev ${toHex(prev)} expected)`);
+      if (seq === b.start && seq > 0)
+        throw new Refusal(
+          'FORK',
+          `${b.origin}: entry ${seq} does not extend the chain held for this origin (prev ${toHex(prev)} expected)`,
+        );
       throw new Refusal('TAMPERED', `${b.origin}: entry ${seq} prev does not match the hash of entry ${seq - 1}`);
     }
-    if (seq === 0 && genesisInfo(line).origin !== b.origin) throw new Refusal('TAMPERED', `${b.origin}: the genesis entry names another origin`);
+    if (seq === 0 && genesisInfo(line).origin !== b.origin)
+      throw new Refusal('TAMPERED', `${b.origin}: the genesis entry names another origin`);
     prev = leafHash(line);
     frontier.append(prev);
     seq++;
   }
   if (seq !== b.end) throw new Refusal('TAMPERED', `${b.origin}: ${seq - b.start} entries, the checkpoint covers ${b.end - b.start}`);
-  if (b64(frontier.root()) !== rootB64) throw new Refusal('TAMPERED', `${b.origin}: entries [${b.start}, ${b.end}) do not hash to the signed root`);
+  if (b64(frontier.root()) !== rootB64)
+    throw new Refusal('TAMPERED', `${b.origin}: entries [${b.start}, ${b.end}) do not hash to the signed root`);
   return {
     next: {
       origin: b.origin,

@@ -23,13 +23,7 @@ export type ErrorCode =
   | 'SINK_PERMANENT'
   | 'SINK_TRANSIENT';
 
-const RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
-  'BUFFER_FULL',
-  'OVERLOADED',
-  'SHUTTING_DOWN',
-  'STORAGE',
-  'SINK_TRANSIENT',
-]);
+const RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['BUFFER_FULL', 'OVERLOADED', 'SHUTTING_DOWN', 'STORAGE', 'SINK_TRANSIENT']);
 
 export class SealtrailError extends Error {
   readonly code: ErrorCode;

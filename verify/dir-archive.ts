@@ -24,7 +24,8 @@ export class DirArchiveReader implements ArchiveReader {
   async *open(name: string): AsyncIterable<Uint8Array> {
     // Names come from list() or from a user; refuse anything escaping the root.
     const parts = name.split('/');
-    if (parts.some((p) => p === '' || p === '.' || p === '..')) throw new VerifyError('NOT_FOUND', `invalid object name ${JSON.stringify(name)}`);
+    if (parts.some((p) => p === '' || p === '.' || p === '..'))
+      throw new VerifyError('NOT_FOUND', `invalid object name ${JSON.stringify(name)}`);
     const file = path.join(this.root, ...parts);
     // A FIFO or device would block or never end; only regular files (or links to them) are objects.
     if (!(await fs.stat(file)).isFile()) throw new VerifyError('IO', `${name} is not a regular file`);

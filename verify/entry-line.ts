@@ -6,8 +6,7 @@
 // Lines are attacker-controlled: every failure is a returned message, never a throw.
 
 export type ParsedEntryHead =
-  | { ok: true; seq: number; prevHex: string | null; prevAt: number; line: Uint8Array }
-  | { ok: false; reason: string };
+  { ok: true; seq: number; prevHex: string | null; prevAt: number; line: Uint8Array } | { ok: false; reason: string };
 
 const PREFIX = new TextEncoder().encode('{"v":1,"seq":');
 const PREV = new TextEncoder().encode(',"prev":"');
@@ -64,7 +63,8 @@ function parseSlow(line: Uint8Array): ParsedEntryHead {
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) return { ok: false, reason: 'not a JSON object' };
   const o = obj as Record<string, unknown>;
   if (o.v !== 1) return { ok: false, reason: `unsupported entry version ${JSON.stringify(o.v)}` };
-  if (typeof o.seq !== 'number' || !Number.isSafeInteger(o.seq) || o.seq < 0) return { ok: false, reason: 'seq is not a non-negative integer' };
+  if (typeof o.seq !== 'number' || !Number.isSafeInteger(o.seq) || o.seq < 0)
+    return { ok: false, reason: 'seq is not a non-negative integer' };
   if (typeof o.prev !== 'string' || !/^[0-9a-f]{64}$/.test(o.prev)) return { ok: false, reason: 'prev is not 64 lowercase hex digits' };
   return { ok: true, seq: o.seq, prevHex: o.prev, prevAt: -1, line };
 }
@@ -114,11 +114,15 @@ export function ownEntryInfo(line: Uint8Array): { eventName: string | null; attr
     const o = JSON.parse(decoder.decode(line)) as { record?: { eventName?: unknown; attributes?: unknown } };
     const eventName = typeof o?.record?.eventName === 'string' ? o.record.eventName : null;
     if (Array.isArray(o?.record?.attributes)) {
-      for (const kv of o.record.attributes as Array<{ key?: unknown; value?: { stringValue?: unknown; intValue?: unknown; boolValue?: unknown } }>) {
+      for (const kv of o.record.attributes as Array<{
+        key?: unknown;
+        value?: { stringValue?: unknown; intValue?: unknown; boolValue?: unknown };
+      }>) {
         if (typeof kv?.key !== 'string') continue;
         const v = kv.value;
         if (typeof v?.stringValue === 'string') attributes.set(kv.key, v.stringValue);
-        else if (typeof v?.intValue === 'string' || (typeof v?.intValue === 'number' && Number.isSafeInteger(v.intValue))) attributes.set(kv.key, String(v.intValue));
+        else if (typeof v?.intValue === 'string' || (typeof v?.intValue === 'number' && Number.isSafeInteger(v.intValue)))
+          attributes.set(kv.key, String(v.intValue));
         else if (typeof v?.boolValue === 'boolean') attributes.set(kv.key, String(v.boolValue));
       }
     }

@@ -8,7 +8,8 @@
 export const POS_DIGITS = 16;
 const AGENT_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 const CHAIN_ID_RE = /^[0-9a-f]{32}$/;
-const NAME_RE = /^sealtrail\/([A-Za-z0-9][A-Za-z0-9._-]{0,62})\/([0-9a-f]{32})\/([0-9]{16})-([0-9]{16})\.(entries\.jsonl|entries\.jsonl\.gz|checkpoint)$/;
+const NAME_RE =
+  /^sealtrail\/([A-Za-z0-9][A-Za-z0-9._-]{0,62})\/([0-9a-f]{32})\/([0-9]{16})-([0-9]{16})\.(entries\.jsonl|entries\.jsonl\.gz|checkpoint)$/;
 
 export function isValidAgentName(name: string): boolean {
   return AGENT_NAME_RE.test(name);

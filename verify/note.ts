@@ -147,7 +147,11 @@ export function verifyNote(note: ParsedNote, keys: readonly VerifierKey[]): Veri
     }
     if (sig.signature.length === 64 && edVerify(null, msg, ko, sig.signature)) return key;
   }
-  if (!known) throw new NoteError('UNKNOWN_KEY', `no signature by a known key (signed by ${note.signatures.map((s) => `${s.name}+${hexId(s.keyId)}`).join(', ')})`);
+  if (!known)
+    throw new NoteError(
+      'UNKNOWN_KEY',
+      `no signature by a known key (signed by ${note.signatures.map((s) => `${s.name}+${hexId(s.keyId)}`).join(', ')})`,
+    );
   throw new NoteError('BAD_SIGNATURE', 'signature does not verify');
 }
 
@@ -165,10 +169,12 @@ export function formatCheckpointBody(origin: string, size: number, root: Uint8Ar
 /** Parses the signed text of a tlog-checkpoint (origin, decimal size, base64 root, extensions). */
 export function parseCheckpointBody(text: string): Checkpoint {
   const lines = text.split('\n');
-  if (lines.length < 4 || lines[lines.length - 1] !== '') throw new NoteError('MALFORMED_CHECKPOINT', 'checkpoint needs origin, size and root lines');
+  if (lines.length < 4 || lines[lines.length - 1] !== '')
+    throw new NoteError('MALFORMED_CHECKPOINT', 'checkpoint needs origin, size and root lines');
   const [origin, sizeStr, rootB64] = lines as [string, string, string];
   if (origin === '') throw new NoteError('MALFORMED_CHECKPOINT', 'checkpoint origin is empty');
-  if (!/^(0|[1-9][0-9]{0,15})$/.test(sizeStr)) throw new NoteError('MALFORMED_CHECKPOINT', `checkpoint size ${JSON.stringify(sizeStr)} is not a decimal integer`);
+  if (!/^(0|[1-9][0-9]{0,15})$/.test(sizeStr))
+    throw new NoteError('MALFORMED_CHECKPOINT', `checkpoint size ${JSON.stringify(sizeStr)} is not a decimal integer`);
   const size = Number(sizeStr);
   if (!Number.isSafeInteger(size)) throw new NoteError('MALFORMED_CHECKPOINT', 'checkpoint size is too large');
   const root = unb64(rootB64);

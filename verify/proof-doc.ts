@@ -50,7 +50,8 @@ async function indexOrigin(reader: ArchiveReader, origin: string | undefined): P
   const names = [...cat.origins.keys()].sort();
   if (names.length === 0) throw new VerifyError('NOT_FOUND', `${reader.location} holds no batches`);
   if (origin === undefined) {
-    if (names.length > 1) throw new VerifyError('USAGE', `${reader.location} holds several origins; choose one with --origin (${names.join(', ')})`);
+    if (names.length > 1)
+      throw new VerifyError('USAGE', `${reader.location} holds several origins; choose one with --origin (${names.join(', ')})`);
     origin = names[0]!;
   }
   const batches = cat.origins.get(origin);
@@ -91,7 +92,10 @@ async function checkpointAt(reader: ArchiveReader, idx: OriginIndex, size: numbe
   const b = size === undefined ? withCp[withCp.length - 1] : withCp.find((x) => x.end === size);
   if (!b) {
     const sizes = withCp.map((x) => x.end);
-    throw new VerifyError('NOT_FOUND', `no checkpoint of size ${size ?? '(any)'} in origin ${idx.origin}; checkpointed sizes: ${sizes.length > 12 ? [...sizes.slice(0, 6), '…', ...sizes.slice(-6)].join(', ') : sizes.join(', ')}`);
+    throw new VerifyError(
+      'NOT_FOUND',
+      `no checkpoint of size ${size ?? '(any)'} in origin ${idx.origin}; checkpointed sizes: ${sizes.length > 12 ? [...sizes.slice(0, 6), '…', ...sizes.slice(-6)].join(', ') : sizes.join(', ')}`,
+    );
   }
   const note = await readText(reader, b.checkpoint!);
   let cp: Checkpoint;
@@ -100,12 +104,19 @@ async function checkpointAt(reader: ArchiveReader, idx: OriginIndex, size: numbe
   } catch (err) {
     throw new VerifyError('ARCHIVE_INVALID', `${b.checkpoint}: ${(err as Error).message}`);
   }
-  if (cp.size !== b.end || cp.origin !== idx.origin) throw new VerifyError('ARCHIVE_INVALID', `${b.checkpoint} does not match its name; run sealtrail verify`);
+  if (cp.size !== b.end || cp.origin !== idx.origin)
+    throw new VerifyError('ARCHIVE_INVALID', `${b.checkpoint} does not match its name; run sealtrail verify`);
   return { note, cp };
 }
 
 /** Streams the leaf hashes 0..size-1 of an origin into `visit`. */
-async function forEachLeaf(reader: ArchiveReader, idx: OriginIndex, size: number, gunzip: Decompressor, visit: (i: number, hash: Uint8Array, line: Uint8Array) => void): Promise<void> {
+async function forEachLeaf(
+  reader: ArchiveReader,
+  idx: OriginIndex,
+  size: number,
+  gunzip: Decompressor,
+  visit: (i: number, hash: Uint8Array, line: Uint8Array) => void,
+): Promise<void> {
   let i = 0;
   for (const b of idx.batches) {
     if (b.start >= size) break;
@@ -122,16 +133,21 @@ async function forEachLeaf(reader: ArchiveReader, idx: OriginIndex, size: number
       if (err instanceof VerifyError) throw err;
       throw new VerifyError('ARCHIVE_INVALID', `${b.entries}: ${(err as Error).message}; run sealtrail verify`);
     }
-    if (i !== Math.min(b.end, size)) throw new VerifyError('ARCHIVE_INVALID', `${b.entries} holds the wrong number of entries; run sealtrail verify`);
+    if (i !== Math.min(b.end, size))
+      throw new VerifyError('ARCHIVE_INVALID', `${b.entries} holds the wrong number of entries; run sealtrail verify`);
   }
   if (i !== size) throw new VerifyError('ARCHIVE_INVALID', `archive holds only ${i} of ${size} entries`);
 }
 
 /** Builds an inclusion proof for entry `seq` against the checkpoint of size `size` (default: the latest). */
-export async function buildInclusionProof(reader: ArchiveReader, opts: { seq: number; size?: number; origin?: string; gunzip?: Decompressor }): Promise<InclusionProofDoc> {
+export async function buildInclusionProof(
+  reader: ArchiveReader,
+  opts: { seq: number; size?: number; origin?: string; gunzip?: Decompressor },
+): Promise<InclusionProofDoc> {
   const idx = await indexOrigin(reader, opts.origin);
   const { note, cp } = await checkpointAt(reader, idx, opts.size);
-  if (!(opts.seq >= 0 && opts.seq < cp.size)) throw new VerifyError('USAGE', `--seq ${opts.seq} is not below the checkpoint size ${cp.size}`);
+  if (!(opts.seq >= 0 && opts.seq < cp.size))
+    throw new VerifyError('USAGE', `--seq ${opts.seq} is not below the checkpoint size ${cp.size}`);
   const hasher = new RangeHasher(inclusionRanges(opts.seq, cp.size));
   const root = new CompactFrontier();
   let leaf: Uint8Array | null = null;
@@ -144,12 +160,25 @@ export async function buildInclusionProof(reader: ArchiveReader, opts: { seq: nu
       entry = new TextDecoder().decode(line);
     }
   });
-  if (!bytesEqual(root.root(), cp.root)) throw new VerifyError('ARCHIVE_INVALID', `the entries do not match the checkpoint of size ${cp.size}; run sealtrail verify`);
-  return { type: 'inclusion', origin: idx.origin, index: opts.seq, size: cp.size, leafHash: b64(leaf!), entry, proof: hasher.hashes().map(b64), checkpoint: note };
+  if (!bytesEqual(root.root(), cp.root))
+    throw new VerifyError('ARCHIVE_INVALID', `the entries do not match the checkpoint of size ${cp.size}; run sealtrail verify`);
+  return {
+    type: 'inclusion',
+    origin: idx.origin,
+    index: opts.seq,
+    size: cp.size,
+    leafHash: b64(leaf!),
+    entry,
+    proof: hasher.hashes().map(b64),
+    checkpoint: note,
+  };
 }
 
 /** Builds a consistency proof between two checkpointed sizes of one origin. */
-export async function buildConsistencyProof(reader: ArchiveReader, opts: { from: number; to: number; origin?: string; gunzip?: Decompressor }): Promise<ConsistencyProofDoc> {
+export async function buildConsistencyProof(
+  reader: ArchiveReader,
+  opts: { from: number; to: number; origin?: string; gunzip?: Decompressor },
+): Promise<ConsistencyProofDoc> {
   const idx = await indexOrigin(reader, opts.origin);
   if (!(opts.from > 0 && opts.from <= opts.to)) throw new VerifyError('USAGE', `need 0 < --from <= --to (got ${opts.from}, ${opts.to})`);
   const c1 = await checkpointAt(reader, idx, opts.from);
@@ -165,7 +194,15 @@ export async function buildConsistencyProof(reader: ArchiveReader, opts: { from:
   if (!bytesEqual(root1!, c1.cp.root) || !bytesEqual(f.root(), c2.cp.root)) {
     throw new VerifyError('ARCHIVE_INVALID', 'the entries do not match the checkpoints; run sealtrail verify');
   }
-  return { type: 'consistency', origin: idx.origin, size1: opts.from, size2: opts.to, proof: hasher.hashes().map(b64), checkpoint1: c1.note, checkpoint2: c2.note };
+  return {
+    type: 'consistency',
+    origin: idx.origin,
+    size1: opts.from,
+    size2: opts.to,
+    proof: hasher.hashes().map(b64),
+    checkpoint1: c1.note,
+    checkpoint2: c2.note,
+  };
 }
 
 export type ProofCheck = { ok: true; type: ProofDoc['type']; origin: string; detail: string } | { ok: false; reason: string };
@@ -201,13 +238,16 @@ export function verifyProofDoc(doc: unknown, keys: readonly VerifierKey[]): Proo
   if (typeof doc !== 'object' || doc === null) return { ok: false, reason: 'proof is not a JSON object' };
   const d = doc as Record<string, unknown>;
   if (d.type === 'inclusion') {
-    if (!isSize(d.index) || !isSize(d.size) || typeof d.origin !== 'string') return { ok: false, reason: 'index, size and origin are required' };
+    if (!isSize(d.index) || !isSize(d.size) || typeof d.origin !== 'string')
+      return { ok: false, reason: 'index, size and origin are required' };
     const cp = authCheckpoint(d.checkpoint, keys, 'checkpoint');
     if (typeof cp === 'string') return { ok: false, reason: cp };
-    if (cp.origin !== d.origin || cp.size !== d.size) return { ok: false, reason: `the checkpoint is for ${cp.origin} size ${cp.size}, not ${d.origin} size ${d.size}` };
+    if (cp.origin !== d.origin || cp.size !== d.size)
+      return { ok: false, reason: `the checkpoint is for ${cp.origin} size ${cp.size}, not ${d.origin} size ${d.size}` };
     const leaf = typeof d.leafHash === 'string' ? unb64(d.leafHash) : null;
     const proof = hashList(d.proof);
-    if (leaf === null || leaf.length !== 32 || proof === null) return { ok: false, reason: 'leafHash and proof must be base64 SHA-256 hashes' };
+    if (leaf === null || leaf.length !== 32 || proof === null)
+      return { ok: false, reason: 'leafHash and proof must be base64 SHA-256 hashes' };
     if (d.entry !== undefined) {
       if (typeof d.entry !== 'string') return { ok: false, reason: 'entry must be a string' };
       const line = new TextEncoder().encode(d.entry);
@@ -215,11 +255,13 @@ export function verifyProofDoc(doc: unknown, keys: readonly VerifierKey[]): Proo
       const head = parseEntryHead(line);
       if (!head.ok || head.seq !== d.index) return { ok: false, reason: `the entry's seq is not the proof index ${d.index}` };
     }
-    if (!verifyInclusion(d.index, d.size, leaf, proof, cp.root)) return { ok: false, reason: 'the inclusion proof does not lead to the signed root' };
+    if (!verifyInclusion(d.index, d.size, leaf, proof, cp.root))
+      return { ok: false, reason: 'the inclusion proof does not lead to the signed root' };
     return { ok: true, type: 'inclusion', origin: cp.origin, detail: `entry ${d.index} is included in ${cp.origin} at size ${cp.size}` };
   }
   if (d.type === 'consistency') {
-    if (!isSize(d.size1) || !isSize(d.size2) || typeof d.origin !== 'string') return { ok: false, reason: 'size1, size2 and origin are required' };
+    if (!isSize(d.size1) || !isSize(d.size2) || typeof d.origin !== 'string')
+      return { ok: false, reason: 'size1, size2 and origin are required' };
     const c1 = authCheckpoint(d.checkpoint1, keys, 'checkpoint1');
     if (typeof c1 === 'string') return { ok: false, reason: c1 };
     const c2 = authCheckpoint(d.checkpoint2, keys, 'checkpoint2');
@@ -229,7 +271,8 @@ export function verifyProofDoc(doc: unknown, keys: readonly VerifierKey[]): Proo
     }
     const proof = hashList(d.proof);
     if (proof === null) return { ok: false, reason: 'proof must be a list of base64 SHA-256 hashes' };
-    if (!verifyConsistency(d.size1, d.size2, c1.root, c2.root, proof)) return { ok: false, reason: 'the consistency proof does not connect the two signed roots' };
+    if (!verifyConsistency(d.size1, d.size2, c1.root, c2.root, proof))
+      return { ok: false, reason: 'the consistency proof does not connect the two signed roots' };
     return { ok: true, type: 'consistency', origin: c1.origin, detail: `${c1.origin}: size ${c1.size} is a prefix of size ${c2.size}` };
   }
   return { ok: false, reason: 'type must be "inclusion" or "consistency"' };

@@ -206,7 +206,13 @@ export function verifyInclusion(index: number, size: number, leaf: Uint8Array, p
  * proof must be empty and the roots equal. A consistency check from the empty tree proves
  * nothing and is rejected.
  */
-export function verifyConsistency(size1: number, size2: number, root1: Uint8Array, root2: Uint8Array, proof: readonly Uint8Array[]): boolean {
+export function verifyConsistency(
+  size1: number,
+  size2: number,
+  root1: Uint8Array,
+  root2: Uint8Array,
+  proof: readonly Uint8Array[],
+): boolean {
   if (!(Number.isSafeInteger(size1) && Number.isSafeInteger(size2) && size1 > 0 && size1 <= size2)) return false;
   if (size1 === size2) return proof.length === 0 && bytesEqual(root1, root2);
   if (proof.length === 0 || !wellFormed(proof)) return false;

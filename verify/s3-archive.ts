@@ -13,13 +13,7 @@
 // the newest version, or nothing after a delete marker). Without Object Lock the first version can be deleted by someone with the
 // rights to do so, and then whatever is left is read and verified like anything else.
 // `versions: 'current'` reads what a plain GET returns instead (ListObjectsV2 + GetObject).
-import {
-  GetObjectCommand,
-  ListObjectVersionsCommand,
-  ListObjectsV2Command,
-  S3Client,
-  type S3ClientConfig,
-} from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectVersionsCommand, ListObjectsV2Command, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import type { ArchiveReader, ObjectVersion, VersionHistory } from './archive.js';
 import { VerifyError } from './errors.js';
 
@@ -102,7 +96,12 @@ export class S3ArchiveReader implements ArchiveReader {
     let versionMarker: string | undefined;
     do {
       const res = await this.#client.send(
-        new ListObjectVersionsCommand({ Bucket: this.#loc.bucket, Prefix: this.#loc.prefix, KeyMarker: keyMarker, VersionIdMarker: versionMarker }),
+        new ListObjectVersionsCommand({
+          Bucket: this.#loc.bucket,
+          Prefix: this.#loc.prefix,
+          KeyMarker: keyMarker,
+          VersionIdMarker: versionMarker,
+        }),
       );
       // S3 lists the versions of a key newest first, so the last one seen is the first written.
       for (const v of res.Versions ?? []) {

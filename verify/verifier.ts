@@ -183,8 +183,14 @@ class Run {
       return cp;
     } catch (err) {
       if (err instanceof NoteError) {
-        const code: ProblemCode = err.code === 'UNKNOWN_KEY' ? 'UNKNOWN_KEY' : err.code === 'BAD_SIGNATURE' ? 'BAD_SIGNATURE' : 'MALFORMED_CHECKPOINT';
-        const what = code === 'UNKNOWN_KEY' ? 'checkpoint is not signed by any of the given keys: ' : code === 'BAD_SIGNATURE' ? 'checkpoint signature does not verify: ' : '';
+        const code: ProblemCode =
+          err.code === 'UNKNOWN_KEY' ? 'UNKNOWN_KEY' : err.code === 'BAD_SIGNATURE' ? 'BAD_SIGNATURE' : 'MALFORMED_CHECKPOINT';
+        const what =
+          code === 'UNKNOWN_KEY'
+            ? 'checkpoint is not signed by any of the given keys: '
+            : code === 'BAD_SIGNATURE'
+              ? 'checkpoint signature does not verify: '
+              : '';
         this.problem(code, object, seq, what + err.message);
         return null;
       }
@@ -226,7 +232,10 @@ export async function verifyArchive(reader: ArchiveReader, opts: VerifyOptions):
     const hint = suggestArchiveRoot(reader.location, cat.unreferenced);
     if (hint !== null) throw new VerifyError('NOT_FOUND', `no sealtrail archive found under ${reader.location}; ${hint}`);
     if ((opts.trusted ?? []).length === 0) {
-      throw new VerifyError('NOT_FOUND', `no sealtrail archive found under ${reader.location}: it holds no <origin>/<start>-<end>.entries.jsonl or .checkpoint objects${cat.unreferenced.length === 0 ? ' (it is empty)' : ''}`);
+      throw new VerifyError(
+        'NOT_FOUND',
+        `no sealtrail archive found under ${reader.location}: it holds no <origin>/<start>-<end>.entries.jsonl or .checkpoint objects${cat.unreferenced.length === 0 ? ' (it is empty)' : ''}`,
+      );
     }
   }
 
@@ -262,7 +271,14 @@ export async function verifyArchive(reader: ArchiveReader, opts: VerifyOptions):
     geneses.push(g);
     if (g.previousCheckpoint === null) continue;
     const cp = authenticate(new TextEncoder().encode(g.previousCheckpoint), opts.keys).cp;
-    if (cp) addWitness({ label: `the genesis of ${origin} (${g.object})`, kind: 'genesis', cp, object: g.object, lost: cp.origin === g.previousOrigin ? g.lost : null });
+    if (cp)
+      addWitness({
+        label: `the genesis of ${origin} (${g.object})`,
+        kind: 'genesis',
+        cp,
+        object: g.object,
+        lost: cp.origin === g.previousOrigin ? g.lost : null,
+      });
   }
 
   for (const origin of [...cat.origins.keys()].sort()) {
@@ -272,7 +288,13 @@ export async function verifyArchive(reader: ArchiveReader, opts: VerifyOptions):
     if (cat.origins.has(origin)) continue;
     for (const t of list) {
       // A genesis naming a chain archived elsewhere is a warning below, not a truncation.
-      if (t.cp.size > 0 && t.kind !== 'genesis') run.problem('TRUNCATED', `${origin}/${pos(0)}-${pos(t.cp.size)}`, 0, `${t.label} has ${t.cp.size} entries of origin ${origin}, which the archive does not hold at all`);
+      if (t.cp.size > 0 && t.kind !== 'genesis')
+        run.problem(
+          'TRUNCATED',
+          `${origin}/${pos(0)}-${pos(t.cp.size)}`,
+          0,
+          `${t.label} has ${t.cp.size} entries of origin ${origin}, which the archive does not hold at all`,
+        );
     }
   }
   checkContinuity(run, geneses);
@@ -342,13 +364,21 @@ function checkContinuity(run: Run, geneses: GenesisFacts[]): void {
     if (g.previousOrigin === null) continue;
     const prev = g.previousOrigin;
     if (!held.has(prev)) {
-      run.warning('PREVIOUS_ORIGIN_MISSING', g.object, 0, `the genesis of ${g.origin} names the previous chain ${prev}, which this archive does not hold (it may be archived elsewhere)`);
+      run.warning(
+        'PREVIOUS_ORIGIN_MISSING',
+        g.object,
+        0,
+        `the genesis of ${g.origin} names the previous chain ${prev}, which this archive does not hold (it may be archived elsewhere)`,
+      );
     }
     if (g.lost === null) continue;
     const [from, to] = g.lost;
     const have = held.get(prev) ?? 0;
     if (have >= to) continue; // delivered before the buffer was lost: the archive holds them all
-    const why = g.quarantineReason === null ? '' : ` (${g.quarantineReason}${g.quarantinedBuffer === null ? '' : `; the damaged buffer was kept at ${g.quarantinedBuffer}`})`;
+    const why =
+      g.quarantineReason === null
+        ? ''
+        : ` (${g.quarantineReason}${g.quarantinedBuffer === null ? '' : `; the damaged buffer was kept at ${g.quarantinedBuffer}`})`;
     run.problem(
       'RECORDED_LOSS',
       g.object,
@@ -373,11 +403,22 @@ function reportHistory(run: Run, h: VersionHistory): void {
         : h.first !== null && cur.size === h.first.size && cur.etag !== null && cur.etag === h.first.etag
           ? `a plain GET returns the newest (${describe(cur)}: same size and ETag as the first)`
           : `a plain GET returns the newest, whose bytes differ (${describe(cur)})`;
-    run.problem('OBJECT_OVERWRITTEN', h.name, undefined, `${h.laterVersions} later version${h.laterVersions === 1 ? ' was' : 's were'} written over this name; ${sees}; ${verified}`);
+    run.problem(
+      'OBJECT_OVERWRITTEN',
+      h.name,
+      undefined,
+      `${h.laterVersions} later version${h.laterVersions === 1 ? ' was' : 's were'} written over this name; ${sees}; ${verified}`,
+    );
   }
   if (h.deleteMarkers > 0) {
-    const sees = h.current === null ? 'a plain GET or listing finds the object deleted' : 'a later version follows it, which a plain GET returns';
-    run.problem('OBJECT_DELETE_MARKER', h.name, undefined, `${h.deleteMarkers === 1 ? 'a delete marker was' : `${h.deleteMarkers} delete markers were`} placed on this name; ${sees}; ${verified}`);
+    const sees =
+      h.current === null ? 'a plain GET or listing finds the object deleted' : 'a later version follows it, which a plain GET returns';
+    run.problem(
+      'OBJECT_DELETE_MARKER',
+      h.name,
+      undefined,
+      `${h.deleteMarkers === 1 ? 'a delete marker was' : `${h.deleteMarkers} delete markers were`} placed on this name; ${sees}; ${verified}`,
+    );
   }
 }
 
@@ -421,25 +462,45 @@ async function verifyOrigin(run: Run, origin: string, batches: Batch[], trusted:
       continue;
     }
     if (b.start > expected) {
-      run.problem('MISSING_BATCH', `${origin}/${pos(expected)}-${pos(b.start)}`, expected, `entries [${expected}, ${b.start}) are missing: no entries object and no checkpoint`);
+      run.problem(
+        'MISSING_BATCH',
+        `${origin}/${pos(expected)}-${pos(b.start)}`,
+        expected,
+        `entries [${expected}, ${b.start}) are missing: no entries object and no checkpoint`,
+      );
       breakChain(st);
     }
     nBatches++;
     st.last = null;
     if (b.entries.length > 1) {
-      run.problem('DUPLICATE_OBJECT', b.entries[1]!, b.start, `batch has two entries objects (${b.entries.join(', ')}); only ${b.entries[0]} was verified`);
+      run.problem(
+        'DUPLICATE_OBJECT',
+        b.entries[1]!,
+        b.start,
+        `batch has two entries objects (${b.entries.join(', ')}); only ${b.entries[0]} was verified`,
+      );
     }
     if (b.entries.length > 0) {
       await verifyEntries(run, origin, b, b.entries[0]!, st);
     } else {
-      run.problem('MISSING_ENTRIES', b.checkpoint!, b.start, `checkpoint has no entries object: entries [${b.start}, ${b.end}) are missing`);
+      run.problem(
+        'MISSING_ENTRIES',
+        b.checkpoint!,
+        b.start,
+        `checkpoint has no entries object: entries [${b.start}, ${b.end}) are missing`,
+      );
       breakChain(st);
     }
     if (b.checkpoint) {
       const cp = await run.readCheckpoint(b.checkpoint, b.start);
       if (cp) checkBatchCheckpoint(run, origin, b, b.checkpoint, cp, st, signed);
     } else {
-      run.problem('MISSING_CHECKPOINT', b.entries[0]!, b.start, `entries [${b.start}, ${b.end}) have no checkpoint ${checkpointObjectName(origin, b.start, b.end)}`);
+      run.problem(
+        'MISSING_CHECKPOINT',
+        b.entries[0]!,
+        b.start,
+        `entries [${b.start}, ${b.end}) have no checkpoint ${checkpointObjectName(origin, b.start, b.end)}`,
+      );
     }
     expected = b.end;
     run.progress(origin, anyName);
@@ -449,7 +510,12 @@ async function verifyOrigin(run: Run, origin: string, batches: Batch[], trusted:
     const first = list[0]!;
     for (const other of list.slice(1)) {
       if (!bytesEqual(first.root, other.root)) {
-        run.problem('FORK', other.object, other.seq, `checkpoints ${first.object} and ${other.object} both sign size ${size} with different roots`);
+        run.problem(
+          'FORK',
+          other.object,
+          other.seq,
+          `checkpoints ${first.object} and ${other.object} both sign size ${size} with different roots`,
+        );
       }
     }
   }
@@ -460,7 +526,12 @@ async function verifyOrigin(run: Run, origin: string, batches: Batch[], trusted:
       // A genesis vouching for entries it also records as lost: RECORDED_LOSS names them.
       if (t.lost && t.lost[0] <= expected && t.cp.size <= t.lost[1]) continue;
       truncated = true;
-      run.problem('TRUNCATED', `${origin}/${pos(expected)}-${pos(t.cp.size)}`, expected, `${t.label} covers ${t.cp.size} entries but the archive holds only ${expected}: entries [${expected}, ${t.cp.size}) are missing`);
+      run.problem(
+        'TRUNCATED',
+        `${origin}/${pos(expected)}-${pos(t.cp.size)}`,
+        expected,
+        `${t.label} covers ${t.cp.size} entries but the archive holds only ${expected}: entries [${expected}, ${t.cp.size}) are missing`,
+      );
       continue;
     }
     let at = st.rootsAt.get(t.cp.size);
@@ -473,11 +544,22 @@ async function verifyOrigin(run: Run, origin: string, batches: Batch[], trusted:
     // No recorded root: the tree was broken before that size; the break is already a problem.
     if (!at) continue;
     if (bytesEqual(at.root, t.cp.root)) {
-      if (t.kind === 'object') run.warning('UNREFERENCED_OBJECT', t.object!, undefined, `object is not part of the archive layout: a checkpoint of ${origin} at size ${t.cp.size} signed by a given key, which agrees with the archive`);
+      if (t.kind === 'object')
+        run.warning(
+          'UNREFERENCED_OBJECT',
+          t.object!,
+          undefined,
+          `object is not part of the archive layout: a checkpoint of ${origin} at size ${t.cp.size} signed by a given key, which agrees with the archive`,
+        );
       continue;
     }
     if (t.kind === 'trusted') {
-      run.problem('FORK', at.object, t.cp.size - 1, `${t.label} signs a different root for size ${t.cp.size} than the archive's entries give`);
+      run.problem(
+        'FORK',
+        at.object,
+        t.cp.size - 1,
+        `${t.label} signs a different root for size ${t.cp.size} than the archive's entries give`,
+      );
       continue;
     }
     // Name the archive's own checkpoint of that size when there is one that matches the entries.
@@ -507,9 +589,22 @@ function addSigned(signed: Map<number, SignedRoot[]>, cp: Checkpoint, object: st
   list.push({ root: cp.root, object, seq });
 }
 
-function checkBatchCheckpoint(run: Run, origin: string, b: Batch, name: string, cp: Checkpoint, st: ChainState, signed: Map<number, SignedRoot[]>): void {
+function checkBatchCheckpoint(
+  run: Run,
+  origin: string,
+  b: Batch,
+  name: string,
+  cp: Checkpoint,
+  st: ChainState,
+  signed: Map<number, SignedRoot[]>,
+): void {
   if (cp.origin !== origin) {
-    run.problem('ORIGIN_MISMATCH', name, b.start, `checkpoint origin ${JSON.stringify(cp.origin)} differs from the object's origin ${JSON.stringify(origin)}`);
+    run.problem(
+      'ORIGIN_MISMATCH',
+      name,
+      b.start,
+      `checkpoint origin ${JSON.stringify(cp.origin)} differs from the object's origin ${JSON.stringify(origin)}`,
+    );
     return;
   }
   if (cp.size !== b.end) {
@@ -520,7 +615,12 @@ function checkBatchCheckpoint(run: Run, origin: string, b: Batch, name: string, 
   if (st.frontier && st.frontier.size === b.end && !st.diverged) {
     if (!bytesEqual(st.frontier.root(), cp.root)) {
       st.diverged = true;
-      run.problem('ROOT_MISMATCH', name, b.start, `signed root for size ${b.end} differs from the root recomputed from the entries: an entry in [${b.start}, ${b.end}) or before was changed or the history was rewritten (later checkpoints of this origin are not compared)`);
+      run.problem(
+        'ROOT_MISMATCH',
+        name,
+        b.start,
+        `signed root for size ${b.end} differs from the root recomputed from the entries: an entry in [${b.start}, ${b.end}) or before was changed or the history was rewritten (later checkpoints of this origin are not compared)`,
+      );
     }
   }
 }
@@ -598,7 +698,8 @@ async function verifyEntries(run: Run, origin: string, b: Batch, name: string, s
           // The genesis entry names its chain: a genesis copied from another chain does not match.
           const g = genesisInfo(line);
           if (g.eventName !== GENESIS_EVENT) run.problem('GENESIS_MISSING', name, 0, `entry 0 is not a ${GENESIS_EVENT} entry`);
-          else if (g.origin !== origin) run.problem('GENESIS_MISSING', name, 0, `entry 0 records origin ${JSON.stringify(g.origin)}, not ${origin}`);
+          else if (g.origin !== origin)
+            run.problem('GENESIS_MISSING', name, 0, `entry 0 records origin ${JSON.stringify(g.origin)}, not ${origin}`);
         }
         st.prevSeq = s;
         lastLineTrouble = !seqOk;

@@ -88,10 +88,7 @@ export function decodeSlot(b: Buffer): { hw: HighWater; counter: bigint } | null
   };
 }
 
-export type HighWaterRead =
-  | { state: 'missing' }
-  | { state: 'unreadable'; reason: string }
-  | { state: 'ok'; hw: HighWater };
+export type HighWaterRead = { state: 'missing' } | { state: 'unreadable'; reason: string } | { state: 'ok'; hw: HighWater };
 
 /** The open mark file; write() is called once per group commit, after the LevelDB sync. */
 export class HighWaterFile {

@@ -71,7 +71,16 @@ export async function openChain(o: OpenChainOptions): Promise<OpenedChain> {
       keyId: hexId(o.signer.keyId),
       createdAt: new Date().toISOString(),
     } satisfies ChainInfo;
-    ledger = { chain: Chain.empty(), sealedSize: 0, sealedRoot: '', bytes: 0, entries: 0, lowWater: 0, unsealedSince: 0, unsealedBytes: 0 } satisfies Ledger;
+    ledger = {
+      chain: Chain.empty(),
+      sealedSize: 0,
+      sealedRoot: '',
+      bytes: 0,
+      entries: 0,
+      lowWater: 0,
+      unsealedSince: 0,
+      unsealedBytes: 0,
+    } satisfies Ledger;
   } else if (chain.agentName !== o.agentName) {
     await store.db.close();
     await highWater.close();
@@ -147,7 +156,9 @@ function genesisAttributes(chain: ChainInfo, o: OpenChainOptions, q: Quarantine 
   // Re-signing the same (origin, size, root) yields the same checkpoint the previous chain
   // published (Ed25519 is deterministic), so this names it without signing anything new.
   a['sealtrail.previous_checkpoint'] =
-    q.previousOrigin && q.previousSealed ? o.signer.signNote(formatCheckpointBody(q.previousOrigin, q.previousSealed.size, Buffer.from(q.previousSealed.root, 'hex'))) : '';
+    q.previousOrigin && q.previousSealed
+      ? o.signer.signNote(formatCheckpointBody(q.previousOrigin, q.previousSealed.size, Buffer.from(q.previousSealed.root, 'hex')))
+      : '';
   if (q.lost) {
     a['sealtrail.lost_from'] = q.lost.from;
     a['sealtrail.lost_to'] = q.lost.to;

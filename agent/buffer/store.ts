@@ -140,13 +140,20 @@ function behindMark(chain: ChainInfo | null, ledger: Ledger | null, hw: HighWate
   }
   if (chain.origin !== hw.origin) return `the buffer holds chain ${chain.origin} but the high-water mark records ${hw.origin}`;
   const size = ledger.chain.size;
-  if (size < hw.committedSize) return `the buffer went back in time: it ends at size ${size} but ${hw.committedSize} entries were acknowledged`;
-  if (ledger.sealedSize < hw.sealedSize) return `the buffer went back in time: its last checkpoint is at size ${ledger.sealedSize} but size ${hw.sealedSize} was signed`;
+  if (size < hw.committedSize)
+    return `the buffer went back in time: it ends at size ${size} but ${hw.committedSize} entries were acknowledged`;
+  if (ledger.sealedSize < hw.sealedSize)
+    return `the buffer went back in time: its last checkpoint is at size ${ledger.sealedSize} but size ${hw.sealedSize} was signed`;
   if (ledger.sealedSize === hw.sealedSize && hw.sealedSize > 0 && ledger.sealedRoot !== hw.sealedRoot) {
     return `the buffer's checkpoint at size ${hw.sealedSize} has another root than the one signed`;
   }
   if (size === hw.committedSize && size > 0) {
-    const root = Buffer.from(new CompactFrontier(size, ledger.chain.frontier.map((h) => Buffer.from(h, 'hex'))).root()).toString('hex');
+    const root = Buffer.from(
+      new CompactFrontier(
+        size,
+        ledger.chain.frontier.map((h) => Buffer.from(h, 'hex')),
+      ).root(),
+    ).toString('hex');
     if (root !== hw.committedRoot) return `the buffer's tree at size ${size} has another root than the one acknowledged`;
   }
   return null;
@@ -212,9 +219,11 @@ export async function checkConsistency(db: Db, chain: ChainInfo | null, ledger: 
   if (last !== undefined) {
     const first = Number(last[0].slice(2));
     const [key, seg] = last;
-    if (seg.length === 0 || seg[seg.length - 1] !== 0x0a) throw new SealtrailError('BUFFER_CORRUPT', `segment ${key} does not end with a newline`);
+    if (seg.length === 0 || seg[seg.length - 1] !== 0x0a)
+      throw new SealtrailError('BUFFER_CORRUPT', `segment ${key} does not end with a newline`);
     const count = countLines(seg);
-    if (first + count !== size) throw new SealtrailError('BUFFER_CORRUPT', `the last segment ends at entry ${first + count - 1} but the chain head says ${size - 1}`);
+    if (first + count !== size)
+      throw new SealtrailError('BUFFER_CORRUPT', `the last segment ends at entry ${first + count - 1} but the chain head says ${size - 1}`);
     const lastLine = seg.subarray(seg.lastIndexOf(0x0a, seg.length - 2) + 1, seg.length - 1);
     const h = Buffer.from(entryHash(lastLine)).toString('hex');
     if (h !== lastHash) throw new SealtrailError('BUFFER_CORRUPT', `entry ${size - 1} does not match the chain head`);
@@ -226,11 +235,12 @@ export async function checkConsistency(db: Db, chain: ChainInfo | null, ledger: 
   // while the head (written by a later commit) still matches the newest entry.
   let expect = ledger.lowWater;
   for await (const [key, value] of db.iterator({ gte: segmentKey(ledger.lowWater), lt: segmentKey(size) })) {
-    if (key !== segmentKey(expect)) throw new SealtrailError('BUFFER_CORRUPT', `entries from ${expect} are missing from the buffer (next stored segment is ${key})`);
+    if (key !== segmentKey(expect))
+      throw new SealtrailError('BUFFER_CORRUPT', `entries from ${expect} are missing from the buffer (next stored segment is ${key})`);
     expect += countLines(value);
   }
   if (expect !== size) throw new SealtrailError('BUFFER_CORRUPT', `entries ${expect}..${size - 1} are missing from the buffer`);
-  for (let at = ledger.lowWater; at < ledger.sealedSize; ) {
+  for (let at = ledger.lowWater; at < ledger.sealedSize;) {
     const b = await getJson<BatchRecord>(db, batchKey(at));
     if (b === null || b.start !== at || !(b.end > at && b.end <= ledger.sealedSize)) {
       throw new SealtrailError('BUFFER_CORRUPT', `batch at ${at} is missing or damaged`);

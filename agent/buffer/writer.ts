@@ -63,7 +63,13 @@ export function checkLinks(lines: Buffer, start: number): void {
 type Op = { type: 'put'; key: string; value: Buffer } | { type: 'del'; key: string };
 
 type Job =
-  | { kind: 'append'; items: EntryParts[]; own: boolean; resolve: (r: { first: number; count: number }) => void; reject: (e: unknown) => void }
+  | {
+      kind: 'append';
+      items: EntryParts[];
+      own: boolean;
+      resolve: (r: { first: number; count: number }) => void;
+      reject: (e: unknown) => void;
+    }
   | { kind: 'seal'; resolve: (sealed: boolean) => void; reject: (e: unknown) => void }
   | { kind: 'advance'; sinkId: string; next: number; resolve: () => void; reject: (e: unknown) => void }
   | { kind: 'init'; resolve: () => void; reject: (e: unknown) => void };
@@ -198,7 +204,8 @@ export class BufferWriter extends EventEmitter<{ sealed: [batch: BatchRecord]; f
 
   /** The sealed, durable batch starting at `start`, from memory or the buffer. */
   async readBatch(start: number): Promise<BatchRecord> {
-    if (start >= this.sealedSize) throw new SealtrailError('BUFFER_CORRUPT', `no sealed batch starts at ${start} (sealed size ${this.sealedSize})`);
+    if (start >= this.sealedSize)
+      throw new SealtrailError('BUFFER_CORRUPT', `no sealed batch starts at ${start} (sealed size ${this.sealedSize})`);
     const mem = this.recent.get(start)?.batch;
     if (mem) return mem;
     this.throwIfBroken();
@@ -403,18 +410,24 @@ export class BufferWriter extends EventEmitter<{ sealed: [batch: BatchRecord]; f
       try {
         await this.reload(await openDb(this.dir));
         this.broken = null;
-        this.log('info', 'buffer reopened after a failed write; accepting writes again', { attempts: attempt, chain_size: this.chain.size });
+        this.log('info', 'buffer reopened after a failed write; accepting writes again', {
+          attempts: attempt,
+          chain_size: this.chain.size,
+        });
         this.emit('recovered');
         this.armAgeTimer();
         return;
       } catch (err) {
         if (isSealtrailError(err, 'BUFFER_CORRUPT')) {
           // Not a passing fault: keep refusing; the next start quarantines it.
-          this.broken = new SealtrailError('STORAGE', `buffer is damaged after a failed write: ${err.message}; restart the agent`, { retryAfterSeconds: 30 });
+          this.broken = new SealtrailError('STORAGE', `buffer is damaged after a failed write: ${err.message}; restart the agent`, {
+            retryAfterSeconds: 30,
+          });
           this.log('error', 'the reopened buffer fails its checks; refusing writes until restart', { error: err.message });
           return;
         }
-        if (attempt === 1 || attempt % 30 === 0) this.log('warn', 'cannot reopen the buffer yet; retrying', { attempt, error: errorMessage(err) });
+        if (attempt === 1 || attempt % 30 === 0)
+          this.log('warn', 'cannot reopen the buffer yet; retrying', { attempt, error: errorMessage(err) });
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, REOPEN_INTERVAL_MS);
           this.reopenTimer = {
@@ -444,7 +457,10 @@ export class BufferWriter extends EventEmitter<{ sealed: [batch: BatchRecord]; f
         }
         await checkConsistency(db, chainInfo, ledger);
         if (ledger.chain.size < before.chain.size || ledger.sealedSize < before.sealedSize || ledger.lowWater < before.lowWater) {
-          throw new SealtrailError('BUFFER_CORRUPT', `the reopened buffer is behind what was written (size ${ledger.chain.size} < ${before.chain.size})`);
+          throw new SealtrailError(
+            'BUFFER_CORRUPT',
+            `the reopened buffer is behind what was written (size ${ledger.chain.size} < ${before.chain.size})`,
+          );
         }
         const cursors = new Map<string, number>();
         for (const id of this.durable.cursors.keys()) cursors.set(id, (await readCursor(db, id)) ?? this.durable.cursors.get(id)!);
@@ -558,11 +574,15 @@ export class BufferWriter extends EventEmitter<{ sealed: [batch: BatchRecord]; f
     if (next <= cur) return false;
     // A cursor may only land on a batch boundary of what is durably sealed.
     if (next > this.durable.ledger.sealedSize) {
-      throw new SealtrailError('BUFFER_CORRUPT', `sink ${sinkId}: cannot advance to ${next}, beyond the sealed size ${this.durable.ledger.sealedSize}`);
+      throw new SealtrailError(
+        'BUFFER_CORRUPT',
+        `sink ${sinkId}: cannot advance to ${next}, beyond the sealed size ${this.durable.ledger.sealedSize}`,
+      );
     }
-    for (let at = cur; at !== next; ) {
+    for (let at = cur; at !== next;) {
       const b = at < next ? await this.batchAt(at) : null;
-      if (b === null || b.end > next) throw new SealtrailError('BUFFER_CORRUPT', `sink ${sinkId}: ${next} is not a batch boundary after ${cur}`);
+      if (b === null || b.end > next)
+        throw new SealtrailError('BUFFER_CORRUPT', `sink ${sinkId}: ${next} is not a batch boundary after ${cur}`);
       at = b.end;
     }
     this.cursors.set(sinkId, next);

@@ -21,7 +21,10 @@ export class Chain {
   private readonly envJson: string;
 
   constructor(head: ChainHead, env: string) {
-    this.frontier = new CompactFrontier(head.size, head.frontier.map((h) => Buffer.from(h, 'hex')));
+    this.frontier = new CompactFrontier(
+      head.size,
+      head.frontier.map((h) => Buffer.from(h, 'hex')),
+    );
     this.lastHashHex = head.lastHash;
     this.envJson = JSON.stringify(env);
   }
@@ -65,7 +68,10 @@ export class Chain {
 
   /** Restores a head taken earlier (used to roll back when a buffer write fails). */
   reset(head: ChainHead): void {
-    this.frontier = new CompactFrontier(head.size, head.frontier.map((h) => Buffer.from(h, 'hex')));
+    this.frontier = new CompactFrontier(
+      head.size,
+      head.frontier.map((h) => Buffer.from(h, 'hex')),
+    );
     this.lastHashHex = head.lastHash;
   }
 }

@@ -31,7 +31,10 @@ const LONGEST_TIME = new Date(8.64e15).toISOString();
  * decoders use it to keep every line under max_entry_size before anything is chained.
  */
 export function entryOverheadBytes(env: string): number {
-  return Buffer.byteLength(encodeEntry(MAX_SEQ, ZERO_HASH_HEX, LONGEST_TIME, JSON.stringify(env), { resource: '', scope: '', record: '' }), 'utf8');
+  return Buffer.byteLength(
+    encodeEntry(MAX_SEQ, ZERO_HASH_HEX, LONGEST_TIME, JSON.stringify(env), { resource: '', scope: '', record: '' }),
+    'utf8',
+  );
 }
 
 export function entryHash(line: Uint8Array): Uint8Array {

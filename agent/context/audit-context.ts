@@ -66,17 +66,37 @@ export class AuditContextProcessor {
       const recAttr = (k: string) => r.view.attributes.get(k);
       const resAttr = (k: string) => r.view.resourceAttributes.get(k);
       if (timePolicy !== 'accept' && !r.record.includes(HAS_TIME) && !r.record.includes(HAS_OBSERVED)) {
-        this.problem(tally, 'time', timePolicy, i, 'missing:time', () => `record ${i}: missing time (neither timeUnixNano nor observedTimeUnixNano is set)`);
+        this.problem(
+          tally,
+          'time',
+          timePolicy,
+          i,
+          'missing:time',
+          () => `record ${i}: missing time (neither timeUnixNano nor observedTimeUnixNano is set)`,
+        );
       }
       for (const { field, policy } of this.checks) {
         if (resolveField(this.cfg.fields[field].from, recAttr, resAttr) !== null) continue;
-        this.problem(tally, field, policy, i, `missing:${field}`, () => `record ${i}: missing ${field} (looked for ${describeSources(this.cfg.fields[field].from)})`);
+        this.problem(
+          tally,
+          field,
+          policy,
+          i,
+          `missing:${field}`,
+          () => `record ${i}: missing ${field} (looked for ${describeSources(this.cfg.fields[field].from)})`,
+        );
       }
       if (mismatch !== 'accept') {
         const env = resolveField(this.envSources, recAttr, resAttr);
         if (env !== null && env !== this.agentEnvironment) {
-          this.problem(tally, 'environment_mismatch', mismatch, i, 'mismatch:environment', () =>
-            `record ${i}: environment ${JSON.stringify(env)} differs from this agent's environment ${JSON.stringify(this.agentEnvironment)}`,
+          this.problem(
+            tally,
+            'environment_mismatch',
+            mismatch,
+            i,
+            'mismatch:environment',
+            () =>
+              `record ${i}: environment ${JSON.stringify(env)} differs from this agent's environment ${JSON.stringify(this.agentEnvironment)}`,
           );
         }
       }
@@ -84,7 +104,14 @@ export class AuditContextProcessor {
     return tally;
   }
 
-  private problem(tally: ContextTally, what: CheckedField | 'environment_mismatch', policy: ContextPolicy, index: number, rejectKey: string, message: () => string): void {
+  private problem(
+    tally: ContextTally,
+    what: CheckedField | 'environment_mismatch',
+    policy: ContextPolicy,
+    index: number,
+    rejectKey: string,
+    message: () => string,
+  ): void {
     if (policy === 'reject') {
       const msg = message();
       this.rejectedTotal.set(rejectKey, (this.rejectedTotal.get(rejectKey) ?? 0) + 1);
@@ -101,14 +128,21 @@ export class AuditContextProcessor {
   stored(tally: ContextTally): void {
     for (const [f, n] of tally.missing) {
       this.missingTotal.set(f, this.missingTotal.get(f)! + n);
-      this.episode(`count:${f}`, 'storing audit records that lack a context field; counted in sealtrail_audit_context_missing_total', { field: f, records: n });
+      this.episode(`count:${f}`, 'storing audit records that lack a context field; counted in sealtrail_audit_context_missing_total', {
+        field: f,
+        records: n,
+      });
     }
     if (tally.mismatched > 0) {
       this.mismatchTotal += tally.mismatched;
-      this.episode('count:environment_mismatch', "storing audit records from another environment than this agent's; counted in sealtrail_audit_context_mismatch_total", {
-        agent_environment: this.agentEnvironment,
-        records: tally.mismatched,
-      });
+      this.episode(
+        'count:environment_mismatch',
+        "storing audit records from another environment than this agent's; counted in sealtrail_audit_context_mismatch_total",
+        {
+          agent_environment: this.agentEnvironment,
+          records: tally.mismatched,
+        },
+      );
     }
   }
 
@@ -123,7 +157,8 @@ export class AuditContextProcessor {
   /** Prometheus text for /metrics. */
   renderMetrics(): string {
     let missing = '';
-    for (const f of CHECKED_FIELDS) missing += series('sealtrail_audit_context_missing_total', label('field', f), this.missingTotal.get(f)!);
+    for (const f of CHECKED_FIELDS)
+      missing += series('sealtrail_audit_context_missing_total', label('field', f), this.missingTotal.get(f)!);
     let rejected = '';
     for (const [k, n] of this.rejectedTotal) {
       const [reason, field] = k.split(':') as [string, string];
@@ -132,9 +167,16 @@ export class AuditContextProcessor {
     return (
       header('sealtrail_audit_context_missing_total', 'Audit records stored without a context field (policy count).') +
       missing +
-      header('sealtrail_audit_context_rejected_total', 'Export requests refused by the audit_context processor (policy reject), by the first problem found.') +
+      header(
+        'sealtrail_audit_context_rejected_total',
+        'Export requests refused by the audit_context processor (policy reject), by the first problem found.',
+      ) +
       rejected +
-      counter('sealtrail_audit_context_mismatch_total', "Audit records stored whose resource names another environment than the agent's (policy count).", [[label('field', 'environment'), this.mismatchTotal]])
+      counter(
+        'sealtrail_audit_context_mismatch_total',
+        "Audit records stored whose resource names another environment than the agent's (policy count).",
+        [[label('field', 'environment'), this.mismatchTotal]],
+      )
     );
   }
 }

@@ -6,7 +6,10 @@ import type { RetryConfig } from '../../config/types.js';
 
 export class Backoff {
   private attempt = 0;
-  constructor(private readonly cfg: RetryConfig, private readonly random: () => number = Math.random) {}
+  constructor(
+    private readonly cfg: RetryConfig,
+    private readonly random: () => number = Math.random,
+  ) {}
 
   /** Delay before the next retry, in ms: uniform in [cap/2, cap], cap = min(max, initial*mult^n). */
   next(): number {

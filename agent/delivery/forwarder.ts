@@ -116,7 +116,8 @@ export class Forwarder {
         }
         const batch = await this.writer.readBatch(next);
         const lines = await this.writer.readLines(batch);
-        if (countLines(lines) !== batch.end - batch.start) throw new Error(`batch [${batch.start}, ${batch.end}) has ${countLines(lines)} lines`);
+        if (countLines(lines) !== batch.end - batch.start)
+          throw new Error(`batch [${batch.start}, ${batch.end}) has ${countLines(lines)} lines`);
         const sealed = { origin: this.writer.origin, start: batch.start, end: batch.end, lines, checkpoint: batch.checkpoint };
         if (this.sink.deliverBatch) await this.sink.deliverBatch(sealed, { gzip: this.gzip });
         else await deliverBatch(this.sink, sealed, { gzip: this.gzip });
@@ -130,11 +131,15 @@ export class Forwarder {
         this.lastError = errorMessage(err);
         if (isSealtrailError(err, 'SINK_CONFLICT')) {
           this.state = 'conflict';
-          this.log('error', 'sink conflict: a different object already exists under a batch name; this sink is stopped and will not overwrite it', {
-            sink: this.sink.id,
-            batch_start: next,
-            error: this.lastError,
-          });
+          this.log(
+            'error',
+            'sink conflict: a different object already exists under a batch name; this sink is stopped and will not overwrite it',
+            {
+              sink: this.sink.id,
+              batch_start: next,
+              error: this.lastError,
+            },
+          );
           return;
         }
         const delay = this.backoff.next();

@@ -3,10 +3,7 @@
 import type { AuditRule, AttributeMatch } from '../../config/types.js';
 import type { RecordView } from '../otlp/model.js';
 
-export const DEFAULT_RULES: AuditRule[] = [
-  { attribute: { key: 'audit', value: 'true' } },
-  { eventNamePrefix: 'audit.' },
-];
+export const DEFAULT_RULES: AuditRule[] = [{ attribute: { key: 'audit', value: 'true' } }, { eventNamePrefix: 'audit.' }];
 
 export type AuditFilter = (view: RecordView) => boolean;
 

@@ -94,7 +94,9 @@ export function encodeRequestProto(groups: readonly ResourceGroup[]): Uint8Array
 export function rejectedFromProto(body: Uint8Array): number {
   if (body.length === 0) return 0;
   try {
-    const m = otlpTypes().response.toObject(otlpTypes().response.decode(body), { longs: Number }) as { partialSuccess?: { rejectedLogRecords?: number } };
+    const m = otlpTypes().response.toObject(otlpTypes().response.decode(body), { longs: Number }) as {
+      partialSuccess?: { rejectedLogRecords?: number };
+    };
     return Number(m.partialSuccess?.rejectedLogRecords ?? 0);
   } catch {
     return 0;

@@ -25,7 +25,11 @@ export class Forwarding implements AcceptedTap {
     for (const p of cfg.forward) {
       for (const e of p.exporters) {
         const transport = e.type === 'otlp' ? grpcTransport(e) : httpTransport(e);
-        this.routes.push({ fwd: new OtlpForwarder(e, transport, log), select: p.select === 'all' ? null : nonAudit, all: p.select === 'all' });
+        this.routes.push({
+          fwd: new OtlpForwarder(e, transport, log),
+          select: p.select === 'all' ? null : nonAudit,
+          all: p.select === 'all',
+        });
       }
     }
   }
@@ -42,13 +46,28 @@ export class Forwarding implements AcceptedTap {
       const fw = this.routes.map((r) => r.fwd);
       const id = (f: OtlpForwarder) => label('exporter', f.id);
       const dropped = fw.flatMap((f) =>
-        (Object.keys(f.dropped) as DropReason[]).map((reason): [string, number] => [`{exporter="${f.id}",reason="${reason}"}`, f.dropped[reason]]),
+        (Object.keys(f.dropped) as DropReason[]).map((reason): [string, number] => [
+          `{exporter="${f.id}",reason="${reason}"}`,
+          f.dropped[reason],
+        ]),
       );
       return (
-        multiCounter('sealtrail_forward_sent_records_total', 'Records forwarded and accepted upstream.', fw.map((f) => [id(f), f.sentRecords])) +
+        multiCounter(
+          'sealtrail_forward_sent_records_total',
+          'Records forwarded and accepted upstream.',
+          fw.map((f) => [id(f), f.sentRecords]),
+        ) +
         multiCounter('sealtrail_forward_dropped_total', 'Records given up by a forwarding exporter (best effort), by reason.', dropped) +
-        multiCounter('sealtrail_forward_failed_attempts_total', 'Failed export attempts (each is retried or dropped).', fw.map((f) => [id(f), f.failedAttempts])) +
-        gauge('sealtrail_forward_queue_requests', 'Requests waiting in a forwarding queue.', fw.map((f) => [id(f), f.queued]))
+        multiCounter(
+          'sealtrail_forward_failed_attempts_total',
+          'Failed export attempts (each is retried or dropped).',
+          fw.map((f) => [id(f), f.failedAttempts]),
+        ) +
+        gauge(
+          'sealtrail_forward_queue_requests',
+          'Requests waiting in a forwarding queue.',
+          fw.map((f) => [id(f), f.queued]),
+        )
       );
     });
   }

@@ -35,7 +35,12 @@ export class OtlpForwarder {
   /** The reason sends are failing right now, logged once per episode. */
   private failing: string | null = null;
 
-  constructor(private readonly cfg: OtlpForwardExporterConfig, private readonly transport: Transport, private readonly log: LogFn, private readonly random = Math.random) {
+  constructor(
+    private readonly cfg: OtlpForwardExporterConfig,
+    private readonly transport: Transport,
+    private readonly log: LogFn,
+    private readonly random = Math.random,
+  ) {
     this.id = cfg.id;
     this.queue = new Array<QueuedItem | undefined>(cfg.sendingQueue.queueSize);
     for (let i = 0; i < cfg.sendingQueue.numConsumers; i++) this.consumers.push(this.consume());
@@ -102,13 +107,17 @@ export class OtlpForwarder {
       this.failedAttempts++;
       if (this.failing === null) {
         this.failing = out.reason;
-        this.log('warn', 'forwarding failed; records are retried and then dropped (best effort, the audit path is not affected)', { exporter: this.id, reason: out.reason });
+        this.log('warn', 'forwarding failed; records are retried and then dropped (best effort, the audit path is not affected)', {
+          exporter: this.id,
+          reason: out.reason,
+        });
       }
       if (!out.retryable) return this.drop('rejected', records.length);
       if (!this.running) return this.drop('shutdown', records.length);
       const cap = Math.min(r.maxIntervalMs, r.initialIntervalMs * Math.pow(2, Math.min(attempt, 32)));
       const delay = Math.max(out.retryAfterMs ?? 0, Math.round(cap / 2 + (this.random() * cap) / 2));
-      if (!r.enabled || (r.maxElapsedTimeMs > 0 && Date.now() + delay - started > r.maxElapsedTimeMs)) return this.drop('retries_exhausted', records.length);
+      if (!r.enabled || (r.maxElapsedTimeMs > 0 && Date.now() + delay - started > r.maxElapsedTimeMs))
+        return this.drop('retries_exhausted', records.length);
       await this.sleep(delay);
     }
   }

@@ -13,9 +13,7 @@ import { encodeRequestJson, encodeRequestProto, rejectedFromJson, rejectedFromPr
 
 const gzipAsync = promisify(gzip);
 
-export type SendOutcome =
-  | { ok: true; rejected: number }
-  | { ok: false; retryable: boolean; reason: string; retryAfterMs?: number };
+export type SendOutcome = { ok: true; rejected: number } | { ok: false; retryable: boolean; reason: string; retryAfterMs?: number };
 
 export interface Transport {
   send(groups: readonly ResourceGroup[]): Promise<SendOutcome>;
@@ -63,7 +61,12 @@ export function grpcTransport(cfg: OtlpForwardExporterConfig): Transport {
           md,
           { deadline: Date.now() + cfg.timeoutMs },
           (err, res) => {
-            if (err) resolve({ ok: false, retryable: GRPC_RETRYABLE.has(err.code), reason: `grpc ${grpc.status[err.code] ?? err.code}: ${err.details}` });
+            if (err)
+              resolve({
+                ok: false,
+                retryable: GRPC_RETRYABLE.has(err.code),
+                reason: `grpc ${grpc.status[err.code] ?? err.code}: ${err.details}`,
+              });
             else resolve({ ok: true, rejected: rejectedFromProto(res ?? Buffer.alloc(0)) });
           },
         );
@@ -77,7 +80,11 @@ export function httpTransport(cfg: OtlpForwardExporterConfig): Transport {
   const url = new URL(cfg.endpoint);
   const secure = url.protocol === 'https:';
   const tlsOpts = secure
-    ? { ca: readTlsFile(cfg.tls.caFile, 'ca_file', cfg.id), cert: readTlsFile(cfg.tls.certFile, 'cert_file', cfg.id), key: readTlsFile(cfg.tls.keyFile, 'key_file', cfg.id) }
+    ? {
+        ca: readTlsFile(cfg.tls.caFile, 'ca_file', cfg.id),
+        cert: readTlsFile(cfg.tls.certFile, 'cert_file', cfg.id),
+        key: readTlsFile(cfg.tls.keyFile, 'key_file', cfg.id),
+      }
     : {};
   const agent = secure ? new https.Agent({ keepAlive: true, ...tlsOpts }) : new http.Agent({ keepAlive: true });
   const contentType = cfg.encoding === 'json' ? 'application/json' : 'application/x-protobuf';

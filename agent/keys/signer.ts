@@ -4,15 +4,7 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyO
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { SealtrailError } from '../../lib/errors.js';
-import {
-  formatSignatureLine,
-  formatSignerKey,
-  formatVerifierKey,
-  hexId,
-  keyId,
-  parseSignerKey,
-  checkKeyName,
-} from '../../verify/note.js';
+import { formatSignatureLine, formatSignerKey, formatVerifierKey, hexId, keyId, parseSignerKey, checkKeyName } from '../../verify/note.js';
 
 const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
 

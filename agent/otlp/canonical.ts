@@ -116,7 +116,9 @@ export class Budget {
     const chars = resource.json.length + scope.json.length + record.length;
     this.canonical += chars;
     if (this.canonical > this.limits.maxCanonicalSize) {
-      throw tooLarge(`request decodes to more than ${this.limits.maxCanonicalSize} bytes of canonical OTLP/JSON (max_request_canonical_size)`);
+      throw tooLarge(
+        `request decodes to more than ${this.limits.maxCanonicalSize} bytes of canonical OTLP/JSON (max_request_canonical_size)`,
+      );
     }
     // UTF-8 needs at most 3 bytes per UTF-16 unit: only records near the limit are measured.
     if (chars * 3 <= this.maxPiece) return;
@@ -133,7 +135,9 @@ export interface Piece {
 }
 
 function entryTooLarge(what: string, l: DecodeLimits): SealtrailError {
-  return tooLarge(`${what}: the entry line would exceed ${l.maxEntryBytes} bytes (max_entry_size; canonical JSON with escapes, resource, scope and envelope included)`);
+  return tooLarge(
+    `${what}: the entry line would exceed ${l.maxEntryBytes} bytes (max_entry_size; canonical JSON with escapes, resource, scope and envelope included)`,
+  );
 }
 
 export const EMPTY_ATTRS: ReadonlyMap<string, string | null> = new Map();
@@ -150,11 +154,29 @@ export function closeObject(members: string): string {
 export const SEVERITY_NAMES: ReadonlyMap<string, number> = new Map(
   [
     'UNSPECIFIED',
-    'TRACE', 'TRACE2', 'TRACE3', 'TRACE4',
-    'DEBUG', 'DEBUG2', 'DEBUG3', 'DEBUG4',
-    'INFO', 'INFO2', 'INFO3', 'INFO4',
-    'WARN', 'WARN2', 'WARN3', 'WARN4',
-    'ERROR', 'ERROR2', 'ERROR3', 'ERROR4',
-    'FATAL', 'FATAL2', 'FATAL3', 'FATAL4',
+    'TRACE',
+    'TRACE2',
+    'TRACE3',
+    'TRACE4',
+    'DEBUG',
+    'DEBUG2',
+    'DEBUG3',
+    'DEBUG4',
+    'INFO',
+    'INFO2',
+    'INFO3',
+    'INFO4',
+    'WARN',
+    'WARN2',
+    'WARN3',
+    'WARN4',
+    'ERROR',
+    'ERROR2',
+    'ERROR3',
+    'ERROR4',
+    'FATAL',
+    'FATAL2',
+    'FATAL3',
+    'FATAL4',
   ].map((n, i) => ['SEVERITY_NUMBER_' + n, i]),
 );

@@ -10,17 +10,7 @@
 // not recursive in V8; our walk recurses only through AnyValue and stops at `maxDepth`.
 // Numbers are taken exactly as written (json-numbers.ts): a 64-bit integer beyond 2^53 keeps
 // its digits, a literal that overflows a double (1e400) is refused, -0 keeps its sign.
-import {
-  Budget,
-  EMPTY_ATTRS,
-  SEVERITY_NAMES,
-  badRequest,
-  closeObject,
-  doubleJson,
-  doubleView,
-  tooDeep,
-  type Piece,
-} from './canonical.js';
+import { Budget, EMPTY_ATTRS, SEVERITY_NAMES, badRequest, closeObject, doubleJson, doubleView, tooDeep, type Piece } from './canonical.js';
 import { literalInteger, numberLiteral, prepareJson } from './json-numbers.js';
 import { SealtrailError } from '../../lib/errors.js';
 import { DEFAULT_DECODE_LIMITS, type DecodeLimits, type DecodedRecord, type DecodedRequest } from './model.js';
@@ -269,7 +259,8 @@ function decodeAnyValue(v: unknown, leaf: string, depth: number): string {
         path.push('values');
         for (let i = 0; i < values.length; i++) {
           path.push(i);
-          items += (items === '' ? '' : ',') + (which === 4 ? decodeAnyValue(values[i], '', depth + 1) : decodeKeyValue(values[i], '', depth + 1));
+          items +=
+            (items === '' ? '' : ',') + (which === 4 ? decodeAnyValue(values[i], '', depth + 1) : decodeKeyValue(values[i], '', depth + 1));
           budget.piece(items.length, pathText());
           path.pop();
         }
@@ -352,7 +343,10 @@ function decodeEntityRefs(o: Obj): string {
     if (schemaUrl !== '') json += '{"schemaUrl":' + JSON.stringify(schemaUrl);
     const type = strField(r, 'type');
     if (type !== '') json += (json === '' ? '{"type":' : ',"type":') + JSON.stringify(type);
-    for (const [camel, snake] of [['idKeys', 'id_keys'], ['descriptionKeys', 'description_keys']] as const) {
+    for (const [camel, snake] of [
+      ['idKeys', 'id_keys'],
+      ['descriptionKeys', 'description_keys'],
+    ] as const) {
       const keys = arrField(r, camel, snake);
       if (keys === undefined || keys.length === 0) continue;
       path.push(camel);

@@ -557,7 +557,8 @@ function decodeLogRecord(b: Buffer, s: number, e: number, resource: Described, s
       case 7:
         if (w !== WT_VARINT) throw wrongWire(f === 2 ? 'LogRecord.severity_number' : 'LogRecord.dropped_attributes_count', w);
         pos = readVarint(b, pos, e, 'LogRecord');
-        if (f === 2) severity = vLo | 0; // enum = int32
+        if (f === 2)
+          severity = vLo | 0; // enum = int32
         else dropped = vLo;
         break;
       case 8:
@@ -622,7 +623,8 @@ function decodeLogRecord(b: Buffer, s: number, e: number, resource: Described, s
   if (flags !== 0) json += (json === '' ? '{"flags":' : ',"flags":') + flags;
   if (traceE > traceS) json += (json === '' ? '{"traceId":"' : ',"traceId":"') + slices(b).hexSlice(traceS, traceE) + '"';
   if (spanE > spanS) json += (json === '' ? '{"spanId":"' : ',"spanId":"') + slices(b).hexSlice(spanS, spanE) + '"';
-  if (obsLo !== 0 || obsHi !== 0) json += (json === '' ? '{"observedTimeUnixNano":"' : ',"observedTimeUnixNano":"') + u64ToDecimal(obsLo, obsHi) + '"';
+  if (obsLo !== 0 || obsHi !== 0)
+    json += (json === '' ? '{"observedTimeUnixNano":"' : ',"observedTimeUnixNano":"') + u64ToDecimal(obsLo, obsHi) + '"';
   if (eventName !== '') json += (json === '' ? '{"eventName":' : ',"eventName":') + JSON.stringify(eventName);
   const record = closeObject(json);
   budget.entry(resource, scope, record);

@@ -76,7 +76,9 @@ export function prepareJson(text: string, maxCost: number): string {
   }
   if (out === null) return text;
   if (MARK_ESCAPE_RE.test(text)) {
-    throw badRequest('invalid OTLP/JSON: a body with \\udbff escapes cannot also carry numbers beyond 15 digits or with exponents; send 64-bit integers as strings');
+    throw badRequest(
+      'invalid OTLP/JSON: a body with \\udbff escapes cannot also carry numbers beyond 15 digits or with exponents; send 64-bit integers as strings',
+    );
   }
   out.push(text.slice(copied));
   marked = true;

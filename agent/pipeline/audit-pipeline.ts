@@ -66,12 +66,18 @@ export class AuditPipeline implements Ingestor {
       const tally = this.context?.check(req.records, indices);
       if (!this.accepting) {
         this.metrics.recordsRefused += audit.length; // shutting down: the stop is logged already
-        throw new SealtrailError('SHUTTING_DOWN', 'the agent is shutting down; retry against the restarted agent', { retryAfterSeconds: 5 });
+        throw new SealtrailError('SHUTTING_DOWN', 'the agent is shutting down; retry against the restarted agent', {
+          retryAfterSeconds: 5,
+        });
       }
       let bytes = 0;
       for (const a of audit) bytes += a.resource.length + a.scope.length + a.record.length;
       if (this.pendingBytes > 0 && this.pendingBytes + bytes > this.maxPendingBytes) {
-        const err = new SealtrailError('OVERLOADED', `agent overloaded: ${this.pendingBytes} bytes of records are waiting for the disk; retry later`, { retryAfterSeconds: 1 });
+        const err = new SealtrailError(
+          'OVERLOADED',
+          `agent overloaded: ${this.pendingBytes} bytes of records are waiting for the disk; retry later`,
+          { retryAfterSeconds: 1 },
+        );
         this.refused(audit.length, err.code, err.message);
         throw err;
       }

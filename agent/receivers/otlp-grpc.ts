@@ -175,7 +175,9 @@ export async function startGrpcReceiver(cfg: GrpcReceiverConfig, ingestor: Inges
   }
 
   const boundPort = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(formatAddress(host, port), creds, (err, p) => (err ? reject(new SealtrailError('CONFIG', `gRPC receiver cannot bind ${cfg.endpoint}: ${err.message}`, { cause: err })) : resolve(p)));
+    server.bindAsync(formatAddress(host, port), creds, (err, p) =>
+      err ? reject(new SealtrailError('CONFIG', `gRPC receiver cannot bind ${cfg.endpoint}: ${err.message}`, { cause: err })) : resolve(p),
+    );
   });
   const address = formatAddress(host, boundPort);
   log('info', 'otlp/grpc: listening', { address, tls: cfg.tls !== null, auth: cfg.auth.bearerToken !== null });

@@ -17,25 +17,12 @@ import https from 'node:https';
 import zlib from 'node:zlib';
 import { decodeJsonRequest } from '../otlp/decode-json.js';
 import { decodeProtobufRequest } from '../otlp/decode-protobuf.js';
-import {
-  encodeExportResponseJson,
-  encodeExportResponseProto,
-  encodeStatusJson,
-  encodeStatusProto,
-} from '../otlp/response.js';
+import { encodeExportResponseJson, encodeExportResponseProto, encodeStatusJson, encodeStatusProto } from '../otlp/response.js';
 import { SealtrailError, isSealtrailError } from '../../lib/errors.js';
 import type { HttpReceiverConfig } from '../../config/types.js';
 import type { Ingestor } from '../pipeline/ingest.js';
 import type { DecodedRequest } from '../otlp/model.js';
-import {
-  bearerChecker,
-  classify,
-  formatAddress,
-  loadTls,
-  parseEndpoint,
-  type ReceiverHandle,
-  type ReceiverOptions,
-} from './common.js';
+import { bearerChecker, classify, formatAddress, loadTls, parseEndpoint, type ReceiverHandle, type ReceiverOptions } from './common.js';
 import { DEFAULT_MAX_INFLIGHT_BYTES, InflightBudget, decodedBytes, overBudget, type Lease } from './inflight.js';
 import { ResponseOrder } from './order.js';
 
@@ -154,7 +141,13 @@ export async function startHttpReceiver(cfg: HttpReceiverConfig, ingestor: Inges
   // Bytes we are willing to read and throw away after a refusal, so the client sees our answer.
   const drainLimit = Math.max(cfg.maxRequestBodySize, 1 << 20);
 
-  function send(res: http.ServerResponse, status: number, format: Format, body: Buffer | string, headers: Record<string, string> = {}): void {
+  function send(
+    res: http.ServerResponse,
+    status: number,
+    format: Format,
+    body: Buffer | string,
+    headers: Record<string, string> = {},
+  ): void {
     if (res.headersSent || res.destroyed) return;
     res.writeHead(status, {
       'Content-Type': format === 'json' ? CT_JSON : CT_PROTOBUF,
@@ -165,7 +158,14 @@ export async function startHttpReceiver(cfg: HttpReceiverConfig, ingestor: Inges
   }
 
   /** `drained` false: the body was not read to its end, so the connection is dropped after the answer. */
-  function sendError(req: http.IncomingMessage, res: http.ServerResponse, format: Format, err: unknown, drained = true, close = false): void {
+  function sendError(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    format: Format,
+    err: unknown,
+    drained = true,
+    close = false,
+  ): void {
     const f = classify(err);
     const headers: Record<string, string> = {};
     if (f.retryable) {
@@ -190,7 +190,13 @@ export async function startHttpReceiver(cfg: HttpReceiverConfig, ingestor: Inges
    * it gets the final status at once, with Connection: close (Node discards whatever body still
    * comes until the client closes, instead of parsing it as the next request).
    */
-  async function refuse(req: http.IncomingMessage, res: http.ServerResponse, format: Format, err: SealtrailError, expectContinue: boolean): Promise<void> {
+  async function refuse(
+    req: http.IncomingMessage,
+    res: http.ServerResponse,
+    format: Format,
+    err: SealtrailError,
+    expectContinue: boolean,
+  ): Promise<void> {
     if (expectContinue) return sendError(req, res, format, err, true, true);
     const r = await readBody(req, 0, drainLimit).catch(() => null);
     if (r === null) return; // the client went away
@@ -203,7 +209,8 @@ export async function startHttpReceiver(cfg: HttpReceiverConfig, ingestor: Inges
     const q = url.indexOf('?');
     const pathname = q < 0 ? url : url.slice(0, q);
     const no = (err: SealtrailError): Promise<void> => refuse(req, res, format, err, expectContinue);
-    if (pathname !== LOGS_PATH) return no(new SealtrailError('NOT_FOUND', `no such endpoint ${pathname.slice(0, 200)}; logs go to POST ${LOGS_PATH}`));
+    if (pathname !== LOGS_PATH)
+      return no(new SealtrailError('NOT_FOUND', `no such endpoint ${pathname.slice(0, 200)}; logs go to POST ${LOGS_PATH}`));
     if (req.method !== 'POST') return no(new SealtrailError('METHOD_NOT_ALLOWED', `${LOGS_PATH} accepts POST only`));
     if (!authorized(req.headers.authorization)) return no(new SealtrailError('UNAUTHENTICATED', 'missing or wrong bearer token'));
     if (formatOf(req.headers['content-type']) === null) {
@@ -291,7 +298,8 @@ export async function startHttpReceiver(cfg: HttpReceiverConfig, ingestor: Inges
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => order.clientError(err, socket));
 
   await new Promise<void>((resolve, reject) => {
-    const onError = (err: Error): void => reject(new SealtrailError('CONFIG', `HTTP receiver cannot bind ${cfg.endpoint}: ${err.message}`, { cause: err }));
+    const onError = (err: Error): void =>
+      reject(new SealtrailError('CONFIG', `HTTP receiver cannot bind ${cfg.endpoint}: ${err.message}`, { cause: err }));
     server.once('error', onError);
     server.listen(port, host, () => {
       server.removeListener('error', onError);

@@ -28,10 +28,20 @@ export class Metrics {
         [`{version="${escape(AGENT_VERSION)}",nodejs="${escape(process.version)}"}`, 1],
       ]),
       counter('sealtrail_records_accepted_total', 'Audit records chained and acknowledged.', this.recordsAccepted),
-      counter('sealtrail_records_refused_total', 'Audit records refused with a retryable error (buffer full, shutting down, storage).', this.recordsRefused),
+      counter(
+        'sealtrail_records_refused_total',
+        'Audit records refused with a retryable error (buffer full, shutting down, storage).',
+        this.recordsRefused,
+      ),
       counter('sealtrail_records_filtered_total', 'Non-audit records dropped by the audit filter.', this.recordsFiltered),
-      counter('sealtrail_requests_rejected_total', 'Export requests rejected as malformed, too large or unauthenticated.', this.requestsRejected),
-      counter('sealtrail_fields_dropped_total', 'Fields of accepted requests that the archive does not store (docs/receivers.md).', [[label('field', 'schema_url'), this.schemaUrlsDropped]]),
+      counter(
+        'sealtrail_requests_rejected_total',
+        'Export requests rejected as malformed, too large or unauthenticated.',
+        this.requestsRejected,
+      ),
+      counter('sealtrail_fields_dropped_total', 'Fields of accepted requests that the archive does not store (docs/receivers.md).', [
+        [label('field', 'schema_url'), this.schemaUrlsDropped],
+      ]),
     ];
     for (const g of this.gauges) lines.push(g());
     lines.push(processMetrics());

@@ -12,8 +12,24 @@ const counting: Ingestor = {
 };
 const opts = { maxDepth: 64, log: () => undefined };
 const auth = { bearerToken: null };
-const grpc = await startGrpcReceiver({ endpoint: '127.0.0.1:0', maxRecvMsgSize: 4 << 20, readTimeoutMs: 30_000, tls: null, auth }, counting, opts);
-const http = await startHttpReceiver({ endpoint: '127.0.0.1:0', maxRequestBodySize: 4 << 20, maxDecompressedSize: 16 << 20, readHeaderTimeoutMs: 10_000, readTimeoutMs: 30_000, tls: null, auth }, counting, opts);
+const grpc = await startGrpcReceiver(
+  { endpoint: '127.0.0.1:0', maxRecvMsgSize: 4 << 20, readTimeoutMs: 30_000, tls: null, auth },
+  counting,
+  opts,
+);
+const http = await startHttpReceiver(
+  {
+    endpoint: '127.0.0.1:0',
+    maxRequestBodySize: 4 << 20,
+    maxDecompressedSize: 16 << 20,
+    readHeaderTimeoutMs: 10_000,
+    readTimeoutMs: 30_000,
+    tls: null,
+    auth,
+  },
+  counting,
+  opts,
+);
 process.stdout.write(JSON.stringify({ grpc: grpc.address, http: http.address }) + '\n');
 process.on('SIGTERM', () => {
   void Promise.all([grpc.close(false), http.close(false)]).then(() => {

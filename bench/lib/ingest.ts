@@ -58,7 +58,16 @@ export async function runIngest(spec: IngestSpec): Promise<IngestResult> {
     return { du: diskBytes(b.bufferDir), entries: m.get('sealtrail_buffer_entries') ?? NaN, bytes: m.get('sealtrail_buffer_bytes') ?? NaN };
   };
   const load = await runLoad(
-    { transport: spec.transport, addr: spec.transport === 'grpc' ? b.agent.grpc : b.agent.http, mode: 'closed', concurrency: spec.concurrency, recordsPerRequest: spec.recordsPerRequest, recordBytes: spec.recordBytes, warmupMs: spec.warmupMs, durationMs: spec.durationMs },
+    {
+      transport: spec.transport,
+      addr: spec.transport === 'grpc' ? b.agent.grpc : b.agent.http,
+      mode: 'closed',
+      concurrency: spec.concurrency,
+      recordsPerRequest: spec.recordsPerRequest,
+      recordBytes: spec.recordBytes,
+      warmupMs: spec.warmupMs,
+      durationMs: spec.durationMs,
+    },
     {
       onMeasureStart: () => {
         cpu0 = cpuSeconds(pid);
@@ -78,7 +87,8 @@ export async function runIngest(spec: IngestSpec): Promise<IngestResult> {
   const m = await b.agent.metrics();
   const secs = (performance.now() - t0.v) / 1000;
   const m0 = await (atStart as unknown as Promise<Map<string, number>>);
-  const delivered = (x: Map<string, number>): number => (x.get('sealtrail_sealed_size') ?? NaN) - (x.get('sealtrail_sink_lag_entries{sink="file"}') ?? NaN);
+  const delivered = (x: Map<string, number>): number =>
+    (x.get('sealtrail_sealed_size') ?? NaN) - (x.get('sealtrail_sink_lag_entries{sink="file"}') ?? NaN);
   const deliveredPerSec = (delivered(m) - delivered(m0)) / secs;
   const bufferGrowthPerSec = ((m.get('sealtrail_buffer_entries') ?? NaN) - (m0.get('sealtrail_buffer_entries') ?? NaN)) / secs;
   const chainSize = m.get('sealtrail_chain_size') ?? NaN;

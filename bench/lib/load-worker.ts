@@ -18,8 +18,14 @@ function grpcSender(addr: string): { send: Send; close(): void } {
   const client = new grpc.Client(addr, grpc.credentials.createInsecure(), { 'grpc.max_send_message_length': 64 << 20 });
   const send: Send = (body) =>
     new Promise((resolve) => {
-      client.makeUnaryRequest(EXPORT_PATH, (b: Buffer) => b, (b: Buffer) => b, body, new grpc.Metadata(), { deadline: Date.now() + 60000 }, (err: grpc.ServiceError | null) =>
-        resolve(err ? 1000 + err.code : 0),
+      client.makeUnaryRequest(
+        EXPORT_PATH,
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+        body,
+        new grpc.Metadata(),
+        { deadline: Date.now() + 60000 },
+        (err: grpc.ServiceError | null) => resolve(err ? 1000 + err.code : 0),
       );
     });
   return { send, close: () => client.close() };
@@ -31,10 +37,17 @@ function httpSender(addr: string, sockets: number): { send: Send; close(): void 
   const send: Send = (body) =>
     new Promise((resolve) => {
       const req = http.request(
-        { host, port, path: '/v1/logs', method: 'POST', agent, headers: { 'content-type': 'application/x-protobuf', 'content-length': body.length } },
+        {
+          host,
+          port,
+          path: '/v1/logs',
+          method: 'POST',
+          agent,
+          headers: { 'content-type': 'application/x-protobuf', 'content-length': body.length },
+        },
         (res) => {
           res.resume();
-          res.on('end', () => resolve(res.statusCode === 200 ? 0 : res.statusCode ?? 599));
+          res.on('end', () => resolve(res.statusCode === 200 ? 0 : (res.statusCode ?? 599)));
         },
       );
       req.on('error', () => resolve(599));
@@ -44,7 +57,10 @@ function httpSender(addr: string, sockets: number): { send: Send; close(): void 
 }
 
 async function main(): Promise<LoadResult> {
-  const sender = spec.transport === 'grpc' ? grpcSender(spec.addr) : httpSender(spec.addr, spec.mode === 'open' ? (spec.maxInFlight ?? 512) : spec.concurrency);
+  const sender =
+    spec.transport === 'grpc'
+      ? grpcSender(spec.addr)
+      : httpSender(spec.addr, spec.mode === 'open' ? (spec.maxInFlight ?? 512) : spec.concurrency);
   const latencies: number[] = [];
   const errors: Record<string, number> = {};
   let okRequests = 0;

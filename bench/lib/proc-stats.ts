@@ -33,7 +33,10 @@ export function memory(pid: number): { rss: number; hwm: number } {
 export class RssSampler {
   max = 0;
   private timer: NodeJS.Timeout;
-  constructor(private readonly pid: number, everyMs = 100) {
+  constructor(
+    private readonly pid: number,
+    everyMs = 100,
+  ) {
     this.timer = setInterval(() => this.sample(), everyMs);
     this.sample();
   }

@@ -17,7 +17,13 @@ export function readSettings(argv = process.argv.slice(2), env = process.env): B
     if (i >= 0 && argv[i + 1] !== undefined) return argv[i + 1];
     return env[`BENCH_${name.toUpperCase().replace(/-/g, '_')}`];
   };
-  const nums = (v: string | undefined, d: number[]): number[] => (v ? v.split(',').map(Number).filter((n) => Number.isFinite(n) && n > 0) : d);
+  const nums = (v: string | undefined, d: number[]): number[] =>
+    v
+      ? v
+          .split(',')
+          .map(Number)
+          .filter((n) => Number.isFinite(n) && n > 0)
+      : d;
   const secs = (v: string | undefined, d: number): number => (v && Number(v) > 0 ? Number(v) * 1000 : d);
   const quick = argv.includes('--quick') || env.BENCH_QUICK === '1';
   return {

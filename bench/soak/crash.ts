@@ -64,8 +64,18 @@ export async function soakCrash(o: SoakCrashOptions): Promise<SoakCrashResult> {
     const line = `acked=${a.acked} archived=${a.archived} lost=${a.lost} duplicates=${a.duplicates} verify=${verifyOk ? 'ok' : 'failed'}`;
     if (a.lost > 0) log(`lost ids (first 10): ${a.lostSample.join(', ')}`);
     if (!verifyOk) log(`verify problems: ${v.problems.join('; ')} (origins ${v.origins})`);
-    log(`${v.entries} entries verified; ${killsWithRequestsInFlight} of ${o.kills} kills landed with requests in flight; ${((performance.now() - t0) / 1000).toFixed(0)} s`);
-    return { ...a, verifyOk, verifyProblems: v.problems, verifiedEntries: v.entries, killsWithRequestsInFlight, seconds: (performance.now() - t0) / 1000, line };
+    log(
+      `${v.entries} entries verified; ${killsWithRequestsInFlight} of ${o.kills} kills landed with requests in flight; ${((performance.now() - t0) / 1000).toFixed(0)} s`,
+    );
+    return {
+      ...a,
+      verifyOk,
+      verifyProblems: v.problems,
+      verifiedEntries: v.entries,
+      killsWithRequestsInFlight,
+      seconds: (performance.now() - t0) / 1000,
+      line,
+    };
   } finally {
     await b.agent.kill();
     await fs.rm(b.dir, { recursive: true, force: true });

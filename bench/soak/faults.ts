@@ -90,7 +90,9 @@ async function archiveFacts(archiveDir: string): Promise<ArchiveFacts> {
     const p = parseObjectName(name);
     if (!p || p.kind !== 'entries' || p.start !== 0) continue;
     const first = (await fs.readFile(path.join(archiveDir, name), 'utf8')).split('\n', 1)[0]!;
-    const rec = (JSON.parse(first) as { record: { eventName?: string; attributes?: Array<{ key: string; value: Record<string, string> }> } }).record;
+    const rec = (
+      JSON.parse(first) as { record: { eventName?: string; attributes?: Array<{ key: string; value: Record<string, string> }> } }
+    ).record;
     if (rec.eventName !== 'sealtrail.genesis') continue;
     const a = (k: string): string | undefined => {
       const v = rec.attributes?.find((x) => x.key === k)?.value;

@@ -72,7 +72,14 @@ export async function soakOutage(o: SoakOutageOptions = {}): Promise<SoakOutageR
     );
   }, 100);
   try {
-    const load = startSenders(b.agent, { senders: o.senders ?? 4, recordsPerRequest: o.recordsPerRequest ?? 200, recordBytes: 250, ids, acked, pauseOnRefusalMs: 100 });
+    const load = startSenders(b.agent, {
+      senders: o.senders ?? 4,
+      recordsPerRequest: o.recordsPerRequest ?? 200,
+      recordBytes: 250,
+      ids,
+      acked,
+      pauseOnRefusalMs: 100,
+    });
     await sleep(2000);
     await fs.mkdir(b.archiveDir, { recursive: true });
     chattr('+i', b.archiveDir);
@@ -94,7 +101,9 @@ export async function soakOutage(o: SoakOutageOptions = {}): Promise<SoakOutageR
     log(`sink restored; sink lag ${await lag()} entries, buffer ${((await metric('sealtrail_buffer_bytes')) / 1048576).toFixed(0)} MiB`);
     while ((await lag()) > 0 && performance.now() < restoredAt + 300_000) await sleep(50);
     const drainSeconds = (performance.now() - restoredAt) / 1000;
-    log(`backlog delivered in ${drainSeconds.toFixed(1)} s; buffer now ${((await metric('sealtrail_buffer_bytes')) / 1048576).toFixed(1)} MiB`);
+    log(
+      `backlog delivered in ${drainSeconds.toFixed(1)} s; buffer now ${((await metric('sealtrail_buffer_bytes')) / 1048576).toFixed(1)} MiB`,
+    );
     const peakRssBytes = rss.stop();
     const code = await b.agent.stop();
     if (code !== 0) throw new Error(`graceful stop exited with ${code}`);

@@ -25,7 +25,10 @@ export interface RunningLoad {
   stop(): Promise<void>;
 }
 
-export function startSenders(agent: AgentProcess, o: { senders: number; recordsPerRequest: number; recordBytes: number; ids: IdSource; acked: IdSet; pauseOnRefusalMs?: number }): RunningLoad {
+export function startSenders(
+  agent: AgentProcess,
+  o: { senders: number; recordsPerRequest: number; recordBytes: number; ids: IdSource; acked: IdSet; pauseOnRefusalMs?: number },
+): RunningLoad {
   const grpc = new GrpcLogsClient(agent.grpc);
   const stats: SenderStats = { requests: 0, acked: 0, refused: 0, failed: 0, inFlight: 0 };
   let stopping = false;

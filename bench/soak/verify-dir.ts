@@ -3,7 +3,10 @@ import { DirArchiveReader } from '../../verify/dir-archive.js';
 import { parseVerifierKey } from '../../verify/note.js';
 import { verifyArchive } from '../../verify/verifier.js';
 
-export async function verifyDir(archiveDir: string, verifierKey: string): Promise<{ ok: boolean; origins: number; entries: number; problems: string[] }> {
+export async function verifyDir(
+  archiveDir: string,
+  verifierKey: string,
+): Promise<{ ok: boolean; origins: number; entries: number; problems: string[] }> {
   const r = await verifyArchive(new DirArchiveReader(archiveDir), { keys: [parseVerifierKey(verifierKey)] });
   return {
     ok: r.ok && r.origins.length === 1,

@@ -230,7 +230,17 @@ export function sinkConformanceSuite(opts: SinkConformanceOptions): void {
       withSink(async (h) => {
         const origin = freshOrigin();
         const before = (await h.listNames()).sort();
-        const bad = ['', '/abs/x.checkpoint', '../x.checkpoint', `${origin}/../../x`, `${origin}//x`, `${origin}/./x`, `${origin}\\x`, `${origin}/`, `${origin}/a\u0000b`];
+        const bad = [
+          '',
+          '/abs/x.checkpoint',
+          '../x.checkpoint',
+          `${origin}/../../x`,
+          `${origin}//x`,
+          `${origin}/./x`,
+          `${origin}\\x`,
+          `${origin}/`,
+          `${origin}/a\u0000b`,
+        ];
         for (const name of bad) {
           await assertRejectsCode(h.sink.put(name, enc.encode('payload')), 'SINK_PERMANENT');
           await assertRejectsCode(h.sink.get(name), 'SINK_PERMANENT');

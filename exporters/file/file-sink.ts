@@ -187,7 +187,9 @@ export class FileSink implements Sink {
     }
     try {
       await new Promise<void>((resolve, reject) => {
-        execFile('chattr', ['+i', finalPath], (err, _stdout, stderr) => (err ? reject(new Error(`${err.message} ${stderr}`.trim())) : resolve()));
+        execFile('chattr', ['+i', finalPath], (err, _stdout, stderr) =>
+          err ? reject(new Error(`${err.message} ${stderr}`.trim())) : resolve(),
+        );
       });
     } catch (err) {
       this.chattrDisabled = true;

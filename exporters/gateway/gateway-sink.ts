@@ -35,7 +35,12 @@ export class GatewaySink implements Sink {
       }
     };
     this.agent = this.cfg.endpoint.startsWith('https:')
-      ? new https.Agent({ keepAlive: true, ca: read(this.cfg.tls.caFile, 'ca_file'), cert: read(this.cfg.tls.certFile, 'cert_file'), key: read(this.cfg.tls.keyFile, 'key_file') })
+      ? new https.Agent({
+          keepAlive: true,
+          ca: read(this.cfg.tls.caFile, 'ca_file'),
+          cert: read(this.cfg.tls.certFile, 'cert_file'),
+          key: read(this.cfg.tls.keyFile, 'key_file'),
+        })
       : new http.Agent({ keepAlive: true });
   }
 
@@ -63,12 +68,16 @@ export class GatewaySink implements Sink {
     if (this.cfg.auth.bearerToken !== null) headers.authorization = `Bearer ${this.cfg.auth.bearerToken}`;
     const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
       const mod = this.cfg.endpoint.startsWith('https:') ? https : http;
-      const req = mod.request(`${this.cfg.endpoint}${PATH}`, { method: 'POST', headers, agent: this.agent!, timeout: this.cfg.timeoutMs }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.length < 64 && chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
-        res.on('error', reject);
-      });
+      const req = mod.request(
+        `${this.cfg.endpoint}${PATH}`,
+        { method: 'POST', headers, agent: this.agent!, timeout: this.cfg.timeoutMs },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.length < 64 && chunks.push(c));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+          res.on('error', reject);
+        },
+      );
       req.on('timeout', () => req.destroy(new Error(`no answer within ${this.cfg.timeoutMs}ms`)));
       req.on('error', (err) => reject(new SealtrailError('SINK_TRANSIENT', `sink ${this.id}: ${err.message}`, { cause: err })));
       req.end(body);

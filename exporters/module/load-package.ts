@@ -55,7 +55,11 @@ export async function resolvePackageEntry(cfg: ModuleExporterConfig): Promise<st
   }
   const here = path.dirname(fileURLToPath(import.meta.url));
   const dir = packageDirFor(cfg.package, cfg.resolveFrom) ?? packageDirFor(cfg.package, here);
-  if (dir === null) throw configError(cfg, `package ${JSON.stringify(cfg.package)} is not installed (looked in node_modules from ${cfg.resolveFrom} upwards and beside sealtrail); run npm install ${cfg.package}`);
+  if (dir === null)
+    throw configError(
+      cfg,
+      `package ${JSON.stringify(cfg.package)} is not installed (looked in node_modules from ${cfg.resolveFrom} upwards and beside sealtrail); run npm install ${cfg.package}`,
+    );
   return entryOfDir(dir);
 }
 

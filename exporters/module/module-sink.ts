@@ -35,7 +35,10 @@ function checkShape(id: string, s: unknown): Sink {
   const o = s as Record<string, unknown> | null;
   const missing = ['start', 'put', 'get', 'close'].filter((m) => typeof o?.[m] !== 'function');
   if (o === null || typeof o !== 'object' || missing.length > 0) {
-    throw new SealtrailError('CONFIG', `exporters.${id}: the package's factory did not return a sink (missing ${missing.join(', ') || 'object'})`);
+    throw new SealtrailError(
+      'CONFIG',
+      `exporters.${id}: the package's factory did not return a sink (missing ${missing.join(', ') || 'object'})`,
+    );
   }
   return o as unknown as Sink;
 }
@@ -54,12 +57,14 @@ export function wrapPackageSink(id: string, inner: Sink): Sink {
     start: () => guard(() => Promise.resolve(inner.start())),
     async put(name, body): Promise<PutResult> {
       const r = await guard(() => Promise.resolve(inner.put(name, body)));
-      if (r !== 'written' && r !== 'exists') throw new SealtrailError('SINK_PERMANENT', `sink ${id}: put() resolved ${JSON.stringify(r)}, not "written" or "exists"`);
+      if (r !== 'written' && r !== 'exists')
+        throw new SealtrailError('SINK_PERMANENT', `sink ${id}: put() resolved ${JSON.stringify(r)}, not "written" or "exists"`);
       return r;
     },
     async get(name) {
       const r = await guard(() => Promise.resolve(inner.get(name)));
-      if (r !== null && !(r instanceof Uint8Array)) throw new SealtrailError('SINK_PERMANENT', `sink ${id}: get() must resolve a Uint8Array or null`);
+      if (r !== null && !(r instanceof Uint8Array))
+        throw new SealtrailError('SINK_PERMANENT', `sink ${id}: get() must resolve a Uint8Array or null`);
       return r;
     },
     close: () => guard(() => Promise.resolve(inner.close())),
@@ -76,7 +81,10 @@ export class ModuleSink implements Sink {
   private inner: Sink | null = null;
   private closed = false;
 
-  constructor(private readonly cfg: ModuleExporterConfig, private readonly log: LogFn) {
+  constructor(
+    private readonly cfg: ModuleExporterConfig,
+    private readonly log: LogFn,
+  ) {
     this.id = cfg.id;
   }
 
@@ -87,7 +95,9 @@ export class ModuleSink implements Sink {
       try {
         this.inner = await sinkFromFactory(factory, { id: this.id, options: structuredClone(this.cfg.options), log });
       } catch (err) {
-        throw err instanceof SealtrailError ? err : new SealtrailError('CONFIG', `exporters.${this.id}: the package's factory failed: ${errorMessage(err)}`, { cause: err });
+        throw err instanceof SealtrailError
+          ? err
+          : new SealtrailError('CONFIG', `exporters.${this.id}: the package's factory failed: ${errorMessage(err)}`, { cause: err });
       }
     }
     await this.inner.start();

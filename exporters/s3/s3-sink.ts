@@ -99,7 +99,11 @@ export class S3Sink implements Sink {
     this.#assertOpen();
     await this.#checkBucket();
     if (this.#cfg.objectLock || this.#cfg.legalHold) await this.#checkObjectLock();
-    else this.#log('warn', 's3 sink: object_lock is not set; objects are not write-protected by the store', { exporter: this.id, location: this.location });
+    else
+      this.#log('warn', 's3 sink: object_lock is not set; objects are not write-protected by the store', {
+        exporter: this.id,
+        location: this.location,
+      });
   }
 
   async put(name: string, body: Uint8Array): Promise<PutResult> {
@@ -175,7 +179,11 @@ export class S3Sink implements Sink {
 
   #conflict(key: string): SealtrailError {
     const msg = `${this.#url(key)} already holds different content; the sink never overwrites an archived object`;
-    this.#log('error', 's3 sink: conflict, a different object already holds this name', { exporter: this.id, bucket: this.#cfg.bucket, key });
+    this.#log('error', 's3 sink: conflict, a different object already holds this name', {
+      exporter: this.id,
+      bucket: this.#cfg.bucket,
+      key,
+    });
     return new SealtrailError('SINK_CONFLICT', msg);
   }
 
@@ -222,15 +230,29 @@ export class S3Sink implements Sink {
       }
       if (status === 403) throw await this.#explainForbidden(err);
       if (status === 301) {
-        throw new SealtrailError('CONFIG', `exporters.${this.id}: bucket "${bucket}" is not in region ${this.#cfg.region} (301 redirect); set region`, { cause: err });
+        throw new SealtrailError(
+          'CONFIG',
+          `exporters.${this.id}: bucket "${bucket}" is not in region ${this.#cfg.region} (301 redirect); set region`,
+          { cause: err },
+        );
       }
       if (status === undefined && !isTransientS3Error(err)) {
-        throw new SealtrailError('CONFIG', `exporters.${this.id}: no AWS credentials for bucket "${bucket}" (${name}); set access_key_id/secret_access_key or configure the default credential chain`, { cause: err });
+        throw new SealtrailError(
+          'CONFIG',
+          `exporters.${this.id}: no AWS credentials for bucket "${bucket}" (${name}); set access_key_id/secret_access_key or configure the default credential chain`,
+          { cause: err },
+        );
       }
       if (isTransientS3Error(err)) {
-        throw new SealtrailError('SINK_TRANSIENT', `exporters.${this.id}: bucket "${bucket}"${where} is unreachable (${status ?? 'no response'} ${name})`, { cause: err });
+        throw new SealtrailError(
+          'SINK_TRANSIENT',
+          `exporters.${this.id}: bucket "${bucket}"${where} is unreachable (${status ?? 'no response'} ${name})`,
+          { cause: err },
+        );
       }
-      throw new SealtrailError('CONFIG', `exporters.${this.id}: checking bucket "${bucket}"${where} failed (${status} ${name})`, { cause: err });
+      throw new SealtrailError('CONFIG', `exporters.${this.id}: checking bucket "${bucket}"${where} failed (${status} ${name})`, {
+        cause: err,
+      });
     }
   }
 
@@ -244,15 +266,27 @@ export class S3Sink implements Sink {
       code = s3ErrorInfo(err).name;
     }
     if (code === 'InvalidAccessKeyId' || code === 'SignatureDoesNotMatch' || code === 'ExpiredToken' || code === 'InvalidToken') {
-      return new SealtrailError('CONFIG', `exporters.${this.id}: the S3 credentials were rejected for bucket "${bucket}" (403 ${code}); check the access key id and secret`, { cause: headErr });
+      return new SealtrailError(
+        'CONFIG',
+        `exporters.${this.id}: the S3 credentials were rejected for bucket "${bucket}" (403 ${code}); check the access key id and secret`,
+        { cause: headErr },
+      );
     }
-    return new SealtrailError('CONFIG', `exporters.${this.id}: access to bucket "${bucket}" is denied (403 ${code}); the sink needs s3:ListBucket, s3:GetObject, s3:PutObject and, with object_lock, s3:GetBucketObjectLockConfiguration, s3:PutObjectRetention`, { cause: headErr });
+    return new SealtrailError(
+      'CONFIG',
+      `exporters.${this.id}: access to bucket "${bucket}" is denied (403 ${code}); the sink needs s3:ListBucket, s3:GetObject, s3:PutObject and, with object_lock, s3:GetBucketObjectLockConfiguration, s3:PutObjectRetention`,
+      { cause: headErr },
+    );
   }
 
   async #checkObjectLock(): Promise<void> {
     const bucket = this.#cfg.bucket;
     const notEnabled = (cause?: unknown) =>
-      new SealtrailError('CONFIG', `exporters.${this.id}: Object Lock is not enabled on bucket "${bucket}", but ${this.#cfg.objectLock ? 'object_lock' : 'legal_hold'} is set; Object Lock must be enabled when the bucket is created`, cause === undefined ? {} : { cause });
+      new SealtrailError(
+        'CONFIG',
+        `exporters.${this.id}: Object Lock is not enabled on bucket "${bucket}", but ${this.#cfg.objectLock ? 'object_lock' : 'legal_hold'} is set; Object Lock must be enabled when the bucket is created`,
+        cause === undefined ? {} : { cause },
+      );
     let res;
     try {
       res = await this.#client.send(new GetObjectLockConfigurationCommand({ Bucket: bucket }));
@@ -260,9 +294,17 @@ export class S3Sink implements Sink {
       const { name, status } = s3ErrorInfo(err);
       if (name === 'ObjectLockConfigurationNotFoundError' || status === 404) throw notEnabled(err);
       if (isTransientS3Error(err)) {
-        throw new SealtrailError('SINK_TRANSIENT', `exporters.${this.id}: reading the Object Lock configuration of bucket "${bucket}" failed (${status ?? 'no response'} ${name})`, { cause: err });
+        throw new SealtrailError(
+          'SINK_TRANSIENT',
+          `exporters.${this.id}: reading the Object Lock configuration of bucket "${bucket}" failed (${status ?? 'no response'} ${name})`,
+          { cause: err },
+        );
       }
-      throw new SealtrailError('CONFIG', `exporters.${this.id}: cannot read the Object Lock configuration of bucket "${bucket}" (${status} ${name}); the sink needs s3:GetBucketObjectLockConfiguration`, { cause: err });
+      throw new SealtrailError(
+        'CONFIG',
+        `exporters.${this.id}: cannot read the Object Lock configuration of bucket "${bucket}" (${status} ${name}); the sink needs s3:GetBucketObjectLockConfiguration`,
+        { cause: err },
+      );
     }
     if (res.ObjectLockConfiguration?.ObjectLockEnabled !== 'Enabled') throw notEnabled();
   }

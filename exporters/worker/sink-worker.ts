@@ -12,12 +12,15 @@ if (!port) throw new Error('sink-worker.js must run in a worker thread');
 const { cfg } = workerData as WorkerInit;
 const send = (m: Reply): void => port.postMessage(m);
 // Calls posted while the sink loads wait in the port's queue: the listener is attached after.
-const sink = await createDirectSink(cfg, (level, msg, fields) => send({ type: 'log', level, msg, ...(fields ? { fields: plain(fields) } : {}) }));
+const sink = await createDirectSink(cfg, (level, msg, fields) =>
+  send({ type: 'log', level, msg, ...(fields ? { fields: plain(fields) } : {}) }),
+);
 
 port.on('message', (call: Call) => {
   void handle(call).then(
     (value) => send({ type: 'reply', id: call.id, ok: true, value }),
-    (err: unknown) => send({ type: 'reply', id: call.id, ok: false, error: { code: isSealtrailError(err) ? err.code : null, message: errorMessage(err) } }),
+    (err: unknown) =>
+      send({ type: 'reply', id: call.id, ok: false, error: { code: isSealtrailError(err) ? err.code : null, message: errorMessage(err) } }),
   );
 });
 
@@ -40,6 +43,7 @@ async function handle(call: Call): Promise<unknown> {
 /** Log fields may hold errors; keep what structured clone can carry. */
 function plain(fields: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(fields)) out[k] = v instanceof Error ? { message: v.message, code: (v as { code?: unknown }).code } : v;
+  for (const [k, v] of Object.entries(fields))
+    out[k] = v instanceof Error ? { message: v.message, code: (v as { code?: unknown }).code } : v;
   return out;
 }

@@ -21,7 +21,10 @@ export class WorkerSink implements Sink {
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
 
-  constructor(private readonly cfg: ExporterConfig, private readonly log: LogFn) {
+  constructor(
+    private readonly cfg: ExporterConfig,
+    private readonly log: LogFn,
+  ) {
     this.id = cfg.id;
   }
 

@@ -24,10 +24,16 @@ const expected: Row[] = [];
 const T0 = Date.UTC(2025, 0, 1, 0, 0, 0);
 const iso = (ms: number) => new Date(ms).toISOString();
 
-async function send(agent: AgentProcess, resource: Record<string, string>, records: Array<{ at: number; attributes: AnyValueMap; body: string }>): Promise<void> {
+async function send(
+  agent: AgentProcess,
+  resource: Record<string, string>,
+  records: Array<{ at: number; attributes: AnyValueMap; body: string }>,
+): Promise<void> {
   const provider = new LoggerProvider({
     resource: resourceFromAttributes(resource),
-    processors: [new BatchLogRecordProcessor({ exporter: makeExporter('http-proto', agent), maxExportBatchSize: 512, scheduledDelayMillis: 60_000 })],
+    processors: [
+      new BatchLogRecordProcessor({ exporter: makeExporter('http-proto', agent), maxExportBatchSize: 512, scheduledDelayMillis: 60_000 }),
+    ],
   });
   const logger = provider.getLogger('audit');
   for (const r of records) logger.emit({ timestamp: r.at, body: r.body, attributes: { audit: true, ...r.attributes } });
@@ -40,7 +46,10 @@ before(async () => {
   archive = path.join(dir, 'archive');
   const agents: AgentProcess[] = [];
   try {
-    for (const [name, env] of [['agent-a', 'staging'], ['agent-b', 'production']] as const) {
+    for (const [name, env] of [
+      ['agent-a', 'staging'],
+      ['agent-b', 'production'],
+    ] as const) {
       const d = path.join(dir, name);
       await fs.mkdir(d);
       const yaml = testConfig(d, {
@@ -53,8 +62,16 @@ before(async () => {
     const [a, b] = agents as [AgentProcess, AgentProcess];
     // Current conventions.
     await send(a, { 'service.name': 'billing', 'deployment.environment.name': 'staging' }, [
-      { at: T0 + 1000, body: 'updated', attributes: { 'user.id': 'u-1', action: 'invoice.update', resource: 'invoice/1', result: 'success' } },
-      { at: T0 + 2000, body: 'denied', attributes: { 'user.id': 'u-2', action: 'invoice.delete', resource: 'invoice/2', result: 'denied' } },
+      {
+        at: T0 + 1000,
+        body: 'updated',
+        attributes: { 'user.id': 'u-1', action: 'invoice.update', resource: 'invoice/1', result: 'success' },
+      },
+      {
+        at: T0 + 2000,
+        body: 'denied',
+        attributes: { 'user.id': 'u-2', action: 'invoice.delete', resource: 'invoice/2', result: 'denied' },
+      },
     ]);
     // Older conventions: deployment.environment, enduser.id.
     await send(a, { 'service.name': 'auth', 'deployment.environment': 'staging' }, [
@@ -64,14 +81,31 @@ before(async () => {
     // in a custom attribute that only a --config mapping knows.
     await send(b, { 'service.name': 'shop', 'deployment.environment.name': 'production' }, [
       { at: T0 + 4000, body: 'read', attributes: { actor: 'u-3', action: 'invoice.read', resource: 'invoice/1' } },
-      { at: T0 + 5000, body: 'multi\nline', attributes: { actor: 'u-2', action: 'invoice.update', resource: 'invoice "7", copy\r\nB', result: 'success' } },
-      { at: T0 + 6000, body: 'batch', attributes: { principal: 'svc-batch', action: 'invoice.export', resource: 'invoice/*', result: 'success' } },
+      {
+        at: T0 + 5000,
+        body: 'multi\nline',
+        attributes: { actor: 'u-2', action: 'invoice.update', resource: 'invoice "7", copy\r\nB', result: 'success' },
+      },
+      {
+        at: T0 + 6000,
+        body: 'batch',
+        attributes: { principal: 'svc-batch', action: 'invoice.export', resource: 'invoice/*', result: 'success' },
+      },
     ]);
     for (const ag of agents) assert.equal(await ag.stop(), 0);
   } finally {
     for (const ag of agents) await ag.kill();
   }
-  const row = (sec: number, environment: string, service: string, actor: string | null, action: string, resource: string, result: string | null, body: string): Row => ({
+  const row = (
+    sec: number,
+    environment: string,
+    service: string,
+    actor: string | null,
+    action: string,
+    resource: string,
+    result: string | null,
+    body: string,
+  ): Row => ({
     time: iso(T0 + sec * 1000),
     environment,
     service,
@@ -102,7 +136,12 @@ const isApp = (r: Row) => r.service !== 'sealtrail';
 async function json(...args: string[]): Promise<Row[]> {
   const r = await runCli(['cat', archive, '--format', 'json', ...args]);
   assert.equal(r.code, 0, r.stderr);
-  return r.stdout === '' ? [] : r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Row);
+  return r.stdout === ''
+    ? []
+    : r.stdout
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l) as Row);
 }
 
 test('json: one uniform row per record across origins, environments and naming conventions', async () => {
@@ -115,8 +154,14 @@ test('json: one uniform row per record across origins, environments and naming c
   assert.match(origins[1]!, /^sealtrail\/agent-b\//);
   for (const o of origins) {
     const own = rows.filter((r) => r.origin === o && !isApp(r));
-    assert.deepEqual(own.map((r) => r.event_name), ['sealtrail.genesis', 'sealtrail.start', 'sealtrail.stop']);
-    assert.deepEqual(rows.filter((r) => r.origin === o).map((r) => r.seq), [...Array(rows.filter((r) => r.origin === o).length).keys()]);
+    assert.deepEqual(
+      own.map((r) => r.event_name),
+      ['sealtrail.genesis', 'sealtrail.start', 'sealtrail.stop'],
+    );
+    assert.deepEqual(
+      rows.filter((r) => r.origin === o).map((r) => r.seq),
+      [...Array(rows.filter((r) => r.origin === o).length).keys()],
+    );
   }
   // A missing value is null, never a placeholder.
   assert.equal(rows.filter(isApp)[3]!.result, null);
@@ -145,10 +190,20 @@ test('table: a header and one line per record; cells sliced by the header match 
   const starts = names.map((n) => header.indexOf(n));
   const all = await json();
   assert.equal(lines.length, all.length + 1);
-  const cells = lines.slice(1).map((l) => Object.fromEntries(names.map((n, i) => [n.toLowerCase(), l.slice(starts[i], i + 1 < starts.length ? starts[i + 1] : undefined).trim()])));
+  const cells = lines
+    .slice(1)
+    .map((l) =>
+      Object.fromEntries(
+        names.map((n, i) => [n.toLowerCase(), l.slice(starts[i], i + 1 < starts.length ? starts[i + 1] : undefined).trim()]),
+      ),
+    );
   assert.deepEqual(
     cells,
-    all.map((row) => Object.fromEntries(names.map((n) => [n.toLowerCase(), row[n.toLowerCase()] === null ? '' : String(row[n.toLowerCase()]).replace(/\s+/g, ' ')]))),
+    all.map((row) =>
+      Object.fromEntries(
+        names.map((n) => [n.toLowerCase(), row[n.toLowerCase()] === null ? '' : String(row[n.toLowerCase()]).replace(/\s+/g, ' ')]),
+      ),
+    ),
   );
   assert.equal(r.stdout.includes('- -:'), false);
 });
@@ -156,19 +211,46 @@ test('table: a header and one line per record; cells sliced by the header match 
 test('each filter returns exactly the matching records', async () => {
   const app = async (...args: string[]) => (await json(...args)).filter(isApp).map(pick);
   const where = (f: (r: Row) => boolean) => expected.filter(f);
-  assert.deepEqual(await app('--actor', 'u-1'), where((r) => r.actor === 'u-1'));
-  assert.deepEqual(await app('--action', 'invoice.update'), where((r) => r.action === 'invoice.update'));
-  assert.deepEqual(await app('--env', 'production'), where((r) => r.environment === 'production'));
-  assert.deepEqual(await app('--result', 'denied'), where((r) => r.result === 'denied'));
-  assert.deepEqual(await app('--resource', 'invoice/1'), where((r) => r.resource === 'invoice/1'));
-  assert.deepEqual(await app('--service', 'auth'), where((r) => r.service === 'auth'));
-  assert.deepEqual(await app('--actor', 'u-2', '--env', 'production'), where((r) => r.actor === 'u-2' && r.environment === 'production'));
+  assert.deepEqual(
+    await app('--actor', 'u-1'),
+    where((r) => r.actor === 'u-1'),
+  );
+  assert.deepEqual(
+    await app('--action', 'invoice.update'),
+    where((r) => r.action === 'invoice.update'),
+  );
+  assert.deepEqual(
+    await app('--env', 'production'),
+    where((r) => r.environment === 'production'),
+  );
+  assert.deepEqual(
+    await app('--result', 'denied'),
+    where((r) => r.result === 'denied'),
+  );
+  assert.deepEqual(
+    await app('--resource', 'invoice/1'),
+    where((r) => r.resource === 'invoice/1'),
+  );
+  assert.deepEqual(
+    await app('--service', 'auth'),
+    where((r) => r.service === 'auth'),
+  );
+  assert.deepEqual(
+    await app('--actor', 'u-2', '--env', 'production'),
+    where((r) => r.actor === 'u-2' && r.environment === 'production'),
+  );
   assert.deepEqual(await app('--actor', 'nobody'), []);
   // --from/--to bound the record's own time (2025), not the receive time (today).
   const range = await json('--from', iso(T0 + 2000), '--to', iso(T0 + 4000));
-  assert.deepEqual(range.map(pick), where((r) => r.time! >= iso(T0 + 2000) && r.time! <= iso(T0 + 4000)));
+  assert.deepEqual(
+    range.map(pick),
+    where((r) => r.time! >= iso(T0 + 2000) && r.time! <= iso(T0 + 4000)),
+  );
   // --where still matches raw attributes, whatever the mapping.
-  assert.deepEqual(await app('--where', 'enduser.id=u-1'), where((r) => r.service === 'auth'));
+  assert.deepEqual(
+    await app('--where', 'enduser.id=u-1'),
+    where((r) => r.service === 'auth'),
+  );
   // Raw lines honour the same filters.
   const raw = await runCli(['cat', archive, '--format', 'raw', '--actor', 'u-3']);
   assert.equal(raw.stdout.trimEnd().split('\n').length, 1);
@@ -180,14 +262,23 @@ test('--receive-time adds the agent receive time; --config resolves through its 
   for (const r of rows) assert.match(String(r.received), /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
   assert.ok(rows.every((r) => String(r.received) > String(r.time)));
   const cfg = path.join(dir, 'cat-config.yaml');
-  await fs.writeFile(cfg, `processors:
+  await fs.writeFile(
+    cfg,
+    `processors:
   audit_context:
     fields:
       actor:
         from: [user.id, enduser.id, actor, principal]
-`);
-  assert.deepEqual((await json('--config', cfg, '--actor', 'svc-batch')).map(pick), expected.filter((r) => r.body === 'batch').map((r) => ({ ...r, actor: 'svc-batch' })));
-  await fs.writeFile(cfg, 'processors:\n  audit_context:\n    fields:\n      actor: { from: [ { resource_attribute: a, attribute: b } ] }\n');
+`,
+  );
+  assert.deepEqual(
+    (await json('--config', cfg, '--actor', 'svc-batch')).map(pick),
+    expected.filter((r) => r.body === 'batch').map((r) => ({ ...r, actor: 'svc-batch' })),
+  );
+  await fs.writeFile(
+    cfg,
+    'processors:\n  audit_context:\n    fields:\n      actor: { from: [ { resource_attribute: a, attribute: b } ] }\n',
+  );
   const bad = await runCli(['cat', archive, '--config', cfg]);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /processors\.audit_context\.fields\.actor\.from\[0\]: needs exactly one of attribute, resource_attribute/);

@@ -73,7 +73,15 @@ test('keygen refuses to overwrite an existing key or pub file (exit 1, files unt
   }));
 
 test('keygen usage errors return 2', async () => {
-  for (const argv of [[], ['--name'], ['--name', 'has space'], ['--name', 'a+b'], ['--name', '../escape'], ['--name', 'a', 'extra'], ['--bogus']]) {
+  for (const argv of [
+    [],
+    ['--name'],
+    ['--name', 'has space'],
+    ['--name', 'a+b'],
+    ['--name', '../escape'],
+    ['--name', 'a', 'extra'],
+    ['--bogus'],
+  ]) {
     const r = await runCli('keygenCommand', argv);
     assert.equal(r.code, 2, argv.join(' '));
     assert.match(r.stderr, /usage: sealtrail keygen/);

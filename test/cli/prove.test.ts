@@ -69,7 +69,8 @@ test('every single-bit flip of an inclusion proof is rejected', async () => {
     assert.equal(verifyProofDoc(mutated, keys).ok, false, what);
   };
   for (const [i, h] of (doc.proof as string[]).entries()) {
-    for (let bit = 0; bit < 256; bit++) reject({ ...doc, proof: (doc.proof as string[]).map((x, j) => (j === i ? flipBit(h, bit) : x)) }, `proof[${i}] bit ${bit}`);
+    for (let bit = 0; bit < 256; bit++)
+      reject({ ...doc, proof: (doc.proof as string[]).map((x, j) => (j === i ? flipBit(h, bit) : x)) }, `proof[${i}] bit ${bit}`);
   }
   for (let bit = 0; bit < 256; bit++) reject({ ...doc, leafHash: flipBit(doc.leafHash, bit) }, `leafHash bit ${bit}`);
   for (let bit = 0; bit < 16; bit++) {
@@ -118,7 +119,10 @@ test('consistency prints a proof between checkpointed sizes that verify-proof ac
   const keys = [parseVerifierKey(fx.verifierKey)];
   for (const [i, h] of (doc.proof as string[]).entries()) {
     for (let bit = 0; bit < 256; bit += 3) {
-      assert.equal(verifyProofDoc({ ...doc, proof: doc.proof.map((x: string, j: number) => (j === i ? flipBit(h, bit) : x)) }, keys).ok, false);
+      assert.equal(
+        verifyProofDoc({ ...doc, proof: doc.proof.map((x: string, j: number) => (j === i ? flipBit(h, bit) : x)) }, keys).ok,
+        false,
+      );
     }
   }
   assert.equal(verifyProofDoc({ ...doc, size1: 21 }, keys).ok, false);

@@ -22,7 +22,10 @@ async function yamlBlocks(doc: string): Promise<string[]> {
   return [...md.matchAll(/^```yaml\n([\s\S]*?)^```$/gm)].map((m) => m[1]!);
 }
 
-for (const [doc, count] of [['docs/audit-context.md', 2], ['docs/configuration.md', 3]] as const) {
+for (const [doc, count] of [
+  ['docs/audit-context.md', 2],
+  ['docs/configuration.md', 3],
+] as const) {
   test(`the ${count} YAML examples in ${doc} pass sealtrail validate`, async () => {
     const blocks = await yamlBlocks(doc);
     assert.equal(blocks.length, count);

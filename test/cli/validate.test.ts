@@ -14,7 +14,6 @@ const testdata = path.join(repoRoot, 'config/testdata');
 const runCli = (fn: 'validateCommand' | 'keygenCommand', args: readonly string[], cwd = repoRoot) =>
   runCliProcess([fn === 'validateCommand' ? 'validate' : 'keygen', ...args], { cwd, env: { PATH: process.env.PATH ?? '' } });
 
-
 test('validate: a valid file prints "config OK" with the digest and returns 0 (--config and positional)', async () => {
   const file = path.join(testdata, 'valid-minimal.yaml');
   for (const argv of [['--config', file], [`--config=${file}`], [file]]) {
@@ -56,7 +55,13 @@ test('validate: a missing file returns 1', async () => {
 });
 
 test('validate: usage errors return 2', async () => {
-  for (const argv of [['--bogus'], ['a.yaml', 'b.yaml'], ['--config', 'a.yaml', 'b.yaml'], ['--config'], ['--config', 'a', '--config', 'b']]) {
+  for (const argv of [
+    ['--bogus'],
+    ['a.yaml', 'b.yaml'],
+    ['--config', 'a.yaml', 'b.yaml'],
+    ['--config'],
+    ['--config', 'a', '--config', 'b'],
+  ]) {
     const r = await runCli('validateCommand', argv);
     assert.equal(r.code, 2, argv.join(' '));
     assert.match(r.stderr, /usage: sealtrail validate/);
@@ -77,6 +82,10 @@ test('args: --flag value, --flag=value, lists, booleans, positionals and "--"', 
     [['--config', 'a', '--config', 'b'], 'option --config given twice'],
     [['--toString'], 'unknown option --toString'],
   ] as const) {
-    assert.throws(() => parseArgs(argv, spec), (e: unknown) => e instanceof UsageError && e.message === msg, argv.join(' '));
+    assert.throws(
+      () => parseArgs(argv, spec),
+      (e: unknown) => e instanceof UsageError && e.message === msg,
+      argv.join(' '),
+    );
   }
 });

@@ -81,10 +81,16 @@ test('after a missing batch (no recomputed root), a signed note still conflicts 
 
 test('a signed note that agrees with the chain, and one signed by another key, stay warnings (exit 0)', async () => {
   const fx = await buildArchive(fresh(), { entries: 30, batchSize: 10, stop: true });
-  const lines = [...(await readLines(path.join(fx.dir, fx.batches[0]!.entries))), ...(await readLines(path.join(fx.dir, fx.batches[1]!.entries)))];
+  const lines = [
+    ...(await readLines(path.join(fx.dir, fx.batches[0]!.entries))),
+    ...(await readLines(path.join(fx.dir, fx.batches[1]!.entries))),
+  ];
   const root15 = rootOfLeaves(lines.slice(0, 15).map((l) => leafHash(Buffer.from(l, 'utf8'))));
   await fs.writeFile(path.join(fx.dir, 'saved-15.checkpoint'), fx.signer.signNote(formatCheckpointBody(fx.origin, 15, root15)));
-  await fs.writeFile(path.join(fx.dir, 'stranger.checkpoint'), newSigner('stranger').signNote(formatCheckpointBody(fx.origin, 20, new Uint8Array(32))));
+  await fs.writeFile(
+    path.join(fx.dir, 'stranger.checkpoint'),
+    newSigner('stranger').signNote(formatCheckpointBody(fx.origin, 20, new Uint8Array(32))),
+  );
   const { code, report } = await verify(fx.dir, fx.verifierKey);
   assert.equal(code, 0, JSON.stringify(report.problems));
   const w = [...report.warnings].sort((a, b) => a.object.localeCompare(b.object));
@@ -125,7 +131,10 @@ test('a chain without a stop entry and without a successor: CHAIN_UNTERMINATED, 
 });
 
 /** A predecessor chain (no stop entry) and a successor whose genesis names it, in one archive. */
-async function twoChains(genesis: (prev: Fixture) => Record<string, string | number>, prevEntries = 30): Promise<{ prev: Fixture; next: Fixture; dir: string }> {
+async function twoChains(
+  genesis: (prev: Fixture) => Record<string, string | number>,
+  prevEntries = 30,
+): Promise<{ prev: Fixture; next: Fixture; dir: string }> {
   const dir = fresh();
   const signer = newSigner();
   const prev = await buildArchive(dir, { entries: prevEntries, batchSize: 10, signer, agentName: 'box' });
@@ -170,7 +179,11 @@ test('a genesis recording lost entries the archive does not hold: RECORDED_LOSS 
 });
 
 test('a genesis recording a loss of entries the archive holds anyway: no problem', async () => {
-  const { next, dir } = await twoChains((p) => ({ 'sealtrail.previous_origin': p.origin, 'sealtrail.lost_from': 0, 'sealtrail.lost_to': 30 }));
+  const { next, dir } = await twoChains((p) => ({
+    'sealtrail.previous_origin': p.origin,
+    'sealtrail.lost_from': 0,
+    'sealtrail.lost_to': 30,
+  }));
   const { code, report } = await verify(dir, next.verifierKey);
   assert.equal(code, 0, JSON.stringify(report.problems));
 });
@@ -187,7 +200,10 @@ test("a genesis whose previous checkpoint conflicts with the previous chain's: F
 });
 
 test('a genesis whose previous checkpoint is larger than the archive, with no loss recorded: TRUNCATED', async () => {
-  const { prev, next, dir } = await twoChains((p) => ({ 'sealtrail.previous_origin': p.origin, 'sealtrail.previous_checkpoint': p.batches[2]!.note }));
+  const { prev, next, dir } = await twoChains((p) => ({
+    'sealtrail.previous_origin': p.origin,
+    'sealtrail.previous_checkpoint': p.batches[2]!.note,
+  }));
   await fs.rm(path.join(dir, prev.batches[2]!.entries));
   await fs.rm(path.join(dir, prev.batches[2]!.checkpoint));
   const { code, report } = await verify(dir, next.verifierKey);

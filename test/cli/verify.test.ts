@@ -42,7 +42,10 @@ test('a tampered archive: exit 1; the human report names code, object and seq', 
   assert.match(r.stdout, /^FAILED: 1 problem, 0 warnings$/m);
   const j = await cli('verify', copy, '--key', fx.verifierKey, '--json');
   assert.equal(j.code, 1);
-  assert.deepEqual(JSON.parse(j.stdout).problems.map((p: { code: string; seq: number }) => [p.code, p.seq]), [['SEQ_GAP', 14]]);
+  assert.deepEqual(
+    JSON.parse(j.stdout).problems.map((p: { code: string; seq: number }) => [p.code, p.seq]),
+    [['SEQ_GAP', 14]],
+  );
 });
 
 test('the wrong key: exit 1 with UNKNOWN_KEY; several --key values are accepted', async () => {
@@ -64,11 +67,20 @@ test('usage and I/O errors exit 2', async () => {
 });
 
 test('verify pointed one or more levels into an archive: exit 2 with the archive root as a hint', async () => {
-  for (const [sub, levels] of [[fx.origin, 3], ['sealtrail', 1], [path.dirname(fx.origin), 2]] as const) {
+  for (const [sub, levels] of [
+    [fx.origin, 3],
+    ['sealtrail', 1],
+    [path.dirname(fx.origin), 2],
+  ] as const) {
     const r = await cli('verify', path.join(fx.dir, sub), '--key', fx.verifierKey);
     assert.equal(r.code, 2, `${sub}: ${r.stdout}`);
     assert.equal(r.stdout, '');
-    assert.ok(r.stderr.includes(`looks like a part of an archive (${levels === 1 ? 'one level' : `${levels} levels`} below its root): point verify at the archive root, e.g. ${fx.dir}\n`), r.stderr);
+    assert.ok(
+      r.stderr.includes(
+        `looks like a part of an archive (${levels === 1 ? 'one level' : `${levels} levels`} below its root): point verify at the archive root, e.g. ${fx.dir}\n`,
+      ),
+      r.stderr,
+    );
   }
   const up = await cli('verify', dir, '--key', fx.verifierKey);
   assert.equal(up.code, 2);
@@ -94,7 +106,12 @@ test('the signer key given as --key: exit 2, "this is the signer key; pass the v
   await fs.writeFile(keyFile, k.signerKey + '\n');
   let r = await cli('verify', fx.dir, '--key', keyFile);
   assert.equal(r.code, 2);
-  assert.ok(r.stderr.includes(`--key ${keyFile}: this is the signer key (secret); pass the verifier key (.pub) instead, e.g. ${path.join(dir, 'test-key.pub')}`), r.stderr);
+  assert.ok(
+    r.stderr.includes(
+      `--key ${keyFile}: this is the signer key (secret); pass the verifier key (.pub) instead, e.g. ${path.join(dir, 'test-key.pub')}`,
+    ),
+    r.stderr,
+  );
   r = await cli('verify', fx.dir, '--key', k.signerKey);
   assert.equal(r.code, 2);
   assert.match(r.stderr, /this is the signer key \(secret\); pass the verifier key \(\.pub\)/);
@@ -112,9 +129,15 @@ test('--checkpoint with a later trusted checkpoint catches a truncated tail', as
   // Without it, the chain ends without its stop entry; --live (a running agent) accepts that.
   const bare = await cli('verify', copy, '--key', fx.verifierKey, '--json');
   assert.equal(bare.code, 1);
-  assert.deepEqual(JSON.parse(bare.stdout).problems.map((p: { code: string; seq: number }) => [p.code, p.seq]), [['CHAIN_UNTERMINATED', 19]]);
+  assert.deepEqual(
+    JSON.parse(bare.stdout).problems.map((p: { code: string; seq: number }) => [p.code, p.seq]),
+    [['CHAIN_UNTERMINATED', 19]],
+  );
   assert.equal((await cli('verify', copy, '--key', fx.verifierKey, '--live')).code, 0);
   const r = await cli('verify', copy, '--key', fx.verifierKey, '--checkpoint', trusted, '--json');
   assert.equal(r.code, 1);
-  assert.deepEqual(JSON.parse(r.stdout).problems.map((p: { code: string; seq: number }) => [p.code, p.seq]), [['TRUNCATED', 20]]);
+  assert.deepEqual(
+    JSON.parse(r.stdout).problems.map((p: { code: string; seq: number }) => [p.code, p.seq]),
+    [['TRUNCATED', 20]],
+  );
 });

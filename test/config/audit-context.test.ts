@@ -7,7 +7,10 @@ import { mappingFromConfigText } from '../../config/audit-context.js';
 import { parseConfig } from '../../config/load.js';
 import { DEFAULT_MAPPING, formatNanos, recordTimeNanos, resolveField } from '../../verify/context.js';
 
-const withContext = (processor: string, processors = '[audit_filter, audit_context, seal]') => `receivers: { otlp: { protocols: { grpc: } } }
+const withContext = (
+  processor: string,
+  processors = '[audit_filter, audit_context, seal]',
+) => `receivers: { otlp: { protocols: { grpc: } } }
 processors:
   audit_filter:
   seal:
@@ -31,7 +34,8 @@ test('listed without settings: the default mapping, count for actor/action/resou
   const c = config.context!;
   assert.equal(c.environmentMismatch, 'count');
   assert.deepEqual(c.fields.time, { missing: 'count' });
-  for (const f of ['actor', 'action', 'resource', 'result'] as const) assert.deepEqual(c.fields[f], { from: DEFAULT_MAPPING[f], missing: 'count' });
+  for (const f of ['actor', 'action', 'resource', 'result'] as const)
+    assert.deepEqual(c.fields[f], { from: DEFAULT_MAPPING[f], missing: 'count' });
   for (const f of ['environment', 'service'] as const) assert.deepEqual(c.fields[f], { from: DEFAULT_MAPPING[f], missing: 'accept' });
 });
 
@@ -42,15 +46,21 @@ test('not listed: no processor (nothing checked)', () => {
 
 test('sources: a bare key is a record attribute; attribute and resource_attribute mappings', () => {
   const { config } = parseConfig(
-    withContext(`  audit_context/strict:
+    withContext(
+      `  audit_context/strict:
     fields:
       actor: { from: [principal, { attribute: user.id }, { resource_attribute: service.account }], missing: reject }
-    environment_mismatch: reject`, '[audit_filter, audit_context/strict, seal]'),
+    environment_mismatch: reject`,
+      '[audit_filter, audit_context/strict, seal]',
+    ),
     't',
     {},
     '/srv',
   );
-  assert.deepEqual(config.context!.fields.actor, { from: [{ attribute: 'principal' }, { attribute: 'user.id' }, { resourceAttribute: 'service.account' }], missing: 'reject' });
+  assert.deepEqual(config.context!.fields.actor, {
+    from: [{ attribute: 'principal' }, { attribute: 'user.id' }, { resourceAttribute: 'service.account' }],
+    missing: 'reject',
+  });
   assert.equal(config.context!.environmentMismatch, 'reject');
 });
 
@@ -101,7 +111,12 @@ service: { pipelines: { logs: { processors: [audit_filter, audit_context/b, seal
 });
 
 test('resolveField takes the first non-empty scalar in priority order', () => {
-  const rec = new Map<string, string | null>([['user.id', ''], ['enduser.id', 'u-old'], ['actor', 'u-plain'], ['tags', null]]);
+  const rec = new Map<string, string | null>([
+    ['user.id', ''],
+    ['enduser.id', 'u-old'],
+    ['actor', 'u-plain'],
+    ['tags', null],
+  ]);
   const res = new Map<string, string | null>([['deployment.environment', 'staging']]);
   const get = (m: Map<string, string | null>) => (k: string) => m.get(k);
   assert.equal(resolveField(DEFAULT_MAPPING.actor, get(rec), get(res)), 'u-old');

@@ -81,7 +81,10 @@ test('the embedded default resolves to the documented values', async () => {
     context: {
       fields: {
         time: { missing: 'count' },
-        environment: { from: [{ resourceAttribute: 'deployment.environment.name' }, { resourceAttribute: 'deployment.environment' }], missing: 'accept' },
+        environment: {
+          from: [{ resourceAttribute: 'deployment.environment.name' }, { resourceAttribute: 'deployment.environment' }],
+          missing: 'accept',
+        },
         service: { from: [{ resourceAttribute: 'service.name' }], missing: 'accept' },
         actor: { from: [{ attribute: 'user.id' }, { attribute: 'enduser.id' }, { attribute: 'actor' }], missing: 'count' },
         action: { from: [{ attribute: 'action' }], missing: 'count' },
@@ -235,7 +238,10 @@ test('env expansion cannot inject YAML structure', () => {
   const evil = 'x\nexporters: { s3: { bucket: evil } }\n# ';
   const { config } = parseConfig(`agent:\n  environment: \${env:EVIL}\n${MINIMAL}`, 't', { EVIL: evil }, CWD);
   assert.equal(config.agent.environment, evil);
-  assert.deepEqual(config.exporters.map((e) => e.id), ['file']);
+  assert.deepEqual(
+    config.exporters.map((e) => e.id),
+    ['file'],
+  );
   // A value that looks like a flow mapping stays a string, so a string-typed key rejects nothing
   // and a mapping-typed key refuses it.
   assertConfigError(
@@ -247,9 +253,10 @@ test('env expansion cannot inject YAML structure', () => {
 test('env expansion is a single pass and does not expand keys', () => {
   const { config } = parseConfig(`agent: { environment: "\${env:A}" }\n${MINIMAL}`, 't', { A: '${env:B}', B: 'no' }, CWD);
   assert.equal(config.agent.environment, '${env:B}');
-  assertConfigError(() => parseConfig(`\${env:A}: 1\n${MINIMAL}`, 't', { A: 'agent' }, CWD), [
-    '${env:A}: unknown key (expected one of agent, receivers, processors, exporters, service)',
-  ]);
+  assertConfigError(
+    () => parseConfig(`\${env:A}: 1\n${MINIMAL}`, 't', { A: 'agent' }, CWD),
+    ['${env:A}: unknown key (expected one of agent, receivers, processors, exporters, service)'],
+  );
 });
 
 test('env expansion errors name the key path, list index and variable, all together', () => {
@@ -261,12 +268,15 @@ receivers: { otlp: { protocols: { grpc: { endpoint: "\${env:UNTERMINATED" } } } 
 exporters: { file: }
 service: { pipelines: { logs: { receivers: [otlp], processors: [audit_filter, seal], exporters: [file] } } }
 `;
-  assertConfigError(() => parseConfig(yaml, 't', {}, CWD), [
-    'agent.name: environment variable MISSING_ONE is not set (use ${env:MISSING_ONE:-default} to give a default)',
-    'agent.environment: unsupported substitution "${TYPO}" (use ${env:VAR} or ${env:VAR:-default}; $$ for a literal $)',
-    'processors.audit_filter.rules[0].event_name: invalid environment variable name "bad-name" in "${env:bad-name}"',
-    'receivers.otlp.protocols.grpc.endpoint: unterminated "${" (write $$ for a literal $)',
-  ]);
+  assertConfigError(
+    () => parseConfig(yaml, 't', {}, CWD),
+    [
+      'agent.name: environment variable MISSING_ONE is not set (use ${env:MISSING_ONE:-default} to give a default)',
+      'agent.environment: unsupported substitution "${TYPO}" (use ${env:VAR} or ${env:VAR:-default}; $$ for a literal $)',
+      'processors.audit_filter.rules[0].event_name: invalid environment variable name "bad-name" in "${env:bad-name}"',
+      'receivers.otlp.protocols.grpc.endpoint: unterminated "${" (write $$ for a literal $)',
+    ],
+  );
 });
 
 test('sizes, durations and severities accept the documented spellings', () => {
@@ -284,29 +294,44 @@ test('sizes, durations and severities accept the documented spellings', () => {
     ['audit_filter', '{ rules: [ { min_severity: FATAL } ] }', (c) => c.filter.rules[0]!.minSeverity, 21],
     ['audit_filter', '{ rules: [ { min_severity: "7" } ] }', (c) => c.filter.rules[0]!.minSeverity, 7],
     ['audit_filter', '{ rules: [ { attribute: { key: n, value: 5 } } ] }', (c) => c.filter.rules[0]!.attribute, { key: 'n', value: '5' }],
-    ['audit_filter', '{ rules: [ { attribute: { key: n, value: true } } ] }', (c) => c.filter.rules[0]!.attribute, { key: 'n', value: 'true' }],
+    [
+      'audit_filter',
+      '{ rules: [ { attribute: { key: n, value: true } } ] }',
+      (c) => c.filter.rules[0]!.attribute,
+      { key: 'n', value: 'true' },
+    ],
   ];
   for (const [proc, body, get, want] of cases) {
-    const yaml = MINIMAL.replace(proc === 'seal' ? 'seal: }' : 'audit_filter: ,', proc === 'seal' ? `seal: ${body} }` : `audit_filter: ${body},`);
+    const yaml = MINIMAL.replace(
+      proc === 'seal' ? 'seal: }' : 'audit_filter: ,',
+      proc === 'seal' ? `seal: ${body} }` : `audit_filter: ${body},`,
+    );
     assert.deepEqual(get(parseConfig(yaml, 't', {}, CWD).config), want, body);
   }
 });
 
 test('YAML syntax errors and duplicate keys are CONFIG errors naming the source', () => {
-  assert.throws(() => parseConfig('agent: [\n', 'bad.yaml', {}, CWD), (e: unknown) => isSealtrailError(e, 'CONFIG') && e.message.startsWith('bad.yaml: invalid YAML: '));
+  assert.throws(
+    () => parseConfig('agent: [\n', 'bad.yaml', {}, CWD),
+    (e: unknown) => isSealtrailError(e, 'CONFIG') && e.message.startsWith('bad.yaml: invalid YAML: '),
+  );
   assert.throws(
     () => parseConfig(`agent: {}\nagent: {}\n${MINIMAL}`, 'dup.yaml', {}, CWD),
     (e: unknown) => isSealtrailError(e, 'CONFIG') && /^dup\.yaml: invalid YAML: .*unique/i.test(e.message),
   );
-  assertConfigError(() => parseConfig('', 'empty.yaml', {}, CWD), [
-    '<root>: the config must be a mapping with receivers, processors, exporters and service',
-  ]);
+  assertConfigError(
+    () => parseConfig('', 'empty.yaml', {}, CWD),
+    ['<root>: the config must be a mapping with receivers, processors, exporters and service'],
+  );
 });
 
 test('a missing config file is a CONFIG error naming the path', async () => {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sealtrail-'));
   try {
-    await assert.rejects(loadConfig('nope.yaml', {}, dir), (e: unknown) => isSealtrailError(e, 'CONFIG') && e.message.startsWith(`${path.join(dir, 'nope.yaml')}: cannot read config file`));
+    await assert.rejects(
+      loadConfig('nope.yaml', {}, dir),
+      (e: unknown) => isSealtrailError(e, 'CONFIG') && e.message.startsWith(`${path.join(dir, 'nope.yaml')}: cannot read config file`),
+    );
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }
@@ -322,28 +347,50 @@ test('every yaml example in docs/configuration.md is valid, and the default show
 
 test('hostile YAML: deep nesting and alias bombs are CONFIG errors, not crashes', () => {
   const deep = `agent: ${'['.repeat(20000)}${']'.repeat(20000)}\n`;
-  assert.throws(() => parseConfig(deep, 'deep.yaml', {}, CWD), (e: unknown) => isSealtrailError(e, 'CONFIG') && e.message.startsWith('deep.yaml: '));
-  const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]', ...Array.from({ length: 8 }, (_, i) => `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10).fill('*' + String.fromCharCode(97 + i)).join(', ')}]`)].join('\n');
-  assert.throws(() => parseConfig(bomb, 'bomb.yaml', {}, CWD), (e: unknown) => isSealtrailError(e, 'CONFIG') && e.message.startsWith('bomb.yaml: '));
+  assert.throws(
+    () => parseConfig(deep, 'deep.yaml', {}, CWD),
+    (e: unknown) => isSealtrailError(e, 'CONFIG') && e.message.startsWith('deep.yaml: '),
+  );
+  const bomb = [
+    'a: &a [x, x, x, x, x, x, x, x, x, x]',
+    ...Array.from(
+      { length: 8 },
+      (_, i) =>
+        `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(10)
+          .fill('*' + String.fromCharCode(97 + i))
+          .join(', ')}]`,
+    ),
+  ].join('\n');
+  assert.throws(
+    () => parseConfig(bomb, 'bomb.yaml', {}, CWD),
+    (e: unknown) => isSealtrailError(e, 'CONFIG') && e.message.startsWith('bomb.yaml: '),
+  );
 });
 
-test('max_entry_size may reach the verifier\'s line limit, not one byte more', () => {
+test("max_entry_size may reach the verifier's line limit, not one byte more", () => {
   // One constant bounds both: the verifier reads every line the agent may write.
   assert.equal(DEFAULT_MAX_LINE_BYTES, MAX_ENTRY_LINE_BYTES);
   const withSize = (n: number) => MINIMAL.replace('otlp: {', `otlp: { max_entry_size: ${n},`);
   assert.equal(parseConfig(withSize(MAX_ENTRY_LINE_BYTES), 'x', {}, CWD).config.receivers.maxEntrySize, MAX_ENTRY_LINE_BYTES);
-  assertConfigError(() => parseConfig(withSize(MAX_ENTRY_LINE_BYTES + 1), 'x', {}, CWD), [
-    `receivers.otlp.max_entry_size: must be at most ${MAX_ENTRY_LINE_BYTES} bytes (64MiB), the longest line the verifier reads`,
-  ]);
+  assertConfigError(
+    () => parseConfig(withSize(MAX_ENTRY_LINE_BYTES + 1), 'x', {}, CWD),
+    [`receivers.otlp.max_entry_size: must be at most ${MAX_ENTRY_LINE_BYTES} bytes (64MiB), the longest line the verifier reads`],
+  );
 });
 
 test('valid-forward.yaml: forwarding pipelines, Collector-shaped exporters, defaults filled in', async () => {
   const { config } = await loadConfig(path.join(testdata, 'valid-forward.yaml'), {}, CWD);
-  assert.deepEqual(config.exporters.map((e) => e.id), ['file']);
-  assert.deepEqual(config.forward.map((p) => [p.id, p.select, p.exporters.map((e) => e.id)]), [
-    ['logs/other', 'non_audit', ['otlp/collector', 'otlphttp/vendor']],
-    ['logs/all', 'all', ['otlphttp/everything']],
-  ]);
+  assert.deepEqual(
+    config.exporters.map((e) => e.id),
+    ['file'],
+  );
+  assert.deepEqual(
+    config.forward.map((p) => [p.id, p.select, p.exporters.map((e) => e.id)]),
+    [
+      ['logs/other', 'non_audit', ['otlp/collector', 'otlphttp/vendor']],
+      ['logs/all', 'all', ['otlphttp/everything']],
+    ],
+  );
   const [grpcExp, vendor] = config.forward[0]!.exporters;
   assert.deepEqual(grpcExp, {
     type: 'otlp',

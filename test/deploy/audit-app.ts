@@ -13,7 +13,10 @@ const readyUrl = process.env.SEALTRAIL_READYZ ?? 'http://127.0.0.1:8888/readyz';
 
 async function waitReady(): Promise<void> {
   for (;;) {
-    const ok = await fetch(readyUrl).then((r) => r.ok, () => false);
+    const ok = await fetch(readyUrl).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) return;
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -25,7 +28,9 @@ async function main(): Promise<void> {
   await waitReady();
   const provider = new LoggerProvider({
     resource: resourceFromAttributes({ 'service.name': 'billing-api' }),
-    processors: [new BatchLogRecordProcessor({ exporter: new OTLPLogExporter({ url: endpoint }), maxExportBatchSize: 64, scheduledDelayMillis: 50 })],
+    processors: [
+      new BatchLogRecordProcessor({ exporter: new OTLPLogExporter({ url: endpoint }), maxExportBatchSize: 64, scheduledDelayMillis: 50 }),
+    ],
   });
   const logger = provider.getLogger('billing', '1.4.2');
   for (let i = 0; i < count; i++) {

@@ -85,8 +85,20 @@ test('the installed sealtrail runs an agent, stops on SIGTERM, and its archive v
   await fs.writeFile(cfg, testConfig(work));
   const agent = spawnLogged(bin, ['run', '--config', cfg], { cwd: work });
   const ready = await agent.waitForMsg('ready');
-  const body = { resourceLogs: [{ scopeLogs: [{ logRecords: [{ body: { stringValue: 'user deleted' }, attributes: [{ key: 'audit', value: { boolValue: true } }] }] }] }] };
-  const res = await fetch(`http://${String(ready.http)}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const body = {
+    resourceLogs: [
+      {
+        scopeLogs: [
+          { logRecords: [{ body: { stringValue: 'user deleted' }, attributes: [{ key: 'audit', value: { boolValue: true } }] }] },
+        ],
+      },
+    ],
+  };
+  const res = await fetch(`http://${String(ready.http)}/v1/logs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   assert.equal(res.status, 200);
   agent.proc.kill('SIGTERM');
   assert.deepEqual(await agent.exited, { code: 0, signal: null }, agent.stderrTail());
@@ -96,7 +108,10 @@ test('the installed sealtrail runs an agent, stops on SIGTERM, and its archive v
 
 test('systemd-analyze verify accepts deploy/systemd/sealtrail.service', async () => {
   // The unit names /usr/local/bin/sealtrail (a global install); point it at this install.
-  const unit = (await fs.readFile(path.join(REPO_ROOT, 'deploy/systemd/sealtrail.service'), 'utf8')).replaceAll('/usr/local/bin/sealtrail', path.resolve(bin));
+  const unit = (await fs.readFile(path.join(REPO_ROOT, 'deploy/systemd/sealtrail.service'), 'utf8')).replaceAll(
+    '/usr/local/bin/sealtrail',
+    path.resolve(bin),
+  );
   const unitDir = path.join(dir, 'systemd');
   await fs.mkdir(unitDir);
   await fs.writeFile(path.join(unitDir, 'sealtrail.service'), unit);

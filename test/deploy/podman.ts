@@ -16,7 +16,11 @@ export interface Run {
   stderr: string;
 }
 
-export function run(cmd: string, args: readonly string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<Run> {
+export function run(
+  cmd: string,
+  args: readonly string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {},
+): Promise<Run> {
   return new Promise((resolve) => {
     const child = execFile(
       cmd,
@@ -55,7 +59,17 @@ export async function baseImage(): Promise<string> {
  */
 export async function buildProjectImage(base: string): Promise<void> {
   // Docker format: the OCI image format has no HEALTHCHECK, and podman drops it.
-  const args = ['build', '--format=docker', '--network=host', '--build-arg', `NODE_IMAGE=${base}`, '-t', PROJECT_IMAGE, '-f', 'Containerfile'];
+  const args = [
+    'build',
+    '--format=docker',
+    '--network=host',
+    '--build-arg',
+    `NODE_IMAGE=${base}`,
+    '-t',
+    PROJECT_IMAGE,
+    '-f',
+    'Containerfile',
+  ];
   const ca = process.env.NODE_EXTRA_CA_CERTS ?? '/etc/ssl/certs/ca-certificates.crt';
   if (existsSync(ca)) args.push('--secret', `id=npm_ca,src=${ca}`);
   await podman([...args, '.']);

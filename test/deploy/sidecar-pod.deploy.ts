@@ -37,7 +37,9 @@ let started = false;
 /** Removes the played pod (also one left half-created by a failed play) and its volumes. */
 async function removePod(): Promise<void> {
   await run('podman', ['kube', 'play', '--down', playFile]);
-  const pods = (await run('podman', ['pod', 'ps', '--format', '{{.Name}}', '--filter', 'name=^billing-api-pod'])).stdout.split('\n').filter(Boolean);
+  const pods = (await run('podman', ['pod', 'ps', '--format', '{{.Name}}', '--filter', 'name=^billing-api-pod'])).stdout
+    .split('\n')
+    .filter(Boolean);
   for (const p of pods) await run('podman', ['pod', 'rm', '-f', p]);
   await run('podman', ['volume', 'rm', '-f', ...namedVolumes]);
 }
@@ -72,7 +74,12 @@ test('the sidecar pod from deploy/kubernetes archives every audit record, and SI
   volumeName = pvc.metadata.name as string;
   // Podman 4.3 keeps Secret and ConfigMap volumes as named volumes: drop stale ones.
   namedVolumes = [volumeName, ...docs.filter((d) => d.kind === 'Secret' || d.kind === 'ConfigMap').map((d) => d.metadata.name as string)];
-  const spec = deployment.spec.template.spec as { terminationGracePeriodSeconds: number; initContainers: Container[]; containers: Container[]; volumes: Array<Record<string, unknown>> };
+  const spec = deployment.spec.template.spec as {
+    terminationGracePeriodSeconds: number;
+    initContainers: Container[];
+    containers: Container[];
+    volumes: Array<Record<string, unknown>>;
+  };
   grace = spec.terminationGracePeriodSeconds;
 
   // Podman 4.3 reads a secret volume from a podman secret holding the Secret, and takes
@@ -115,7 +122,8 @@ test('the sidecar pod from deploy/kubernetes archives every audit record, and SI
       if (attempt > 1) process.stdout.write(`# podman kube play needed ${attempt} attempts (init container removal race)\n`);
       break;
     }
-    if (attempt >= 8 || !/failed to remove once init container/.test(r.stderr)) assert.fail(`podman kube play exited ${r.code}:\n${r.stderr}`);
+    if (attempt >= 8 || !/failed to remove once init container/.test(r.stderr))
+      assert.fail(`podman kube play exited ${r.code}:\n${r.stderr}`);
   }
   podName = (await podman(['pod', 'ps', '--format', '{{.Name}}', '--filter', `label=app=billing-api`])).trim().split('\n')[0]!;
   assert.ok(podName, 'kube play created the pod');
@@ -140,8 +148,14 @@ test('the sidecar pod from deploy/kubernetes archives every audit record, and SI
   await podman(['pod', 'stop', '--time', String(grace), podName]);
   const exit = (await podman(['inspect', '--format', '{{.State.ExitCode}}', sidecar])).trim();
   assert.equal(exit, '0', 'the agent exited by itself (137 would be SIGKILL at the end of the grace period)');
-  const sidecarLogs = (await run('podman', ['logs', sidecar])).stderr.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { msg: string; reason?: string });
-  assert.ok(sidecarLogs.some((l) => l.msg === 'stopped' && l.reason === 'SIGTERM'), 'the agent logged a graceful stop on SIGTERM');
+  const sidecarLogs = (await run('podman', ['logs', sidecar])).stderr
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { msg: string; reason?: string });
+  assert.ok(
+    sidecarLogs.some((l) => l.msg === 'stopped' && l.reason === 'SIGTERM'),
+    'the agent logged a graceful stop on SIGTERM',
+  );
 
   // The archive on the buffer volume verifies with the host's sealtrail and the public key.
   const mount = (await podman(['volume', 'inspect', '--format', '{{.Mountpoint}}', volumeName])).trim();
@@ -151,8 +165,12 @@ test('the sidecar pod from deploy/kubernetes archives every audit record, and SI
 
   const cat = await runCli(['cat', archive, '--json']);
   assert.equal(cat.code, 0, cat.stderr);
-  const entries = cat.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { record: { eventName?: string; attributes?: Array<{ key: string; value: { stringValue?: string } }> } });
-  const attr = (e: (typeof entries)[number], k: string): string | undefined => e.record.attributes?.find((a) => a.key === k)?.value.stringValue;
+  const entries = cat.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { record: { eventName?: string; attributes?: Array<{ key: string; value: { stringValue?: string } }> } });
+  const attr = (e: (typeof entries)[number], k: string): string | undefined =>
+    e.record.attributes?.find((a) => a.key === k)?.value.stringValue;
   const ids = new Set(entries.map((e) => attr(e, 'audit.id')).filter((v) => v?.startsWith(`${RUN_ID}-`)));
   const missing = Array.from({ length: COUNT }, (_, i) => `${RUN_ID}-${i}`).filter((id) => !ids.has(id));
   assert.deepEqual(missing, [], 'every audit record the app sent is in the archive');
@@ -183,7 +201,10 @@ test('the image alone: embedded default config, data in the one volume, HEALTHCH
     const v = await runCli(['verify', path.join(mount, 'archive'), '--key', path.join(mount, 'keys/sealtrail.pub')]);
     assert.equal(v.code, 0, v.stdout + v.stderr);
     const cat = await runCli(['cat', path.join(mount, 'archive'), '--json']);
-    const lines = cat.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { record: { eventName?: string } });
+    const lines = cat.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { record: { eventName?: string } });
     assert.equal(lines[lines.length - 1]?.record.eventName, 'sealtrail.stop', 'the stop entry closes the archive');
   } finally {
     await run('podman', ['rm', '-f', name]);

@@ -32,7 +32,9 @@ export function spawnLogged(cmd: string, args: readonly string[], opts: SpawnOpt
       }
     }
   });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    proc.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   const waitForMsg = async (msg: string, timeoutMs = 120_000): Promise<Record<string, unknown>> => {
     const deadline = Date.now() + timeoutMs;
     let done = false;

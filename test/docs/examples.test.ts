@@ -21,7 +21,11 @@ async function examples(): Promise<Array<{ page: string; name: string; yaml: str
 
 test('each example config in the docs passes sealtrail validate', async () => {
   const found = await examples();
-  for (const page of PAGES) assert.ok(found.some((e) => e.page === page), `${page} has an example config`);
+  for (const page of PAGES)
+    assert.ok(
+      found.some((e) => e.page === page),
+      `${page} has an example config`,
+    );
   const dir = await tempDir();
   try {
     for (const [i, e] of found.entries()) {

@@ -28,7 +28,9 @@ function contextConfig(dir: string, policy: Policy): string {
     environment_mismatch: ${policy}
   seal:
 `;
-  const out = base.replace('  seal:\n', processor).replace('processors: [audit_filter, seal]', 'processors: [audit_filter, audit_context, seal]');
+  const out = base
+    .replace('  seal:\n', processor)
+    .replace('processors: [audit_filter, seal]', 'processors: [audit_filter, audit_context, seal]');
   assert.notEqual(out, base);
   return out;
 }
@@ -60,7 +62,12 @@ class AnsweringExporter implements LogRecordExporter {
 }
 
 /** Emits `records` with one SDK client and flushes them as ONE export request; its answer. */
-async function sendRequest(transport: Transport, agent: AgentProcess, resource: Record<string, string>, records: AnyValueMap[]): Promise<Answer> {
+async function sendRequest(
+  transport: Transport,
+  agent: AgentProcess,
+  resource: Record<string, string>,
+  records: AnyValueMap[],
+): Promise<Answer> {
   const exporter = new AnsweringExporter(makeExporter(transport, agent));
   const provider = new LoggerProvider({
     resource: resourceFromAttributes(resource),
@@ -75,17 +82,36 @@ async function sendRequest(transport: Transport, agent: AgentProcess, resource: 
 }
 
 const STAGING = { 'service.name': 'billing', 'deployment.environment.name': 'staging' };
-const complete = (id: string): AnyValueMap => ({ audit: true, id, 'user.id': `u-${id}`, action: 'invoice.update', resource: `invoice/${id}`, result: 'success' });
+const complete = (id: string): AnyValueMap => ({
+  audit: true,
+  id,
+  'user.id': `u-${id}`,
+  action: 'invoice.update',
+  resource: `invoice/${id}`,
+  result: 'success',
+});
 const NOISE: AnyValueMap = { audit: false, id: 'noise' };
 
 /** The four requests each transport sends, in order. */
 const REQUESTS = [
   { name: 'complete', resource: STAGING, records: [complete('a'), NOISE] },
   // Record 2 (the non-audit record 1 counts too) has no actor.
-  { name: 'missing actor', resource: STAGING, records: [complete('b1'), NOISE, { audit: true, id: 'b2', action: 'invoice.read', resource: 'invoice/b2', result: 'success' }] },
-  { name: 'other environment', resource: { 'service.name': 'billing', 'deployment.environment.name': 'production' }, records: [complete('c')] },
+  {
+    name: 'missing actor',
+    resource: STAGING,
+    records: [complete('b1'), NOISE, { audit: true, id: 'b2', action: 'invoice.read', resource: 'invoice/b2', result: 'success' }],
+  },
+  {
+    name: 'other environment',
+    resource: { 'service.name': 'billing', 'deployment.environment.name': 'production' },
+    records: [complete('c')],
+  },
   // Older conventions: deployment.environment on the resource, enduser.id for the actor.
-  { name: 'older conventions', resource: { 'service.name': 'billing', 'deployment.environment': 'staging' }, records: [{ audit: true, id: 'd', 'enduser.id': 'u-d', action: 'x', resource: 'y', result: 'z' }] },
+  {
+    name: 'older conventions',
+    resource: { 'service.name': 'billing', 'deployment.environment': 'staging' },
+    records: [{ audit: true, id: 'd', 'enduser.id': 'u-d', action: 'x', resource: 'y', result: 'z' }],
+  },
 ];
 
 const GRPC_INVALID_ARGUMENT = 3;
@@ -110,16 +136,25 @@ for (const policy of ['reject', 'count', 'accept'] as Policy[]) {
             assert.equal(answer.code, 1, what);
             assert.equal(answer.status, transport === 'grpc' ? GRPC_INVALID_ARGUMENT : 400, what);
             if (req.name === 'missing actor') {
-              assert.match(answer.message!, /audit context: record 2: missing actor \(looked for attribute user\.id, attribute enduser\.id, attribute actor\); nothing of this request was stored/, what);
+              assert.match(
+                answer.message!,
+                /audit context: record 2: missing actor \(looked for attribute user\.id, attribute enduser\.id, attribute actor\); nothing of this request was stored/,
+                what,
+              );
             } else {
-              assert.match(answer.message!, /audit context: record 0: environment "production" differs from this agent's environment "staging"/, what);
+              assert.match(
+                answer.message!,
+                /audit context: record 0: environment "production" differs from this agent's environment "staging"/,
+                what,
+              );
             }
           }
         }
         const m = await agent.metrics();
         assert.equal(m.get('sealtrail_records_accepted_total'), stored.length);
         assert.equal(m.get('sealtrail_audit_context_missing_total{field="actor"}'), policy === 'count' ? 2 : 0);
-        for (const f of ['time', 'environment', 'service', 'action', 'resource', 'result']) assert.equal(m.get(`sealtrail_audit_context_missing_total{field="${f}"}`), 0, f);
+        for (const f of ['time', 'environment', 'service', 'action', 'resource', 'result'])
+          assert.equal(m.get(`sealtrail_audit_context_missing_total{field="${f}"}`), 0, f);
         assert.equal(m.get('sealtrail_audit_context_mismatch_total{field="environment"}'), policy === 'count' ? 2 : 0);
         assert.equal(m.get('sealtrail_audit_context_rejected_total{field="actor",reason="missing"}'), policy === 'reject' ? 2 : 0);
         assert.equal(m.get('sealtrail_audit_context_rejected_total{field="environment",reason="mismatch"}'), policy === 'reject' ? 2 : 0);
@@ -136,7 +171,9 @@ for (const policy of ['reject', 'count', 'accept'] as Policy[]) {
         assert.deepEqual(ids(app), stored);
         // Every entry keeps the agent's environment; the record keeps its resource as sent.
         for (const e of app) assert.equal(e.json.env, 'staging');
-        const foreign = app.filter((e) => e.json.resource.attributes?.some((a) => a.key === 'deployment.environment.name' && a.value.stringValue === 'production'));
+        const foreign = app.filter((e) =>
+          e.json.resource.attributes?.some((a) => a.key === 'deployment.environment.name' && a.value.stringValue === 'production'),
+        );
         assert.equal(foreign.length, policy === 'reject' ? 0 : 2);
 
         const archive = path.join(dir, 'archive');
@@ -146,7 +183,10 @@ for (const policy of ['reject', 'count', 'accept'] as Policy[]) {
         assert.equal(verified.code, 0, verified.stdout + verified.stderr);
         const cat = await runCli(['cat', archive, '--format', 'json', '--service', 'billing']);
         assert.equal(cat.code, 0, cat.stderr);
-        const rows = cat.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+        const rows = cat.stdout
+          .trimEnd()
+          .split('\n')
+          .map((l) => JSON.parse(l) as Record<string, unknown>);
         assert.deepEqual(
           rows.map((r) => [r.actor, r.environment, r.agent_environment]),
           stored.map((id) => [id === 'b2' ? null : `u-${id}`, id === 'c' ? 'production' : 'staging', 'staging']),

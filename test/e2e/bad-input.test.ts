@@ -14,7 +14,10 @@ it('hostile requests get exact errors and the agent keeps serving', async () => 
   const dir = await tempDir();
   const agent = await startAgentWith(
     dir,
-    testConfig(dir).replace('      http:\n        endpoint: 127.0.0.1:0\n', '      http:\n        endpoint: 127.0.0.1:0\n        max_request_body_size: 1MiB\n        max_decompressed_size: 4MiB\n'),
+    testConfig(dir).replace(
+      '      http:\n        endpoint: 127.0.0.1:0\n',
+      '      http:\n        endpoint: 127.0.0.1:0\n        max_request_body_size: 1MiB\n        max_decompressed_size: 4MiB\n',
+    ),
   );
   const url = `http://${agent.http}`;
   const valid = encodeRequest([{ body: 'ok', attributes: { audit: true, id: 'valid' } }]);
@@ -34,7 +37,19 @@ it('hostile requests get exact errors and the agent keeps serving', async () => 
     ['gzip bomb', async () => post(await gzipBomb(1 << 30), { ...pb, 'content-encoding': 'gzip' }), 413],
     ['AnyValue nested 10,000 deep (protobuf)', () => post(deepProtobufRequest(10000), pb), 400],
     ['AnyValue nested 10,000 deep (JSON)', () => post(deepJsonRequest(10000), json), 400],
-    ['invalid UTF-8 in JSON', () => post(Buffer.concat([Buffer.from('{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"body":{"stringValue":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}}]}]}]}')]), json), 400],
+    [
+      'invalid UTF-8 in JSON',
+      () =>
+        post(
+          Buffer.concat([
+            Buffer.from('{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"body":{"stringValue":"'),
+            Buffer.from([0xc3, 0x28]),
+            Buffer.from('"}}]}]}]}'),
+          ]),
+          json,
+        ),
+      400,
+    ],
     ['unknown path', () => post(valid, pb, '/v1/traces'), 404],
   ];
   for (const [name, send, want] of cases) {

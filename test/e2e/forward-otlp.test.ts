@@ -41,7 +41,9 @@ ${extra}`;
 }
 
 const isAuditRecord = (r: Record<string, unknown>): boolean =>
-  ((r.attributes as Array<{ key: string; value: { boolValue?: boolean } }> | undefined) ?? []).some((a) => a.key === 'audit' && a.value.boolValue === true);
+  ((r.attributes as Array<{ key: string; value: { boolValue?: boolean } }> | undefined) ?? []).some(
+    (a) => a.key === 'audit' && a.value.boolValue === true,
+  );
 
 const ANY_VALUE_KEYS = new Set(['stringValue', 'boolValue', 'intValue', 'doubleValue', 'bytesValue', 'arrayValue', 'kvlistValue']);
 
@@ -65,7 +67,12 @@ function withoutDefaults(v: unknown): unknown {
 function withoutAudit(req: OtlpRequestObject): OtlpRequestObject {
   return {
     resourceLogs: (req.resourceLogs ?? [])
-      .map((rl) => ({ ...rl, scopeLogs: (rl.scopeLogs ?? []).map((sl) => ({ ...sl, logRecords: (sl.logRecords ?? []).filter((r) => !isAuditRecord(r)) })).filter((sl) => sl.logRecords.length > 0) }))
+      .map((rl) => ({
+        ...rl,
+        scopeLogs: (rl.scopeLogs ?? [])
+          .map((sl) => ({ ...sl, logRecords: (sl.logRecords ?? []).filter((r) => !isAuditRecord(r)) }))
+          .filter((sl) => sl.logRecords.length > 0),
+      }))
       .filter((rl) => rl.scopeLogs.length > 0),
   };
 }
@@ -79,7 +86,8 @@ describe('forwarding non-audit records over OTLP', () => {
     const agent = await startAgentWith(dir, forwardConfig(dir, up.grpc.address, up.http.address, 100, everything.address));
     t.after(() => agent.kill());
 
-    const batch = (url: string) => new BatchLogRecordProcessor({ exporter: new GrpcExporter({ url }), maxExportBatchSize: 512, scheduledDelayMillis: 60_000 });
+    const batch = (url: string) =>
+      new BatchLogRecordProcessor({ exporter: new GrpcExporter({ url }), maxExportBatchSize: 512, scheduledDelayMillis: 60_000 });
     const provider = new LoggerProvider({
       resource: resourceFromAttributes({ 'service.name': 'shop', 'service.instance.id': 'i-1', 'host.cpus': 2 }),
       processors: [batch(`http://${agent.grpc}`), batch(`http://${direct.address}`)],
@@ -87,7 +95,11 @@ describe('forwarding non-audit records over OTLP', () => {
     });
     const web = provider.getLogger('shop.web', '2.0.0');
     const db = provider.getLogger('shop.db');
-    const spanCtx = trace.setSpanContext(context.active(), { traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', traceFlags: TraceFlags.SAMPLED });
+    const spanCtx = trace.setSpanContext(context.active(), {
+      traceId: '0af7651916cd43dd8448eb211c80319c',
+      spanId: 'b7ad6b7169203331',
+      traceFlags: TraceFlags.SAMPLED,
+    });
     const t0 = Date.UTC(2026, 2, 3, 4, 5, 6, 789);
     web.emit({
       body: { method: 'GET', path: '/cart', status: 200, timing: { ms: 12.5 }, tags: ['a', 'b'] },
@@ -99,25 +111,39 @@ describe('forwarding non-audit records over OTLP', () => {
       context: spanCtx,
     });
     web.emit({ body: 'refund issued', attributes: { audit: true, 'user.id': 'u-7' }, severityNumber: SeverityNumber.WARN });
-    db.emit({ body: 'slow query', severityNumber: SeverityNumber.WARN3, attributes: { a1: 1, a2: 2, a3: 3, a4: 4, a5: 5, a6: 6, a7: 7, a8: 8 } });
+    db.emit({
+      body: 'slow query',
+      severityNumber: SeverityNumber.WARN3,
+      attributes: { a1: 1, a2: 2, a3: 3, a4: 4, a5: 5, a6: 6, a7: 7, a8: 8 },
+    });
     web.emit({ body: 'cache miss', severityNumber: SeverityNumber.DEBUG });
     db.emit({ eventName: 'audit.schema_change', body: 'ALTER TABLE', attributes: { 'user.id': 'dba' } });
     db.emit({ body: '', severityNumber: SeverityNumber.UNSPECIFIED });
     await provider.forceFlush();
     await provider.shutdown();
 
-    await eventually(() => up.grpc.received.length >= 1 && up.http.received.length >= 1 && everything.received.length >= 1, 20000, 'forwarded requests');
+    await eventually(
+      () => up.grpc.received.length >= 1 && up.http.received.length >= 1 && everything.received.length >= 1,
+      20000,
+      'forwarded requests',
+    );
     assert.equal(direct.received.length, 1, 'the SDK sent one request');
     const expected = withoutAudit(direct.received[0]!.request);
     // The audit.schema_change record is audit by event name, so it must not be forwarded either.
     const expectedNoEvent = {
       resourceLogs: expected.resourceLogs!.map((rl) => ({
         ...rl,
-        scopeLogs: rl.scopeLogs!.map((sl) => ({ ...sl, logRecords: sl.logRecords!.filter((r) => !String((r.eventName ?? '') as string).startsWith('audit.')) })),
+        scopeLogs: rl.scopeLogs!.map((sl) => ({
+          ...sl,
+          logRecords: sl.logRecords!.filter((r) => !String((r.eventName ?? '') as string).startsWith('audit.')),
+        })),
       })),
     };
     // Sanity of the comparison itself: two scopes, four ordinary records, a dropped attribute count.
-    assert.deepEqual(expectedNoEvent.resourceLogs.map((rl) => rl.scopeLogs.map((sl) => sl.logRecords.length)), [[2, 2]]);
+    assert.deepEqual(
+      expectedNoEvent.resourceLogs.map((rl) => rl.scopeLogs.map((sl) => sl.logRecords.length)),
+      [[2, 2]],
+    );
     assert.ok(JSON.stringify(expectedNoEvent).includes('"droppedAttributesCount":2'));
     for (const u of [up.grpc, up.http]) {
       assert.equal(u.received.length, 1);
@@ -126,7 +152,11 @@ describe('forwarding non-audit records over OTLP', () => {
     }
 
     assert.equal(everything.received.length, 1);
-    assert.deepEqual(withoutDefaults(everything.received[0]!.request), withoutDefaults(direct.received[0]!.request), 'processors [] forwards every record');
+    assert.deepEqual(
+      withoutDefaults(everything.received[0]!.request),
+      withoutDefaults(direct.received[0]!.request),
+      'processors [] forwards every record',
+    );
 
     const m = await agent.metrics();
     assert.equal(m.get('sealtrail_forward_sent_records_total{exporter="otlphttp/all"}'), 6);
@@ -135,7 +165,10 @@ describe('forwarding non-audit records over OTLP', () => {
     assert.equal(m.get('sealtrail_records_accepted_total'), 2);
     assert.equal(await agent.stop(), 0);
     const app = (await allEntries(dir)).filter((e) => !isOwn(e));
-    assert.deepEqual(app.map((e) => attr(e, 'user.id')), ['u-7', 'dba']);
+    assert.deepEqual(
+      app.map((e) => attr(e, 'user.id')),
+      ['u-7', 'dba'],
+    );
     await Promise.all([up.grpc.close(), up.http.close(), direct.close(), everything.close()]);
     await fs.rm(dir, { recursive: true, force: true });
   });
@@ -147,7 +180,10 @@ describe('forwarding non-audit records over OTLP', () => {
     t.after(() => agent.kill());
     const ORDINARY = 4;
     const body = (i: number) =>
-      encodeRequest([{ body: `audit ${i}`, attributes: { audit: true } }, ...Array.from({ length: ORDINARY }, (_, k) => ({ body: `ordinary ${i}.${k}` }))]);
+      encodeRequest([
+        { body: `audit ${i}`, attributes: { audit: true } },
+        ...Array.from({ length: ORDINARY }, (_, k) => ({ body: `ordinary ${i}.${k}` })),
+      ]);
     const phase = async (n: number, from: number): Promise<{ perSecond: number; p50: number; p99: number }> => {
       const lat: number[] = [];
       const start = performance.now();
@@ -163,10 +199,16 @@ describe('forwarding non-audit records over OTLP', () => {
     };
     const N = 150;
     const upStats = await phase(N, 0);
-    await eventually(async () => {
-      const m = await agent.metrics();
-      return ['otlp/upstream', 'otlphttp/upstream'].every((id) => m.get(`sealtrail_forward_sent_records_total{exporter="${id}"}`) === N * ORDINARY);
-    }, 20000, 'all sent');
+    await eventually(
+      async () => {
+        const m = await agent.metrics();
+        return ['otlp/upstream', 'otlphttp/upstream'].every(
+          (id) => m.get(`sealtrail_forward_sent_records_total{exporter="${id}"}`) === N * ORDINARY,
+        );
+      },
+      20000,
+      'all sent',
+    );
     await Promise.all([up.grpc.close(), up.http.close()]);
     const downStats = await phase(N, N);
     const fmt = (s: typeof upStats) => `${s.perSecond.toFixed(0)} audit requests/s, p50 ${s.p50.toFixed(2)} ms, p99 ${s.p99.toFixed(2)} ms`;
@@ -174,15 +216,30 @@ describe('forwarding non-audit records over OTLP', () => {
     t.diagnostic(`upstream down: ${fmt(downStats)}`);
 
     for (const id of ['otlp/upstream', 'otlphttp/upstream']) {
-      const m = await eventually(async () => {
-        const m = await agent.metrics();
-        const dropped = ['queue_full', 'retries_exhausted', 'rejected', 'shutdown'].reduce((s, r) => s + (m.get(`sealtrail_forward_dropped_total{exporter="${id}",reason="${r}"}`) ?? 0), 0);
-        return dropped === N * ORDINARY ? m : null;
-      }, 30000, `${id} drops counted`);
+      const m = await eventually(
+        async () => {
+          const m = await agent.metrics();
+          const dropped = ['queue_full', 'retries_exhausted', 'rejected', 'shutdown'].reduce(
+            (s, r) => s + (m.get(`sealtrail_forward_dropped_total{exporter="${id}",reason="${r}"}`) ?? 0),
+            0,
+          );
+          return dropped === N * ORDINARY ? m : null;
+        },
+        30000,
+        `${id} drops counted`,
+      );
       assert.equal(m.get(`sealtrail_forward_sent_records_total{exporter="${id}"}`), N * ORDINARY, 'nothing more was sent');
-      assert.ok((m.get(`sealtrail_forward_dropped_total{exporter="${id}",reason="queue_full"}`) ?? 0) > 0, 'a queue of 8 requests overflowed');
-      assert.ok((m.get(`sealtrail_forward_dropped_total{exporter="${id}",reason="retries_exhausted"}`) ?? 0) > 0, 'queued requests gave up after max_elapsed_time');
-      t.diagnostic(`${id}: dropped queue_full=${m.get(`sealtrail_forward_dropped_total{exporter="${id}",reason="queue_full"}`)} retries_exhausted=${m.get(`sealtrail_forward_dropped_total{exporter="${id}",reason="retries_exhausted"}`)}`);
+      assert.ok(
+        (m.get(`sealtrail_forward_dropped_total{exporter="${id}",reason="queue_full"}`) ?? 0) > 0,
+        'a queue of 8 requests overflowed',
+      );
+      assert.ok(
+        (m.get(`sealtrail_forward_dropped_total{exporter="${id}",reason="retries_exhausted"}`) ?? 0) > 0,
+        'queued requests gave up after max_elapsed_time',
+      );
+      t.diagnostic(
+        `${id}: dropped queue_full=${m.get(`sealtrail_forward_dropped_total{exporter="${id}",reason="queue_full"}`)} retries_exhausted=${m.get(`sealtrail_forward_dropped_total{exporter="${id}",reason="retries_exhausted"}`)}`,
+      );
     }
     const m = await agent.metrics();
     assert.equal(m.get('sealtrail_records_accepted_total'), 2 * N);

@@ -21,7 +21,10 @@ const TOKEN = 'gw-token-' + randomBytes(8).toString('hex');
 const AGENTS = ['agent-a', 'agent-b', 'agent-c'];
 
 function gatewayYaml(dir: string, keysDir: string): string {
-  const trusted = [...AGENTS.map((n) => [`sealtrail/${n}/`, path.join(keysDir, `${n}.pub`)]), ['sealtrail/fixture-ok/', path.join(keysDir, 'fixture.pub')]]
+  const trusted = [
+    ...AGENTS.map((n) => [`sealtrail/${n}/`, path.join(keysDir, `${n}.pub`)]),
+    ['sealtrail/fixture-ok/', path.join(keysDir, 'fixture.pub')],
+  ]
     .map(([p, k]) => `        - { origin_prefix: "${p}", key_file: ${k} }\n`)
     .join('');
   return testConfig(dir, {
@@ -47,7 +50,10 @@ const gatewayAddr = (gw: AgentProcess): string => String(gw.logs.find((l) => l.m
 
 async function send(agent: AgentProcess, round: number): Promise<void> {
   for (let i = 0; i < 3; i++) {
-    const res = await postHttp(agent.http, encodeRequest(Array.from({ length: 5 }, (_, k) => ({ body: `round ${round} req ${i} rec ${k}`, attributes: { audit: true } }))));
+    const res = await postHttp(
+      agent.http,
+      encodeRequest(Array.from({ length: 5 }, (_, k) => ({ body: `round ${round} req ${i} rec ${k}`, attributes: { audit: true } }))),
+    );
     assert.equal(res.status, 200);
   }
 }
@@ -63,11 +69,22 @@ async function fileMap(root: string): Promise<Map<string, Buffer>> {
   return out;
 }
 
-async function fixtureBatch(dir: string, signer: ReturnType<typeof newSigner>, agentName = 'fixture-ok'): Promise<{ origin: string; batches: RawBatch[] }> {
+async function fixtureBatch(
+  dir: string,
+  signer: ReturnType<typeof newSigner>,
+  agentName = 'fixture-ok',
+): Promise<{ origin: string; batches: RawBatch[] }> {
   const fx = await buildArchive(dir, { entries: 10, batchSize: 5, agentName, signer, stop: true });
   const batches: RawBatch[] = [];
   for (const b of fx.batches) {
-    batches.push({ origin: fx.origin, start: b.start, end: b.end, gzip: false, entries: await fs.readFile(path.join(dir, b.entries)), checkpoint: b.note });
+    batches.push({
+      origin: fx.origin,
+      start: b.start,
+      end: b.end,
+      gzip: false,
+      entries: await fs.readFile(path.join(dir, b.entries)),
+      checkpoint: b.note,
+    });
   }
   return { origin: fx.origin, batches };
 }
@@ -114,7 +131,10 @@ describe('gateway', () => {
     // Refusals, each with its reason.
     const fx = await fixtureBatch(path.join(dir, 'fx-ok'), fixtureSigner);
     const b0 = fx.batches[0]!;
-    const tampered = { ...b0, entries: Buffer.from(Buffer.from(b0.entries).toString('utf8').replace('updated setting 3', 'updated setting 9')) };
+    const tampered = {
+      ...b0,
+      entries: Buffer.from(Buffer.from(b0.entries).toString('utf8').replace('updated setting 3', 'updated setting 9')),
+    };
     let r = await postBatch(gatewayAddr(gw), tampered, TOKEN);
     assert.deepEqual([r.status, r.body.code], [422, 'TAMPERED']);
     r = await postBatch(gatewayAddr(gw), b0, null);
@@ -138,7 +158,10 @@ describe('gateway', () => {
     assert.equal(m.get('sealtrail_gateway_forks_total'), 1);
     assert.equal(m.get('sealtrail_gateway_refused_total{reason="TAMPERED"}'), 1);
     assert.equal(m.get('sealtrail_gateway_refused_total{reason="UNKNOWN_KEY"}'), 2);
-    assert.ok(gw.logs.some((l) => l.level === 'error' && /FORK/.test(l.msg)), 'the fork is logged at error level');
+    assert.ok(
+      gw.logs.some((l) => l.level === 'error' && /FORK/.test(l.msg)),
+      'the fork is logged at error level',
+    );
 
     // Drain everything and compare: every agent object is in the gateway's archive, unchanged.
     for (const a of agents) assert.equal(await a.stop(), 0);
@@ -155,7 +178,11 @@ describe('gateway', () => {
       }
     }
     t.diagnostic(`gateway archive: ${archive.size} objects, ${objects} agent checkpoints checked`);
-    const keys = [...AGENTS.map((n) => path.join(keysDir, `${n}.pub`)), path.join(keysDir, 'fixture.pub'), path.join(gwDir, 'data', 'keys', 'gateway.pub')];
+    const keys = [
+      ...AGENTS.map((n) => path.join(keysDir, `${n}.pub`)),
+      path.join(keysDir, 'fixture.pub'),
+      path.join(gwDir, 'data', 'keys', 'gateway.pub'),
+    ];
     const v = await runCli(['verify', path.join(gwDir, 'archive'), ...keys.flatMap((k) => ['--key', k])]);
     assert.equal(v.code, 0, v.stdout + v.stderr);
     await fs.rm(dir, { recursive: true, force: true });

@@ -71,7 +71,11 @@ it('amplifying requests are refused with 413 under default budgets; memory stays
     const h = await fetch(`http://${agent.telemetry}/healthz`);
     await h.arrayBuffer();
     assert.equal(h.status, 200, `/healthz after ${after}`);
-    assert.equal(await post(encodeRequest([{ body: 'ok', attributes: { audit: true, id: 'valid' } }]), pb), 200, `still accepting after ${after}`);
+    assert.equal(
+      await post(encodeRequest([{ body: 'ok', attributes: { audit: true, id: 'valid' } }]), pb),
+      200,
+      `still accepting after ${after}`,
+    );
     valid++;
   };
   await serves('start');
@@ -90,7 +94,11 @@ it('amplifying requests are refused with 413 under default budgets; memory stays
     [`a 100,000-attribute record in ${(attrs.length / 1024).toFixed(0)} KiB of gzip`, () => post(attrs, gz), 413],
     [`15 MiB of control bytes (90 MiB escaped) in ${(ctl.length / 1024).toFixed(0)} KiB of gzip`, () => post(ctl, gz), 413],
     ['900 KiB of control bytes (5.3 MiB escaped, over max_entry_size only once escaped)', () => post(ctlEscaped, gz), 413],
-    [`250,000 JSON records in ${(ampJson.length / 1024).toFixed(0)} KiB of gzip`, () => post(ampJson, { 'content-type': 'application/json', 'content-encoding': 'gzip' }), 413],
+    [
+      `250,000 JSON records in ${(ampJson.length / 1024).toFixed(0)} KiB of gzip`,
+      () => post(ampJson, { 'content-type': 'application/json', 'content-encoding': 'gzip' }),
+      413,
+    ],
   ];
   for (const [name, send, want] of cases) {
     assert.equal(await send(), want, name);
@@ -106,7 +114,8 @@ it('amplifying requests are refused with 413 under default budgets; memory stays
   await serves('gRPC cases');
 
   // A field the archive does not keep is counted, not dropped silently.
-  const withSchema = '{"resourceLogs":[{"schemaUrl":"https://opentelemetry.io/schemas/1.26.0","scopeLogs":[{"logRecords":[{"eventName":"audit.schema","attributes":[{"key":"id","value":{"stringValue":"valid"}}]}]}]}]}';
+  const withSchema =
+    '{"resourceLogs":[{"schemaUrl":"https://opentelemetry.io/schemas/1.26.0","scopeLogs":[{"logRecords":[{"eventName":"audit.schema","attributes":[{"key":"id","value":{"stringValue":"valid"}}]}]}]}]}';
   assert.equal(await post(withSchema, { 'content-type': 'application/json' }), 200);
   valid++;
 

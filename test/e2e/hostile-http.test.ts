@@ -110,22 +110,38 @@ it('pipelined requests are answered in order; a parse error after them gets its 
 
   // A valid export, then bytes that are not HTTP.
   const one = await pipeline(req('pipe-1'), garbage);
-  assert.match(one.text, /^HTTP\/1\.1 200 OK\r\n(?:[^\r\n]+\r\n)+\r\nHTTP\/1\.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n$/);
-  assert.deepEqual(parseResponses(one.bytes).map((r) => r.status), [200, 400]);
+  assert.match(
+    one.text,
+    /^HTTP\/1\.1 200 OK\r\n(?:[^\r\n]+\r\n)+\r\nHTTP\/1\.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n$/,
+  );
+  assert.deepEqual(
+    parseResponses(one.bytes).map((r) => r.status),
+    [200, 400],
+  );
   assert.ok(one.text.endsWith(BAD_REQUEST_CLOSE));
 
   // Two valid exports, then garbage: both 200s in order, then the 400.
   const two = await pipeline(req('pipe-2'), req('pipe-3'), garbage);
-  assert.deepEqual(parseResponses(two.bytes).map((r) => r.status), [200, 200, 400]);
+  assert.deepEqual(
+    parseResponses(two.bytes).map((r) => r.status),
+    [200, 200, 400],
+  );
   assert.ok(two.text.endsWith(BAD_REQUEST_CLOSE));
 
   // A valid export, then an export whose chunked body is malformed: the second never completes,
   // the 400 is its answer and nothing of it is stored.
   const bad = audit('pipe-never');
   const chunkedHead = 'POST /v1/logs HTTP/1.1\r\nHost: t\r\nContent-Type: application/x-protobuf\r\nTransfer-Encoding: chunked\r\n\r\n';
-  const broken = Buffer.concat([Buffer.from(chunkedHead + `${bad.length.toString(16)}\r\n`), bad, Buffer.from('\r\nzz-not-a-size\r\n\r\n')]);
+  const broken = Buffer.concat([
+    Buffer.from(chunkedHead + `${bad.length.toString(16)}\r\n`),
+    bad,
+    Buffer.from('\r\nzz-not-a-size\r\n\r\n'),
+  ]);
   const three = await pipeline(req('pipe-4'), broken);
-  assert.deepEqual(parseResponses(three.bytes).map((r) => r.status), [200, 400]);
+  assert.deepEqual(
+    parseResponses(three.bytes).map((r) => r.status),
+    [200, 400],
+  );
 
   // Garbage alone: 400 at once.
   const alone = await pipeline(garbage);
@@ -161,7 +177,11 @@ it('Expect: 100-continue gets its 100 only after the header checks; a refused re
     const c = await RawConnection.connect(agent.http);
     await c.write(head);
     await c.closed;
-    assert.deepEqual(parseResponses(c.bytes).map((r) => r.status), [want], c.text);
+    assert.deepEqual(
+      parseResponses(c.bytes).map((r) => r.status),
+      [want],
+      c.text,
+    );
   }
 
   // A request within the limits: 100 Continue first, then the body is read and stored.
@@ -172,7 +192,10 @@ it('Expect: 100-continue gets its 100 only after the header checks; a refused re
   assert.equal(ok.text, 'HTTP/1.1 100 Continue\r\n\r\n');
   await ok.write(body);
   await ok.waitFor((t) => responseCount(t) === 2);
-  assert.deepEqual(parseResponses(ok.bytes).map((r) => r.status), [100, 200]);
+  assert.deepEqual(
+    parseResponses(ok.bytes).map((r) => r.status),
+    [100, 200],
+  );
   ok.destroy();
 
   assert.deepEqual(await archivedIds(agent, dir), ['expect-ok']);
@@ -218,7 +241,12 @@ it('slow senders are cut: a header drip and a body drip get 408 and are closed, 
 
   // gRPC: the call's headers, then its message one byte at a time: DEADLINE_EXCEEDED.
   const session = http2.connect(`http://${agent.grpc}`);
-  const stream = session.request({ ':method': 'POST', ':path': '/opentelemetry.proto.collector.logs.v1.LogsService/Export', 'content-type': 'application/grpc', te: 'trailers' });
+  const stream = session.request({
+    ':method': 'POST',
+    ':path': '/opentelemetry.proto.collector.logs.v1.LogsService/Export',
+    'content-type': 'application/grpc',
+    te: 'trailers',
+  });
   const frame = Buffer.alloc(5);
   frame.writeUInt32BE(body.length, 1);
   const message = Buffer.concat([frame, body]);
@@ -252,10 +280,12 @@ it('the in-flight budget: past it, HTTP and gRPC requests are refused retryably 
   const dir = await tempDir();
   // Default limits, but generous deadlines: this machine may be slow, and the held requests
   // below must not be cut by read_timeout (the deadlines have their own test).
-  const yaml = testConfig(dir).replace(
-    '      http:\n        endpoint: 127.0.0.1:0\n',
-    '      http:\n        endpoint: 127.0.0.1:0\n        read_header_timeout: 5m\n        read_timeout: 5m\n',
-  ).replace('      grpc:\n        endpoint: 127.0.0.1:0\n', '      grpc:\n        endpoint: 127.0.0.1:0\n        read_timeout: 5m\n');
+  const yaml = testConfig(dir)
+    .replace(
+      '      http:\n        endpoint: 127.0.0.1:0\n',
+      '      http:\n        endpoint: 127.0.0.1:0\n        read_header_timeout: 5m\n        read_timeout: 5m\n',
+    )
+    .replace('      grpc:\n        endpoint: 127.0.0.1:0\n', '      grpc:\n        endpoint: 127.0.0.1:0\n        read_timeout: 5m\n');
   const agent = await startAgentWith(dir, yaml);
   t.after(() => agent.kill());
   const pid = agent.proc.pid!;
@@ -323,7 +353,9 @@ it('the in-flight budget: past it, HTTP and gRPC requests are refused retryably 
   }
   assert.equal(heldStatus.get('held-00'), 200, 'the oldest request in flight is always accepted');
   const afterHeld = await rssMiB(pid);
-  t.diagnostic(`held: ${[...heldStatus.values()].filter((s) => s === 200).length} x 200, ${[...heldStatus.values()].filter((s) => s === 503).length} x 503; RSS peak ${afterHeld.peak} MiB, now ${afterHeld.now} MiB`);
+  t.diagnostic(
+    `held: ${[...heldStatus.values()].filter((s) => s === 200).length} x 200, ${[...heldStatus.values()].filter((s) => s === 503).length} x 503; RSS peak ${afterHeld.peak} MiB, now ${afterHeld.now} MiB`,
+  );
 
   // 4. A flood: 24 concurrent 4 MiB exports over HTTP (half gzip) and 8 over gRPC, no waiting.
   const gz = (b: Buffer) => zlib.gzipSync(b, { level: 1 });
@@ -347,7 +379,8 @@ it('the in-flight budget: past it, HTTP and gRPC requests are refused retryably 
       const id = `flood-grpc-${i}`;
       const r = await client.export(bodyFor(id), 300_000);
       const code = r.code as grpc.status;
-      if (code === grpc.status.UNAVAILABLE) assertUnavailableWithRetryInfo((r.metadata!.get('grpc-status-details-bin') as Buffer[])[0]!, id);
+      if (code === grpc.status.UNAVAILABLE)
+        assertUnavailableWithRetryInfo((r.metadata!.get('grpc-status-details-bin') as Buffer[])[0]!, id);
       return { id, ok: code === grpc.status.OK, status: code === grpc.status.OK ? 200 : code === grpc.status.UNAVAILABLE ? 503 : code };
     }),
   ]);
@@ -356,7 +389,9 @@ it('the in-flight budget: past it, HTTP and gRPC requests are refused retryably 
     if (f.ok) acknowledged.push(f.id);
   }
   const afterFlood = await rssMiB(pid);
-  t.diagnostic(`flood: ${flood.filter((f) => f.ok).length} accepted, ${flood.filter((f) => !f.ok).length} refused (503 / UNAVAILABLE); RSS peak ${afterFlood.peak} MiB, now ${afterFlood.now} MiB`);
+  t.diagnostic(
+    `flood: ${flood.filter((f) => f.ok).length} accepted, ${flood.filter((f) => !f.ok).length} refused (503 / UNAVAILABLE); RSS peak ${afterFlood.peak} MiB, now ${afterFlood.now} MiB`,
+  );
 
   // 5. It keeps serving, and memory stayed within the documented bound.
   assert.equal((await postHttp(agent.http, audit('after'))).status, 200);

@@ -73,8 +73,14 @@ for (const transport of ['grpc', 'http-json', 'http-proto'] as Transport[]) {
       assert.deepEqual(byKey.get('ratio'), { doubleValue: 0.5 });
       assert.deepEqual(byKey.get('tags'), { arrayValue: { values: [{ stringValue: 'a' }, { stringValue: 'b' }] } });
       const logins = app.filter((e) => e.json.record.eventName === 'audit.login');
-      assert.deepEqual(logins.map((e) => attr(e, 'user.id')), ['e-0', 'e-1', 'e-2', 'e-3', 'e-4']);
-      assert.equal(app.some((e) => String((e.json.record.body as { stringValue?: string })?.stringValue).startsWith('debug noise')), false);
+      assert.deepEqual(
+        logins.map((e) => attr(e, 'user.id')),
+        ['e-0', 'e-1', 'e-2', 'e-3', 'e-4'],
+      );
+      assert.equal(
+        app.some((e) => String((e.json.record.body as { stringValue?: string })?.stringValue).startsWith('debug noise')),
+        false,
+      );
       await fs.rm(dir, { recursive: true, force: true });
     });
   });

@@ -223,7 +223,11 @@ test('acknowledged entries lost with the LevelDB log are recorded in the new gen
     const delivered = entries.filter((e) => e.origin === first).length;
     assert.equal(from, delivered);
     assert.ok(to >= 12, `lost range [${from}, ${to}) covers the 10 acknowledged records`);
-    assert.ok(!ids(entries).some((id) => id.startsWith('lost-') && Number(id.slice(5)) >= 0 && entries.find((e) => attrOf(e, 'id') === id)!.seq >= from));
+    assert.ok(
+      !ids(entries).some(
+        (id) => id.startsWith('lost-') && Number(id.slice(5)) >= 0 && entries.find((e) => attrOf(e, 'id') === id)!.seq >= from,
+      ),
+    );
     assert.match(String(attrOf(genesis, 'sealtrail.quarantine_reason')), /went back in time|empty/);
     // The loss is a problem no reader can miss: verify names it and exits 1.
     const v = await runCli(['verify', archiveDir, '--key', path.join(dir, 'data', 'keys', 'test-agent.pub'), '--json']);

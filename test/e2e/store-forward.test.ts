@@ -65,7 +65,11 @@ interface ArchivedBatch {
  * 0, every checkpoint signed by `verifierKey` for `origin` with size = batch end and root =
  * the Merkle root recomputed from the archived entries, and the entries one hash chain.
  */
-async function checkArchive(archiveDir: string, origin: string, verifierKey: string): Promise<{ batches: ArchivedBatch[]; lines: string[] }> {
+async function checkArchive(
+  archiveDir: string,
+  origin: string,
+  verifierKey: string,
+): Promise<{ batches: ArchivedBatch[]; lines: string[] }> {
   const key = parseVerifierKey(verifierKey);
   const byRange = new Map<string, { start: number; end: number; entries?: string; checkpoint?: string }>();
   for (const f of await listFiles(archiveDir)) {
@@ -106,7 +110,11 @@ async function checkArchive(archiveDir: string, origin: string, verifierKey: str
     const cp = parseCheckpointBody(note.text);
     assert.equal(cp.origin, origin);
     assert.equal(cp.size, b.end, `${b.checkpoint} has size ${cp.size}`);
-    assert.deepEqual(Buffer.from(cp.root), Buffer.from(frontier.root()), `${b.checkpoint}: root differs from the root of the archived entries`);
+    assert.deepEqual(
+      Buffer.from(cp.root),
+      Buffer.from(frontier.root()),
+      `${b.checkpoint}: root differs from the root of the archived entries`,
+    );
     batches.push({ start: b.start, end: b.end, entries: b.entries, checkpoint: b.checkpoint });
     expectStart = b.end;
   }
@@ -169,7 +177,10 @@ describe('store and forward (real agent process)', { concurrency: true }, () => 
         assert.equal(buf.head?.sealedSize, lines.length);
         assert.equal(buf.cursors.get('file'), lines.length);
         // The helper's independent view (archive ∪ buffer) agrees.
-        assert.deepEqual((await allEntries(dir)).map((e) => e.line), lines);
+        assert.deepEqual(
+          (await allEntries(dir)).map((e) => e.line),
+          lines,
+        );
         const suffix = compression === 'gzip' ? '.entries.jsonl.gz' : '.entries.jsonl';
         for (const b of batches) assert.ok(b.entries.endsWith(suffix), `${b.entries} for compression ${compression}`);
       } finally {
@@ -197,16 +208,24 @@ describe('store and forward (real agent process)', { concurrency: true }, () => 
         }
       };
       await round(0);
-      const m1 = await eventually(async () => {
-        const m = await agent.metrics();
-        return metric(m, 'sealtrail_sealed_size') >= 100 && metric(m, 'sealtrail_sink_errors_total', 'file') > 0 ? m : null;
-      }, 20000, 'first batches sealed and failing');
+      const m1 = await eventually(
+        async () => {
+          const m = await agent.metrics();
+          return metric(m, 'sealtrail_sealed_size') >= 100 && metric(m, 'sealtrail_sink_errors_total', 'file') > 0 ? m : null;
+        },
+        20000,
+        'first batches sealed and failing',
+      );
       assert.equal(lag(m1), metric(m1, 'sealtrail_sealed_size'), 'nothing delivered: lag = every sealed entry');
       await round(1);
-      const m2 = await eventually(async () => {
-        const m = await agent.metrics();
-        return metric(m, 'sealtrail_sealed_size') >= 200 ? m : null;
-      }, 20000, 'second round sealed');
+      const m2 = await eventually(
+        async () => {
+          const m = await agent.metrics();
+          return metric(m, 'sealtrail_sealed_size') >= 200 ? m : null;
+        },
+        20000,
+        'second round sealed',
+      );
       assert.ok(lag(m2) > lag(m1), `lag grew: ${lag(m1)} -> ${lag(m2)}`);
       assert.equal(lag(m2), metric(m2, 'sealtrail_sealed_size'));
       assert.ok(metric(m2, 'sealtrail_sink_errors_total', 'file') > 0);
@@ -215,10 +234,14 @@ describe('store and forward (real agent process)', { concurrency: true }, () => 
       assert.deepEqual(await listFiles(archive), [], 'nothing reached the unwritable directory');
 
       await chattr('-i', archive);
-      const healed = await eventually(async () => {
-        const m = await agent.metrics();
-        return lag(m) === 0 && metric(m, 'sealtrail_sealed_size') >= 200 ? m : null;
-      }, 30000, 'lag back to 0');
+      const healed = await eventually(
+        async () => {
+          const m = await agent.metrics();
+          return lag(m) === 0 && metric(m, 'sealtrail_sealed_size') >= 200 ? m : null;
+        },
+        30000,
+        'lag back to 0',
+      );
       const recovered = await agent.waitForLog((l) => l.msg === 'sink recovered', 1000);
       assert.equal(recovered.batch_start, 0, 'delivery resumed with the first batch');
       grpc.close();
@@ -230,7 +253,10 @@ describe('store and forward (real agent process)', { concurrency: true }, () => 
       // Each batch was written once, in log order: checkpoint k is older than entries k+1.
       const ctime = async (f: string): Promise<bigint> => (await fs.stat(path.join(archive, f), { bigint: true })).ctimeNs;
       for (let i = 1; i < batches.length; i++) {
-        assert.ok((await ctime(batches[i - 1]!.checkpoint)) <= (await ctime(batches[i]!.entries)), `batch ${batches[i]!.start} was written before batch ${batches[i - 1]!.start}`);
+        assert.ok(
+          (await ctime(batches[i - 1]!.checkpoint)) <= (await ctime(batches[i]!.entries)),
+          `batch ${batches[i]!.start} was written before batch ${batches[i - 1]!.start}`,
+        );
       }
       assert.ok(metric(healed, 'sealtrail_sink_batches_delivered_total', 'file') >= 1);
       const buf = await readBuffer(path.join(dir, 'data'));
@@ -261,10 +287,18 @@ describe('store and forward (real agent process)', { concurrency: true }, () => 
         assert.equal(await send(agent, ids, null), true);
         sent.push(...ids);
       }
-      const m = await eventually(async () => {
-        const x = await agent.metrics();
-        return metric(x, 'sealtrail_sealed_size') >= 150 && lag(x, 'file/good') === 0 && metric(x, 'sealtrail_sink_errors_total', 'file/bad') > 0 ? x : null;
-      }, 30000, 'good sink caught up');
+      const m = await eventually(
+        async () => {
+          const x = await agent.metrics();
+          return metric(x, 'sealtrail_sealed_size') >= 150 &&
+            lag(x, 'file/good') === 0 &&
+            metric(x, 'sealtrail_sink_errors_total', 'file/bad') > 0
+            ? x
+            : null;
+        },
+        30000,
+        'good sink caught up',
+      );
       assert.equal(lag(m, 'file/bad'), metric(m, 'sealtrail_sealed_size'), 'the bad sink has nothing');
       assert.equal(metric(m, 'sealtrail_sink_errors_total', 'file/good'), 0);
       assert.ok(metric(m, 'sealtrail_buffer_entries') >= 150, 'batches stay buffered until every sink has them');
@@ -273,10 +307,14 @@ describe('store and forward (real agent process)', { concurrency: true }, () => 
       assert.deepEqual(await listFiles(bad), []);
 
       await chattr('-i', bad);
-      await eventually(async () => {
-        const x = await agent.metrics();
-        return lag(x, 'file/good') === 0 && lag(x, 'file/bad') === 0;
-      }, 30000, 'both sinks caught up');
+      await eventually(
+        async () => {
+          const x = await agent.metrics();
+          return lag(x, 'file/good') === 0 && lag(x, 'file/bad') === 0;
+        },
+        30000,
+        'both sinks caught up',
+      );
       assert.equal(await agent.stop(), 0);
 
       const g = await checkArchive(good, agent.origin, agent.verifierKey);
@@ -350,7 +388,11 @@ describe('store and forward (real agent process)', { concurrency: true }, () => 
         // The counter is per process, and a restarted agent may deliver some backlog before the
         // leaf is locked again: count from the snapshot, not from zero.
         const target = metric(before, 'sealtrail_sink_batches_delivered_total', 'file') + 1 + round * 4;
-        await eventually(async () => metric(await agent.metrics(), 'sealtrail_sink_batches_delivered_total', 'file') >= target, 30000, 'delivery started');
+        await eventually(
+          async () => metric(await agent.metrics(), 'sealtrail_sink_batches_delivered_total', 'file') >= target,
+          30000,
+          'delivery started',
+        );
         stop = true;
         await agent.kill();
         await sender;
@@ -360,7 +402,10 @@ describe('store and forward (real agent process)', { concurrency: true }, () => 
         const buf = await readBuffer(data);
         const cursor = buf.cursors.get('file') ?? 0;
         assert.ok(cursor > cursorBefore, `round ${round}: some batches were delivered (cursor ${cursorBefore} -> ${cursor})`);
-        assert.ok(cursor < (buf.head?.sealedSize ?? 0), `round ${round}: the kill landed before delivery finished (cursor ${cursor}, sealed ${buf.head?.sealedSize})`);
+        assert.ok(
+          cursor < (buf.head?.sealedSize ?? 0),
+          `round ${round}: the kill landed before delivery finished (cursor ${cursor}, sealed ${buf.head?.sealedSize})`,
+        );
         staleTemps = (await listFiles(archive)).filter((f) => path.basename(f).startsWith('.tmp-'));
         t.diagnostic(`round ${round}: killed at cursor ${cursor} of ${buf.head?.sealedSize} sealed; ${staleTemps.length} temp files left`);
       }
@@ -376,7 +421,11 @@ describe('store and forward (real agent process)', { concurrency: true }, () => 
       const buf = await readBuffer(data);
       assert.deepEqual(buf.entries, [], 'everything was delivered');
       assert.equal(buf.cursors.get('file'), lines.length);
-      assert.deepEqual((await allEntries(dir)).map((e) => e.line), lines, 'the archive alone holds the whole chain');
+      assert.deepEqual(
+        (await allEntries(dir)).map((e) => e.line),
+        lines,
+        'the archive alone holds the whole chain',
+      );
       const ids = new Set(appIds(lines));
       const lost = [...acked].filter((id) => !ids.has(id));
       assert.deepEqual(lost, [], `lost ${lost.length} of ${acked.size} acknowledged records`);
@@ -406,11 +455,25 @@ describe('store and forward (real agent process)', { concurrency: true }, () => 
       await chattr('+i', archive);
       const a1 = await startAgentWith(dir, yaml);
       agents.push(a1);
-      for (let i = 0; i < 3; i++) assert.equal(await send(a1, Array.from({ length: 10 }, (_, j) => `k${i}-${j}`), null), true);
-      await eventually(async () => {
-        const m = await a1.metrics();
-        return metric(m, 'sealtrail_sealed_size') >= 30 && lag(m, 'file/second') === 0 && metric(m, 'sealtrail_sink_errors_total', 'file') > 0;
-      }, 20000, 'file sink failing, second sink caught up');
+      for (let i = 0; i < 3; i++)
+        assert.equal(
+          await send(
+            a1,
+            Array.from({ length: 10 }, (_, j) => `k${i}-${j}`),
+            null,
+          ),
+          true,
+        );
+      await eventually(
+        async () => {
+          const m = await a1.metrics();
+          return (
+            metric(m, 'sealtrail_sealed_size') >= 30 && lag(m, 'file/second') === 0 && metric(m, 'sealtrail_sink_errors_total', 'file') > 0
+          );
+        },
+        20000,
+        'file sink failing, second sink caught up',
+      );
       assert.equal(await a1.stop(), 0);
 
       const before = await readBuffer(data);
@@ -432,18 +495,34 @@ describe('store and forward (real agent process)', { concurrency: true }, () => 
       const conflict = await a2.waitForLog(isConflictLog, 20000);
       assert.equal(conflict.sink, 'file');
       assert.equal(conflict.batch_start, 0);
-      const m = await eventually(async () => {
-        const x = await a2.metrics();
-        return metric(x, 'sealtrail_sink_conflict', 'file') === 1 ? x : null;
-      }, 10000, 'conflict gauge');
+      const m = await eventually(
+        async () => {
+          const x = await a2.metrics();
+          return metric(x, 'sealtrail_sink_conflict', 'file') === 1 ? x : null;
+        },
+        10000,
+        'conflict gauge',
+      );
       assert.equal(metric(m, 'sealtrail_sink_conflict', 'file/second'), 0);
 
       // The healthy sink keeps delivering new batches.
-      for (let i = 0; i < 2; i++) assert.equal(await send(a2, Array.from({ length: 10 }, (_, j) => `n${i}-${j}`), null), true);
-      const m2 = await eventually(async () => {
-        const x = await a2.metrics();
-        return metric(x, 'sealtrail_sealed_size') >= first.end + 20 && lag(x, 'file/second') === 0 ? x : null;
-      }, 20000, 'second sink delivers after the conflict');
+      for (let i = 0; i < 2; i++)
+        assert.equal(
+          await send(
+            a2,
+            Array.from({ length: 10 }, (_, j) => `n${i}-${j}`),
+            null,
+          ),
+          true,
+        );
+      const m2 = await eventually(
+        async () => {
+          const x = await a2.metrics();
+          return metric(x, 'sealtrail_sealed_size') >= first.end + 20 && lag(x, 'file/second') === 0 ? x : null;
+        },
+        20000,
+        'second sink delivers after the conflict',
+      );
       assert.equal(lag(m2, 'file'), metric(m2, 'sealtrail_sealed_size'), 'the conflicted sink did not move');
       assert.equal(metric(m2, 'sealtrail_sink_conflict', 'file'), 1);
       assert.equal(await a2.stop(), 0);
@@ -459,10 +538,18 @@ describe('store and forward (real agent process)', { concurrency: true }, () => 
         'the conflicted batch is still in the buffer, unchanged',
       );
       assert.equal(after.cursors.get('file'), 0, 'the conflicted sink cursor did not pass the batch');
-      for (let s = first.start; s < first.end; s++) assert.ok(after.entries.some((e) => e.seq === s), `entry ${s} stays buffered`);
+      for (let s = first.start; s < first.end; s++)
+        assert.ok(
+          after.entries.some((e) => e.seq === s),
+          `entry ${s} stays buffered`,
+        );
       const s2 = await checkArchive(second, a2.origin, a2.verifierKey);
       assert.equal(after.cursors.get('file/second'), s2.lines.length);
-      assert.deepEqual((await allEntries(dir, second)).map((e) => e.line), s2.lines, 'the second sink has the whole chain');
+      assert.deepEqual(
+        (await allEntries(dir, second)).map((e) => e.line),
+        s2.lines,
+        'the second sink has the whole chain',
+      );
       const ids = appIds(s2.lines);
       assert.equal(ids.length, 50);
     } finally {
@@ -477,7 +564,10 @@ describe('store and forward (real agent process)', { concurrency: true }, () => 
     try {
       await fs.mkdir(archive);
       await chattr('+i', archive);
-      const agent = await startAgentWith(dir, testConfig(dir, { bufferMaxSize: '64KiB', maxBytes: '16KiB', maxRecords: 20, maxAge: '100ms' }));
+      const agent = await startAgentWith(
+        dir,
+        testConfig(dir, { bufferMaxSize: '64KiB', maxBytes: '16KiB', maxRecords: 20, maxAge: '100ms' }),
+      );
       agents.push(agent);
 
       // Accepted before the buffer fills (raw clients: we know exactly what was acknowledged).
@@ -523,7 +613,11 @@ describe('store and forward (real agent process)', { concurrency: true }, () => 
       const grpcLogger = grpcProvider.getLogger('full-buffer', '1');
       const grpcEmitted = 5;
       for (let i = 0; i < grpcEmitted; i++) grpcLogger.emit({ body: filler, attributes: { audit: true, id: `g${i}` } });
-      await eventually(() => grpcCounting.pending === 0 && grpcCounting.ok.size + grpcCounting.failed.size === grpcEmitted, 30000, 'gRPC SDK exports settled');
+      await eventually(
+        () => grpcCounting.pending === 0 && grpcCounting.ok.size + grpcCounting.failed.size === grpcEmitted,
+        30000,
+        'gRPC SDK exports settled',
+      );
 
       // Heal the sink well within the SDK's retry window (one retry after Retry-After seconds,
       // inside its 10 s export timeout).

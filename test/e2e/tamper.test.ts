@@ -35,7 +35,12 @@ async function produce(compression: 'none' | 'gzip'): Promise<Produced> {
   const agent = await startAgentWith(dir, testConfig(dir, { name: 'tamper', compression, maxRecords: 6, maxAge: '50ms' }));
   try {
     for (let r = 0; r < 5; r++) {
-      const body = encodeRequest(Array.from({ length: 5 }, (_, i) => ({ body: `user ${r} changed setting ${i}`, attributes: { audit: true, 'user.id': `u${r}`, n: i } })));
+      const body = encodeRequest(
+        Array.from({ length: 5 }, (_, i) => ({
+          body: `user ${r} changed setting ${i}`,
+          attributes: { audit: true, 'user.id': `u${r}`, n: i },
+        })),
+      );
       const res = await postHttp(agent.http, body);
       assert.equal(res.status, 200);
     }
@@ -120,5 +125,8 @@ test('tamper: an unreferenced extra file is a warning, not a failure (exit 0)', 
   const { code, report } = await verify(copy, plain.verifierKeyFile);
   assert.equal(code, 0);
   assert.deepEqual(report.problems, []);
-  assert.deepEqual(report.warnings.map((w) => [w.code, w.object]), [['UNREFERENCED_OBJECT', name]]);
+  assert.deepEqual(
+    report.warnings.map((w) => [w.code, w.object]),
+    [['UNREFERENCED_OBJECT', name]],
+  );
 });

@@ -19,11 +19,64 @@ function openssl(args: string[], cwd: string): void {
 
 /** A CA, a server certificate for 127.0.0.1 and a client certificate, all signed by the CA. */
 async function makePki(dir: string): Promise<void> {
-  openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=test-ca'], dir);
+  openssl(
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.crt',
+      '-days',
+      '2',
+      '-subj',
+      '/CN=test-ca',
+    ],
+    dir,
+  );
   await fs.writeFile(path.join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1\n');
   for (const who of ['server', 'client']) {
-    openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', `${who}.key`, '-out', `${who}.csr`, '-subj', `/CN=${who}`], dir);
-    openssl(['x509', '-req', '-in', `${who}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${who}.crt`, '-days', '2', ...(who === 'server' ? ['-extfile', 'san.ext'] : [])], dir);
+    openssl(
+      [
+        'req',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-keyout',
+        `${who}.key`,
+        '-out',
+        `${who}.csr`,
+        '-subj',
+        `/CN=${who}`,
+      ],
+      dir,
+    );
+    openssl(
+      [
+        'x509',
+        '-req',
+        '-in',
+        `${who}.csr`,
+        '-CA',
+        'ca.crt',
+        '-CAkey',
+        'ca.key',
+        '-CAcreateserial',
+        '-out',
+        `${who}.crt`,
+        '-days',
+        '2',
+        ...(who === 'server' ? ['-extfile', 'san.ext'] : []),
+      ],
+      dir,
+    );
   }
 }
 
@@ -35,7 +88,17 @@ function httpsPost(addr: string, body: Buffer, opts: { pki: string; clientCert: 
     const key = opts.clientCert ? await fs.readFile(path.join(opts.pki, 'client.key')) : undefined;
     return new Promise<number>((resolve, reject) => {
       const req = https.request(
-        { host, port: Number(port), path: '/v1/logs', method: 'POST', ca, cert, key, agent: false, headers: { 'content-type': 'application/x-protobuf', ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}) } },
+        {
+          host,
+          port: Number(port),
+          path: '/v1/logs',
+          method: 'POST',
+          ca,
+          cert,
+          key,
+          agent: false,
+          headers: { 'content-type': 'application/x-protobuf', ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}) },
+        },
         (res) => {
           res.resume();
           res.on('end', () => resolve(res.statusCode ?? 0));
@@ -57,8 +120,14 @@ async function grpcExport(addr: string, body: Buffer, pki: string, clientCert: b
   md.set('authorization', `Bearer ${token}`);
   try {
     return await new Promise((resolve) => {
-      client.makeUnaryRequest('/opentelemetry.proto.collector.logs.v1.LogsService/Export', (b: Buffer) => b, (b: Buffer) => b, body, md, { deadline: Date.now() + 10000 }, (err) =>
-        resolve(err ? err.code : grpc.status.OK),
+      client.makeUnaryRequest(
+        '/opentelemetry.proto.collector.logs.v1.LogsService/Export',
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+        body,
+        md,
+        { deadline: Date.now() + 10000 },
+        (err) => resolve(err ? err.code : grpc.status.OK),
       );
     });
   } finally {
@@ -81,8 +150,9 @@ it('mTLS and bearer auth on both receivers: only authenticated clients are chain
     const req = (id: string) => encodeRequest([{ body: id, attributes: { audit: true, id } }]);
     assert.equal(await httpsPost(agent.http, req('https-ok'), { pki, clientCert: true, token: 's3cret-token' }), 200);
     assert.equal(await httpsPost(agent.http, req('https-bad-token'), { pki, clientCert: true, token: 'wrong' }), 401);
-    await assert.rejects(httpsPost(agent.http, req('https-no-cert'), { pki, clientCert: false, token: 's3cret-token' }), (e: NodeJS.ErrnoException) =>
-      /certificate|handshake|socket hang up|ECONNRESET/i.test(`${e.code} ${e.message}`),
+    await assert.rejects(
+      httpsPost(agent.http, req('https-no-cert'), { pki, clientCert: false, token: 's3cret-token' }),
+      (e: NodeJS.ErrnoException) => /certificate|handshake|socket hang up|ECONNRESET/i.test(`${e.code} ${e.message}`),
     );
     assert.equal(await grpcExport(agent.grpc, req('grpc-ok'), pki, true, 's3cret-token'), grpc.status.OK);
     assert.equal(await grpcExport(agent.grpc, req('grpc-bad-token'), pki, true, 'wrong'), grpc.status.UNAUTHENTICATED);
@@ -104,13 +174,20 @@ it('a signer key file readable by others is refused at start-up', async () => {
   const yaml = testConfig(dir).replace('  shutdown_timeout:', `  signing_key: ${path.join(keys, 'loose.key')}\n  shutdown_timeout:`);
   await fs.writeFile(path.join(dir, 'config.yaml'), yaml);
   const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-    const p = spawn(process.execPath, [CLI, 'run', '--config', path.join(dir, 'config.yaml')], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    const p = spawn(process.execPath, [CLI, 'run', '--config', path.join(dir, 'config.yaml')], {
+      cwd: REPO_ROOT,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let err = '';
     p.stderr.setEncoding('utf8').on('data', (c: string) => (err += c));
     p.on('exit', (c) => resolve({ code: c, stderr: err }));
   });
   assert.equal(code, 1);
-  const failure = stderr.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { msg: string; code?: string; error?: string }).find((l) => l.msg === 'start-up failed');
+  const failure = stderr
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { msg: string; code?: string; error?: string })
+    .find((l) => l.msg === 'start-up failed');
   assert.equal(failure?.code, 'KEY');
   assert.match(failure?.error ?? '', /mode 0644/);
   await fs.rm(dir, { recursive: true, force: true });

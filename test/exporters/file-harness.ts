@@ -79,4 +79,3 @@ export async function makeFileHarness<S extends Sink = FileSink>(
     },
   };
 }
-

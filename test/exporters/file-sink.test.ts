@@ -46,7 +46,10 @@ describe('file sink', () => {
       await deliverBatch(h.sink, makeTestBatch(origin, 4, 8), { gzip: true });
       const files = (await walk(h.root)).files;
       assert.equal(files.length, 4);
-      assert.deepEqual(files.filter((f) => path.basename(f).startsWith('.tmp-')), []);
+      assert.deepEqual(
+        files.filter((f) => path.basename(f).startsWith('.tmp-')),
+        [],
+      );
       for (const f of files) assert.equal((await fsp.stat(path.join(h.root, f))).mode & 0o777, 0o444, f);
     }));
 
@@ -107,7 +110,13 @@ describe('file sink', () => {
       await ok.start();
       assert.ok((await fsp.stat(nested)).isDirectory());
       await fsp.writeFile(path.join(tmp, 'plain-file'), 'x');
-      const bad = new FileSink({ type: 'file', id: 'file/bad', directory: path.join(tmp, 'plain-file', 'archive'), compression: 'none', immutable: false });
+      const bad = new FileSink({
+        type: 'file',
+        id: 'file/bad',
+        directory: path.join(tmp, 'plain-file', 'archive'),
+        compression: 'none',
+        immutable: false,
+      });
       await assertRejectsCode(bad.start(), 'SINK_PERMANENT');
     } finally {
       await fsp.rm(tmp, { recursive: true, force: true });

@@ -34,10 +34,13 @@ sinkConformanceSuite({
     return {
       sink,
       async readBack(name) {
-        return fsp.readFile(path.join(root, ...name.split('/'))).then((b) => new Uint8Array(b), (err: NodeJS.ErrnoException) => {
-          if (err.code === 'ENOENT') return null;
-          throw err;
-        });
+        return fsp.readFile(path.join(root, ...name.split('/'))).then(
+          (b) => new Uint8Array(b),
+          (err: NodeJS.ErrnoException) => {
+            if (err.code === 'ENOENT') return null;
+            throw err;
+          },
+        );
       },
       listNames: async () => (await walk(root)).files,
       injectTransientFault: () => setDirsWritable(root, false),
@@ -56,7 +59,10 @@ describe('sink packages: loading', () => {
     try {
       await fsp.writeFile(path.join(dir, 'nofactory.js'), 'export const x = 1;\n');
       const cases: Array<[ModuleExporterConfig, RegExp]> = [
-        [moduleConfig('@acme/sealtrail-sink-absent', {}), /exporters\.module\/dir\.package: package "@acme\/sealtrail-sink-absent" is not installed/],
+        [
+          moduleConfig('@acme/sealtrail-sink-absent', {}),
+          /exporters\.module\/dir\.package: package "@acme\/sealtrail-sink-absent" is not installed/,
+        ],
         [moduleConfig(path.join(dir, 'nope'), {}), /exporters\.module\/dir\.package: .*nope does not exist/],
         [moduleConfig(path.join(dir, 'nofactory.js'), {}), /exports neither a createSink function nor a default function/],
         [moduleConfig(FIXTURE, {}), /exporters\.module\/dir\.directory: is required/],
@@ -79,7 +85,10 @@ describe('sink packages: loading', () => {
       await fsp.cp(FIXTURE, installed, { recursive: true });
       const cwd = path.join(dir, 'etc', 'sealtrail');
       await fsp.mkdir(cwd, { recursive: true });
-      const s = new ModuleSink({ ...moduleConfig('@acme/sealtrail-sink-dir', { directory: path.join(dir, 'out') }), resolveFrom: cwd }, () => {});
+      const s = new ModuleSink(
+        { ...moduleConfig('@acme/sealtrail-sink-dir', { directory: path.join(dir, 'out') }), resolveFrom: cwd },
+        () => {},
+      );
       await s.start();
       assert.equal(await s.put('a/b.checkpoint', new TextEncoder().encode('x\n')), 'written');
       assert.equal(await fsp.readFile(path.join(dir, 'out', 'a', 'b.checkpoint'), 'utf8'), 'x\n');
@@ -107,7 +116,10 @@ describe('sink packages: in the running agent', () => {
     );
     t.after(() => agent.kill());
     for (let i = 0; i < 10; i++) {
-      const res = await postHttp(agent.http, encodeRequest(Array.from({ length: 5 }, (_, k) => ({ body: `r ${i}.${k}`, attributes: { audit: true } }))));
+      const res = await postHttp(
+        agent.http,
+        encodeRequest(Array.from({ length: 5 }, (_, k) => ({ body: `r ${i}.${k}`, attributes: { audit: true } }))),
+      );
       assert.equal(res.status, 200);
     }
     assert.ok(agent.logs.some((l) => l.msg === 'example directory sink started' && l.sink === 'module/dir'));
@@ -116,10 +128,16 @@ describe('sink packages: in the running agent', () => {
     const r = await runCli(['verify', pkgOut, '--key', keyFile]);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     const files = (await walk(pkgOut)).files.sort();
-    assert.ok(files.some((f) => f.endsWith('.entries.jsonl.gz')), 'gzip objects, as configured');
+    assert.ok(
+      files.some((f) => f.endsWith('.entries.jsonl.gz')),
+      'gzip objects, as configured',
+    );
     assert.ok(files.filter((f) => f.endsWith('.checkpoint')).length >= 8, `50 records in batches of 7: ${files.length} files`);
     const fileSinkCheckpoints = (await walk(path.join(dir, 'archive'))).files.filter((f) => f.endsWith('.checkpoint')).sort();
-    assert.deepEqual(files.filter((f) => f.endsWith('.checkpoint')), fileSinkCheckpoints);
+    assert.deepEqual(
+      files.filter((f) => f.endsWith('.checkpoint')),
+      fileSinkCheckpoints,
+    );
     if (isRoot) await setDirsWritable(dir, true);
     await fsp.rm(dir, { recursive: true, force: true });
   });

@@ -5,7 +5,8 @@ import { isTransientS3Error, sinkErrorFrom } from '../../exporters/s3/errors.js'
 import { parseS3Location, s3ClientConfigFromEnv } from '../../verify/s3-archive.js';
 import { isVerifyError } from '../../verify/errors.js';
 
-const s3err = (name: string, status?: number) => Object.assign(new Error(name), { name, ...(status ? { $metadata: { httpStatusCode: status } } : {}) });
+const s3err = (name: string, status?: number) =>
+  Object.assign(new Error(name), { name, ...(status ? { $metadata: { httpStatusCode: status } } : {}) });
 
 test('network failures, 5xx, 429/408 and throttling codes are transient', () => {
   for (const e of [
@@ -45,12 +46,20 @@ test('s3:// locations parse into bucket and a "/"-terminated prefix', () => {
   assert.deepEqual(parseS3Location('s3://audit-bucket/prod/'), { bucket: 'audit-bucket', prefix: 'prod/' });
   assert.equal(parseS3Location('/var/archive'), null);
   for (const bad of ['s3://', 's3://A_B', 's3://x', 's3:///prefix']) {
-    assert.throws(() => parseS3Location(bad), (e) => isVerifyError(e, 'USAGE'), bad);
+    assert.throws(
+      () => parseS3Location(bad),
+      (e) => isVerifyError(e, 'USAGE'),
+      bad,
+    );
   }
 });
 
 test('reader settings come from the AWS environment; an endpoint implies path style', () => {
-  assert.deepEqual(s3ClientConfigFromEnv({}), { region: 'us-east-1', requestChecksumCalculation: 'WHEN_REQUIRED', responseChecksumValidation: 'WHEN_REQUIRED' });
+  assert.deepEqual(s3ClientConfigFromEnv({}), {
+    region: 'us-east-1',
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
   const c = s3ClientConfigFromEnv({ AWS_REGION: 'eu-west-1', AWS_ENDPOINT_URL: 'http://a', AWS_ENDPOINT_URL_S3: 'http://127.0.0.1:7480' });
   assert.equal(c.region, 'eu-west-1');
   assert.equal(c.endpoint, 'http://127.0.0.1:7480');

@@ -48,7 +48,7 @@ it('deliverBatch in the worker writes entries then checkpoint, is a no-op when r
       const entries = await h.readBack(entriesObjectName(origin, 0, 5, gzip));
       const plain = gzip ? new Uint8Array(gunzipSync(entries!)) : entries;
       assert.deepEqual(plain, batch.lines);
-      assert.equal(new TextDecoder().decode((await h.readBack(checkpointObjectName(origin, 0, 5)))), batch.checkpoint);
+      assert.equal(new TextDecoder().decode(await h.readBack(checkpointObjectName(origin, 0, 5))), batch.checkpoint);
     }
     await assertRejectsCode(h.sink.deliverBatch(makeTestBatch(origin, 0, 5, 'other'), { gzip: false }), 'SINK_CONFLICT');
   } finally {

@@ -6,7 +6,14 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { after, describe, it } from 'node:test';
-import { Refusal, verifyBatch, type IncomingBatch, type OriginState, type RefusalCode, type TrustedKeyEntry } from '../../gateway/verify-batch.js';
+import {
+  Refusal,
+  verifyBatch,
+  type IncomingBatch,
+  type OriginState,
+  type RefusalCode,
+  type TrustedKeyEntry,
+} from '../../gateway/verify-batch.js';
 import { formatCheckpointBody, parseVerifierKey } from '../../verify/note.js';
 import { buildArchive, newSigner, tempDir } from '../verify/fixtures.js';
 
@@ -20,7 +27,16 @@ async function batches(n = 3, size = 4): Promise<IncomingBatch[]> {
   const dir = await tempDir();
   dirs.push(dir);
   const fx = await buildArchive(dir, { entries: n * size, batchSize: size, agentName: 'fx', signer });
-  return Promise.all(fx.batches.map(async (b) => ({ origin: fx.origin, start: b.start, end: b.end, gzip: false, entriesObject: new Uint8Array(await fs.readFile(path.join(dir, b.entries))), checkpoint: b.note })));
+  return Promise.all(
+    fx.batches.map(async (b) => ({
+      origin: fx.origin,
+      start: b.start,
+      end: b.end,
+      gzip: false,
+      entriesObject: new Uint8Array(await fs.readFile(path.join(dir, b.entries))),
+      checkpoint: b.note,
+    })),
+  );
 }
 
 function refused(fn: () => unknown, code: RefusalCode): void {
@@ -57,15 +73,45 @@ describe('gateway batch verification', () => {
     const [b0, b1] = await batches();
     const s0 = verifyBatch(b0!, null, trusted, MAX).next;
     const rogue = newSigner('agent-key'); // same name, other key
-    refused(() => verifyBatch({ ...b0!, checkpoint: rogue.signNote(b0!.checkpoint.slice(0, b0!.checkpoint.indexOf('\n\n') + 1)) }, null, trusted, MAX), 'UNKNOWN_KEY');
+    refused(
+      () =>
+        verifyBatch(
+          { ...b0!, checkpoint: rogue.signNote(b0!.checkpoint.slice(0, b0!.checkpoint.indexOf('\n\n') + 1)) },
+          null,
+          trusted,
+          MAX,
+        ),
+      'UNKNOWN_KEY',
+    );
     refused(() => verifyBatch(b0!, null, [{ ...trusted[0]!, originPrefix: 'sealtrail/other/' }], MAX), 'UNKNOWN_KEY');
     const sig = b0!.checkpoint.lastIndexOf(' ') + 20; // past the 4-byte key id, inside the signature
     const flipped = b0!.checkpoint.slice(0, sig) + (b0!.checkpoint[sig] === 'A' ? 'B' : 'A') + b0!.checkpoint.slice(sig + 1);
     refused(() => verifyBatch({ ...b0!, checkpoint: flipped }, null, trusted, MAX), 'BAD_SIGNATURE');
     refused(() => verifyBatch(b1!, null, trusted, MAX), 'GAP');
-    refused(() => verifyBatch(editLine(b1!, 2, (l) => l.replace('updated setting', 'deleted setting')), s0, trusted, MAX), 'TAMPERED');
-    refused(() => verifyBatch(editLine(b1!, 1, (l) => l.replace('"seq":5', '"seq":6')), s0, trusted, MAX), 'TAMPERED');
-    refused(() => verifyBatch({ ...b1!, entriesObject: b1!.entriesObject.subarray(0, b1!.entriesObject.length - 1) }, s0, trusted, MAX), 'TAMPERED');
+    refused(
+      () =>
+        verifyBatch(
+          editLine(b1!, 2, (l) => l.replace('updated setting', 'deleted setting')),
+          s0,
+          trusted,
+          MAX,
+        ),
+      'TAMPERED',
+    );
+    refused(
+      () =>
+        verifyBatch(
+          editLine(b1!, 1, (l) => l.replace('"seq":5', '"seq":6')),
+          s0,
+          trusted,
+          MAX,
+        ),
+      'TAMPERED',
+    );
+    refused(
+      () => verifyBatch({ ...b1!, entriesObject: b1!.entriesObject.subarray(0, b1!.entriesObject.length - 1) }, s0, trusted, MAX),
+      'TAMPERED',
+    );
     const forged = signer.signNote(formatCheckpointBody(b0!.origin, b0!.end, randomBytes(32)));
     refused(() => verifyBatch({ ...b0!, checkpoint: forged }, s0, trusted, MAX), 'FORK');
     // A second chain under the same origin and key, extending a different history: a fork.

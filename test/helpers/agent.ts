@@ -102,7 +102,12 @@ export interface AgentProcess {
   metrics(): Promise<Map<string, number>>;
 }
 
-export async function startAgent(opts: { configPath: string; env?: Record<string, string>; cwd?: string; timeoutMs?: number }): Promise<AgentProcess> {
+export async function startAgent(opts: {
+  configPath: string;
+  env?: Record<string, string>;
+  cwd?: string;
+  timeoutMs?: number;
+}): Promise<AgentProcess> {
   const proc = spawn(process.execPath, [CLI, 'run', '--config', opts.configPath], {
     cwd: opts.cwd ?? REPO_ROOT,
     env: { ...process.env, SEALTRAIL_LOG_LEVEL: 'info', ...opts.env },
@@ -211,7 +216,8 @@ export async function eventually<T>(fn: () => Promise<T> | T, timeoutMs = 20000,
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${last instanceof Error ? last.message : JSON.stringify(last)}` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last ? `: ${last instanceof Error ? last.message : JSON.stringify(last)}` : ''}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }

@@ -4,7 +4,13 @@ import { ClassicLevel } from 'classic-level';
 
 export interface BufferContents {
   chain: { origin: string; chainId: string; agentName: string } | null;
-  head: { chain: { size: number; lastHash: string; frontier: string[] }; sealedSize: number; bytes: number; entries: number; lowWater: number } | null;
+  head: {
+    chain: { size: number; lastHash: string; frontier: string[] };
+    sealedSize: number;
+    bytes: number;
+    entries: number;
+    lowWater: number;
+  } | null;
   entries: Array<{ seq: number; line: string }>;
   batches: Array<{ start: number; end: number; checkpoint: string }>;
   cursors: Map<string, number>;
@@ -23,8 +29,7 @@ export async function readBuffer(dataDir: string): Promise<BufferContents> {
         const lines = v.toString('utf8').split('\n');
         if (lines.pop() !== '') throw new Error(`segment ${k} does not end with a newline`);
         lines.forEach((line, i) => out.entries.push({ seq: Number(k.slice(2)) + i, line }));
-      }
-      else if (k.startsWith('b!')) out.batches.push(JSON.parse(v.toString()));
+      } else if (k.startsWith('b!')) out.batches.push(JSON.parse(v.toString()));
       else if (k.startsWith('c!')) out.cursors.set(k.slice(2), JSON.parse(v.toString()).next);
     }
     return out;

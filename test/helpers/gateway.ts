@@ -12,7 +12,11 @@ export interface RawBatch {
   checkpoint: string;
 }
 
-export async function postBatch(addr: string, b: RawBatch, token: string | null): Promise<{ status: number; body: { code?: string; reason?: string; status?: string } }> {
+export async function postBatch(
+  addr: string,
+  b: RawBatch,
+  token: string | null,
+): Promise<{ status: number; body: { code?: string; reason?: string; status?: string } }> {
   const cp = Buffer.from(b.checkpoint, 'utf8');
   const headers: Record<string, string> = {
     'content-type': 'application/vnd.sealtrail.batch',

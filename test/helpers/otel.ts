@@ -26,9 +26,15 @@ export interface SdkClient {
   shutdown(): Promise<void>;
 }
 
-export function sdkClient(transport: Transport, agent: { grpc: string; http: string }, opts: { batch?: boolean; serviceName?: string; scope?: string } = {}): SdkClient {
+export function sdkClient(
+  transport: Transport,
+  agent: { grpc: string; http: string },
+  opts: { batch?: boolean; serviceName?: string; scope?: string } = {},
+): SdkClient {
   const exporter = makeExporter(transport, agent);
-  const processor = opts.batch ? new BatchLogRecordProcessor({ exporter, maxExportBatchSize: 512, scheduledDelayMillis: 50 }) : new SimpleLogRecordProcessor({ exporter });
+  const processor = opts.batch
+    ? new BatchLogRecordProcessor({ exporter, maxExportBatchSize: 512, scheduledDelayMillis: 50 })
+    : new SimpleLogRecordProcessor({ exporter });
   const provider = new LoggerProvider({
     resource: resourceFromAttributes({ 'service.name': opts.serviceName ?? 'test-app', 'deployment.environment.name': 'test' }),
     processors: [processor],

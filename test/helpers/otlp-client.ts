@@ -72,7 +72,8 @@ export class GrpcLogsClient {
         body,
         new grpc.Metadata(),
         { deadline: Date.now() + deadlineMs },
-        (err: grpc.ServiceError | null) => resolve(err ? { code: err.code, details: err.details, metadata: err.metadata } : { code: grpc.status.OK, details: '' }),
+        (err: grpc.ServiceError | null) =>
+          resolve(err ? { code: err.code, details: err.details, metadata: err.metadata } : { code: grpc.status.OK, details: '' }),
       );
     });
   }

@@ -15,7 +15,11 @@ export interface Received {
 }
 
 export interface OtlpRequestObject {
-  resourceLogs?: Array<{ resource?: unknown; schemaUrl?: string; scopeLogs?: Array<{ scope?: unknown; schemaUrl?: string; logRecords?: Array<Record<string, unknown>> }> }>;
+  resourceLogs?: Array<{
+    resource?: unknown;
+    schemaUrl?: string;
+    scopeLogs?: Array<{ scope?: unknown; schemaUrl?: string; logRecords?: Array<Record<string, unknown>> }>;
+  }>;
 }
 
 export interface Upstream {
@@ -102,9 +106,10 @@ export async function startHttpUpstream(): Promise<Upstream> {
   return {
     address: `127.0.0.1:${addr.port}`,
     received,
-    close: () => new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
   };
 }

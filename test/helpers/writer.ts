@@ -27,9 +27,25 @@ export async function openTestWriter(dir: string, opts: TestWriterOptions = {}) 
   const hwFile = path.join(dir, 'buffer.hwm');
   const store = await openStore(path.join(dir, 'buffer'), await HighWaterFile.read(hwFile));
   const highWater = await HighWaterFile.open(hwFile);
-  const chainInfo = store.chain ?? { origin: TEST_ORIGIN, agentName: 't', chainId: '0123456789abcdef0123456789abcdef', keyName: 'test-key', keyId: '00000000', createdAt: '' };
+  const chainInfo = store.chain ?? {
+    origin: TEST_ORIGIN,
+    agentName: 't',
+    chainId: '0123456789abcdef0123456789abcdef',
+    keyName: 'test-key',
+    keyId: '00000000',
+    createdAt: '',
+  };
   const newChain = store.ledger === null;
-  const ledger: Ledger = store.ledger ?? { chain: Chain.empty(), sealedSize: 0, sealedRoot: '', bytes: 0, entries: 0, lowWater: 0, unsealedSince: 0, unsealedBytes: 0 };
+  const ledger: Ledger = store.ledger ?? {
+    chain: Chain.empty(),
+    sealedSize: 0,
+    sealedRoot: '',
+    bytes: 0,
+    entries: 0,
+    lowWater: 0,
+    unsealedSince: 0,
+    unsealedBytes: 0,
+  };
   const cursors = new Map<string, number | null>();
   for (const s of opts.sinks ?? []) cursors.set(s, newChain ? null : await readCursor(store.db, s));
   const writer = new BufferWriter({

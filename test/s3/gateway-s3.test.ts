@@ -55,19 +55,36 @@ describe('gateway to S3', () => {
       const yaml = testConfig(d, {
         name: n,
         maxRecords: 5,
-        exporters: { yaml: `  file:\n    directory: ${path.join(d, 'archive')}\n  sealtrail/gw:\n    endpoint: http://${gwAddr}\n`, ids: ['file', 'sealtrail/gw'] },
+        exporters: {
+          yaml: `  file:\n    directory: ${path.join(d, 'archive')}\n  sealtrail/gw:\n    endpoint: http://${gwAddr}\n`,
+          ids: ['file', 'sealtrail/gw'],
+        },
       }).replace('  shutdown_timeout:', `  signing_key: ${path.join(keysDir, `${n}.key`)}\n  shutdown_timeout:`);
       agents.push(await startAgentWith(d, yaml));
     }
     for (const a of agents) {
-      for (let i = 0; i < 4; i++) assert.equal((await postHttp(a.http, encodeRequest([{ body: `r${i}`, attributes: { audit: true } }, { body: `s${i}`, attributes: { audit: true } }]))).status, 200);
+      for (let i = 0; i < 4; i++)
+        assert.equal(
+          (
+            await postHttp(
+              a.http,
+              encodeRequest([
+                { body: `r${i}`, attributes: { audit: true } },
+                { body: `s${i}`, attributes: { audit: true } },
+              ]),
+            )
+          ).status,
+          200,
+        );
     }
     for (const a of agents) assert.equal(await a.stop(), 0);
     await eventually(async () => (await gw.metrics()).get('sealtrail_gateway_batches_total')! >= 4, 20000, 'gateway stored batches');
     assert.equal(await gw.stop(), 0);
 
     const reader = new S3ArchiveReader({ bucket, prefix }, { client: s3Client(server) });
-    const keys = await Promise.all(names.map(async (n) => parseVerifierKey((await fs.readFile(path.join(keysDir, `${n}.pub`), 'utf8')).trim())));
+    const keys = await Promise.all(
+      names.map(async (n) => parseVerifierKey((await fs.readFile(path.join(keysDir, `${n}.pub`), 'utf8')).trim())),
+    );
     const report = await verifyArchive(reader, { keys });
     assert.equal(report.ok, true, JSON.stringify(report).slice(0, 2000));
     const client = s3Client(server);

@@ -96,14 +96,19 @@ function verifyCli(prefix: string, verifierKey: string): Promise<{ code: number;
     AWS_ENDPOINT_URL_S3: server.endpoint,
   };
   return new Promise((resolve, reject) => {
-    execFile(process.execPath, [CLI, 'verify', `s3://${bucket}/${prefix}`, '--key', verifierKey, '--json'], { env }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-      try {
-        resolve({ code, report: JSON.parse(stdout) });
-      } catch {
-        reject(new Error(`verify exited ${code}: ${stderr}`));
-      }
-    });
+    execFile(
+      process.execPath,
+      [CLI, 'verify', `s3://${bucket}/${prefix}`, '--key', verifierKey, '--json'],
+      { env },
+      (err, stdout, stderr) => {
+        const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+        try {
+          resolve({ code, report: JSON.parse(stdout) });
+        } catch {
+          reject(new Error(`verify exited ${code}: ${stderr}`));
+        }
+      },
+    );
   });
 }
 
@@ -174,7 +179,11 @@ describe('agent with the s3 exporter on Ceph RGW', () => {
       await gw.stop();
       emit(23); // accepted into the buffer while the store is down
       await client.flush();
-      await eventually(async () => ((await agent!.metrics()).get('sealtrail_sink_errors_total{sink="s3/archive"}') ?? 0) >= 2, 20_000, 'failed deliveries during the outage');
+      await eventually(
+        async () => ((await agent!.metrics()).get('sealtrail_sink_errors_total{sink="s3/archive"}') ?? 0) >= 2,
+        20_000,
+        'failed deliveries during the outage',
+      );
       assert.ok(((await lag()) ?? 0) > 0, 'entries wait in the buffer during the outage');
       assert.equal((await allVersions(admin, prefix)).length, before);
       emit(6);
@@ -214,7 +223,11 @@ describe('agent with the s3 exporter on Ceph RGW', () => {
       const sent = Array.from({ length: 9 }, (_, i) => `late ${i}`);
       for (const body of sent) client.logger.emit({ eventName: 'audit.late', body });
       await client.flush();
-      await eventually(async () => (await agent!.metrics()).get('sealtrail_records_accepted_total') === 9, 10_000, 'records acknowledged while the store is down');
+      await eventually(
+        async () => (await agent!.metrics()).get('sealtrail_records_accepted_total') === 9,
+        10_000,
+        'records acknowledged while the store is down',
+      );
       await gw.start();
       const arrived = async () => (await archivedBodies(new S3ArchiveReader({ bucket, prefix }, { client: admin }))).length;
       await eventually(async () => (await arrived()) === sent.length, 30_000, 'buffered records delivered once the store is up');
@@ -248,10 +261,17 @@ describe('agent with the s3 exporter on Ceph RGW', () => {
       for (let i = 0; i < 10; i++) client.logger.emit({ eventName: 'audit.x', body: `x ${i}` });
       await client.flush();
       await client.shutdown();
-      await eventually(async () => (await agent!.metrics()).get('sealtrail_sink_conflict{sink="s3/archive"}') === 1, 20_000, 'sink stopped on conflict');
+      await eventually(
+        async () => (await agent!.metrics()).get('sealtrail_sink_conflict{sink="s3/archive"}') === 1,
+        20_000,
+        'sink stopped on conflict',
+      );
       await agent.waitForLog((l) => l.level === 'error' && /conflict/.test(l.msg));
       const versions = await allVersions(admin, prefix);
-      assert.deepEqual(versions.filter((k) => prefix + k === key), [key.slice(prefix.length)]);
+      assert.deepEqual(
+        versions.filter((k) => prefix + k === key),
+        [key.slice(prefix.length)],
+      );
       const got = await admin.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
       assert.deepEqual(Buffer.from(await got.Body!.transformToByteArray()), planted);
       // The batch before it was delivered; the conflicting batch's checkpoint and later batches were not.
@@ -271,11 +291,18 @@ describe('agent with the s3 exporter on Ceph RGW', () => {
     const cases: Array<{ bucket: string; secret: string; expect: RegExp }> = [
       { bucket: plain, secret: server.secretAccessKey, expect: new RegExp(`Object Lock is not enabled on bucket [\\\\"]*${plain}`) },
       { bucket: missing, secret: server.secretAccessKey, expect: new RegExp(`bucket [\\\\"]*${missing}[\\\\"]* does not exist`) },
-      { bucket, secret: 'not-the-secret-not-the-secret-not-the-sec', expect: new RegExp(`credentials were rejected for bucket [\\\\"]*${bucket}`) },
+      {
+        bucket,
+        secret: 'not-the-secret-not-the-secret-not-the-sec',
+        expect: new RegExp(`credentials were rejected for bucket [\\\\"]*${bucket}`),
+      },
     ];
     for (const c of cases) {
       const dir = await tempDir();
-      const yaml = testConfig(dir, { exporters: s3ExporterYaml('misconfig/', server.endpoint) }).replace(`bucket: ${bucket}`, `bucket: ${c.bucket}`);
+      const yaml = testConfig(dir, { exporters: s3ExporterYaml('misconfig/', server.endpoint) }).replace(
+        `bucket: ${bucket}`,
+        `bucket: ${c.bucket}`,
+      );
       await assert.rejects(startAgentWith(dir, yaml, { TEST_S3_KEY: server.accessKeyId, TEST_S3_SECRET: c.secret }), (err: Error) => {
         assert.match(err.message, /exited with code [1-9]/);
         assert.match(err.message, c.expect);

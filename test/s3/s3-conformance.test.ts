@@ -67,7 +67,9 @@ sinkConformanceSuite({
       async injectPermanentFault() {
         const policy = {
           Version: '2012-10-17',
-          Statement: [{ Effect: 'Deny', Principal: '*', Action: ['s3:GetObject', 's3:PutObject'], Resource: [`arn:aws:s3:::${bucket}/${prefix}*`] }],
+          Statement: [
+            { Effect: 'Deny', Principal: '*', Action: ['s3:GetObject', 's3:PutObject'], Resource: [`arn:aws:s3:::${bucket}/${prefix}*`] },
+          ],
         };
         await admin.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: JSON.stringify(policy) }));
       },

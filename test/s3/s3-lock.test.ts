@@ -92,13 +92,21 @@ test('deleting or shortening a locked batch version is refused with 403 AccessDe
   // refusal): halfway between now and the version's real retain-until date (about 120 s out).
   const held = await admin.send(new GetObjectRetentionCommand({ Bucket: bucket, Key: key, VersionId }));
   const until = held.Retention?.RetainUntilDate?.getTime();
-  assert.ok(until !== undefined && until - Date.now() > 30_000, `the sink set a retention about 120 s out (got ${String(held.Retention?.RetainUntilDate)})`);
+  assert.ok(
+    until !== undefined && until - Date.now() > 30_000,
+    `the sink set a retention about 120 s out (got ${String(held.Retention?.RetainUntilDate)})`,
+  );
   const shorter = new Date(Date.now() + (until - Date.now()) / 2);
   for (const cmd of [
     new DeleteObjectCommand({ Bucket: bucket, Key: key, VersionId }),
     new DeleteObjectCommand({ Bucket: bucket, Key: key, VersionId, BypassGovernanceRetention: true }),
     new PutObjectRetentionCommand({ Bucket: bucket, Key: key, VersionId, Retention: { Mode: 'COMPLIANCE', RetainUntilDate: shorter } }),
-    new PutObjectRetentionCommand({ Bucket: bucket, Key: key, VersionId, Retention: { Mode: 'GOVERNANCE', RetainUntilDate: new Date(Date.now() + 86_400_000) } }),
+    new PutObjectRetentionCommand({
+      Bucket: bucket,
+      Key: key,
+      VersionId,
+      Retention: { Mode: 'GOVERNANCE', RetainUntilDate: new Date(Date.now() + 86_400_000) },
+    }),
   ]) {
     await assert.rejects(admin.send(cmd as never), (e) => statusOf(e) === 403 && nameOf(e) === 'AccessDenied');
   }
@@ -133,11 +141,17 @@ test('an overwrite PUT and a delete marker leave the locked first version, which
 
   const { report, reader } = await verifyS3(prefix, fx);
   // The chain verifies from the first versions; only the version history is reported.
-  assert.deepEqual(report.problems.map((p) => [p.code, p.object]), [
-    ['OBJECT_OVERWRITTEN', fx.batches[0]!.entries],
-    ['OBJECT_DELETE_MARKER', fx.batches[1]!.checkpoint],
-  ]);
-  assert.match(report.problems[0]!.message, /^2 later versions were written over this name; a plain GET returns the newest, whose bytes differ \(16 bytes, .*the first version \(\d+ bytes, .*\) is what was verified$/);
+  assert.deepEqual(
+    report.problems.map((p) => [p.code, p.object]),
+    [
+      ['OBJECT_OVERWRITTEN', fx.batches[0]!.entries],
+      ['OBJECT_DELETE_MARKER', fx.batches[1]!.checkpoint],
+    ],
+  );
+  assert.match(
+    report.problems[0]!.message,
+    /^2 later versions were written over this name; a plain GET returns the newest, whose bytes differ \(16 bytes, .*the first version \(\d+ bytes, .*\) is what was verified$/,
+  );
   assert.match(report.problems[1]!.message, /a plain GET or listing finds the object deleted; the first version .* is what was verified$/);
   assert.equal(report.origins[0]?.entries, 9);
   assert.deepEqual(reader.overwritten, [fx.batches[0]!.entries]);
@@ -147,12 +161,21 @@ test('an overwrite PUT and a delete marker leave the locked first version, which
   assert.equal(current.report.ok, false);
   const codes = new Set(current.report.problems.map((p) => p.code));
   assert.ok(codes.has('MISSING_CHECKPOINT'), JSON.stringify(current.report.problems));
-  assert.ok(current.report.problems.some((p) => p.object === fx.batches[0]!.entries), JSON.stringify(current.report.problems));
+  assert.ok(
+    current.report.problems.some((p) => p.object === fx.batches[0]!.entries),
+    JSON.stringify(current.report.problems),
+  );
 });
 
 /** `sealtrail verify s3://bucket/prefix --json` as a child process, configured through the AWS environment. */
 function verifyCli(prefix: string, key: string): Promise<{ code: number; report: Report }> {
-  const env = { ...process.env, AWS_ACCESS_KEY_ID: server.accessKeyId, AWS_SECRET_ACCESS_KEY: server.secretAccessKey, AWS_REGION: server.region, AWS_ENDPOINT_URL_S3: server.endpoint };
+  const env = {
+    ...process.env,
+    AWS_ACCESS_KEY_ID: server.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: server.secretAccessKey,
+    AWS_REGION: server.region,
+    AWS_ENDPOINT_URL_S3: server.endpoint,
+  };
   return new Promise((resolve, reject) => {
     execFile(process.execPath, [CLI, 'verify', `s3://${bucket}/${prefix}`, '--key', key, '--json'], { env }, (err, stdout, stderr) => {
       const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
@@ -186,13 +209,22 @@ test('sealtrail verify s3://: a batch overwritten with other bytes and a delete-
 
   const { code, report } = await verifyCli(prefix, fx.verifierKey);
   assert.equal(code, 1);
-  assert.deepEqual(report.problems.map((p) => [p.code, p.object]), [
-    ['OBJECT_OVERWRITTEN', over],
-    ['OBJECT_DELETE_MARKER', gone],
-  ]);
-  assert.match(report.problems[0]!.message, /^1 later version was written over this name; a plain GET returns the newest, whose bytes differ/);
+  assert.deepEqual(
+    report.problems.map((p) => [p.code, p.object]),
+    [
+      ['OBJECT_OVERWRITTEN', over],
+      ['OBJECT_DELETE_MARKER', gone],
+    ],
+  );
+  assert.match(
+    report.problems[0]!.message,
+    /^1 later version was written over this name; a plain GET returns the newest, whose bytes differ/,
+  );
   assert.match(report.problems[1]!.message, /finds the object deleted/);
-  assert.deepEqual(report.origins.map((o) => o.entries), [13]);
+  assert.deepEqual(
+    report.origins.map((o) => o.entries),
+    [13],
+  );
 });
 
 test('the archive reader lists paginated, sorted names relative to the prefix and streams objects', async () => {

@@ -167,7 +167,10 @@ test('start: a wrong secret key and an unknown access key are CONFIG errors abou
     const sink = createS3Sink(s3Config(server, { bucket: lockBucket, ...over }), recordingLog());
     await assert.rejects(sink.start(), (e) => {
       assert.ok(isSealtrailError(e, 'CONFIG'), String(e));
-      assert.match(e.message, new RegExp(`credentials were rejected for bucket "${lockBucket}" \\(403 (SignatureDoesNotMatch|InvalidAccessKeyId)\\)`));
+      assert.match(
+        e.message,
+        new RegExp(`credentials were rejected for bucket "${lockBucket}" \\(403 (SignatureDoesNotMatch|InvalidAccessKeyId)\\)`),
+      );
       return true;
     });
     await sink.close();
@@ -175,7 +178,10 @@ test('start: a wrong secret key and an unknown access key are CONFIG errors abou
 });
 
 test('put: wrong credentials and a missing bucket are SINK_PERMANENT', async () => {
-  const bad = createS3Sink(s3Config(server, { bucket: lockBucket, secretAccessKey: 'wrong-secret-wrong-secret-wrong-secret00' }), recordingLog());
+  const bad = createS3Sink(
+    s3Config(server, { bucket: lockBucket, secretAccessKey: 'wrong-secret-wrong-secret-wrong-secret00' }),
+    recordingLog(),
+  );
   await assert.rejects(bad.put(NAME, bytes('x\n')), (e) => isSealtrailError(e, 'SINK_PERMANENT') && /403/.test(e.message));
   await bad.close();
   const gone = createS3Sink(s3Config(server, { bucket: `st-missing-${Date.now()}` }), recordingLog());
@@ -211,5 +217,8 @@ test('close is idempotent, safe before start, and a closed sink refuses puts', a
 });
 
 test('a prefix that does not end in "/" is a CONFIG error', () => {
-  assert.throws(() => createS3Sink(s3Config(server, { bucket: lockBucket, prefix: 'no-slash' }), recordingLog()), (e) => isSealtrailError(e, 'CONFIG'));
+  assert.throws(
+    () => createS3Sink(s3Config(server, { bucket: lockBucket, prefix: 'no-slash' }), recordingLog()),
+    (e) => isSealtrailError(e, 'CONFIG'),
+  );
 });

@@ -57,11 +57,15 @@ export function defaultRecord(seq: number): string {
 
 export function genesisRecord(origin: string, verifierKey: string, extra: Record<string, string | number> = {}): string {
   // As the agent writes them (agent/own-events.ts): OTLP/JSON, an intValue as a decimal string.
-  const more = Object.entries(extra).map(([k, v]) => `,{"key":${JSON.stringify(k)},"value":${typeof v === 'number' ? `{"intValue":"${v}"}` : `{"stringValue":${JSON.stringify(v)}}`}}`);
+  const more = Object.entries(extra).map(
+    ([k, v]) =>
+      `,{"key":${JSON.stringify(k)},"value":${typeof v === 'number' ? `{"intValue":"${v}"}` : `{"stringValue":${JSON.stringify(v)}}`}}`,
+  );
   return `{"body":{"stringValue":"chain started"},"attributes":[{"key":"sealtrail.origin","value":{"stringValue":${JSON.stringify(origin)}}},{"key":"sealtrail.verifier_key","value":{"stringValue":${JSON.stringify(verifierKey)}}}${more.join('')}],"eventName":"sealtrail.genesis"}`;
 }
 
-export const STOP_RECORD = '{"body":{"stringValue":"agent stopping"},"attributes":[{"key":"sealtrail.reason","value":{"stringValue":"SIGTERM"}}],"eventName":"sealtrail.stop"}';
+export const STOP_RECORD =
+  '{"body":{"stringValue":"agent stopping"},"attributes":[{"key":"sealtrail.reason","value":{"stringValue":"SIGTERM"}}],"eventName":"sealtrail.stop"}';
 
 export async function tempDir(): Promise<string> {
   return fs.mkdtemp(path.join((await import('node:os')).tmpdir(), 'sealtrail-'));
@@ -82,8 +86,17 @@ export async function buildArchive(dir: string, opts: FixtureOptions): Promise<F
     const end = Math.min(opts.entries, start + opts.batchSize);
     const lines: string[] = [];
     for (let seq = start; seq < end; seq++) {
-      const record = seq === 0 ? genesisRecord(origin, signer.verifierKey(), opts.genesis) : opts.stop && seq === opts.entries - 1 ? STOP_RECORD : recordOf(seq);
-      const line = encodeEntry(seq, prev, timeOf(seq), envJson, { resource: opts.resource ?? '{"attributes":[{"key":"service.name","value":{"stringValue":"billing"}}]}', scope: '{"name":"audit"}', record });
+      const record =
+        seq === 0
+          ? genesisRecord(origin, signer.verifierKey(), opts.genesis)
+          : opts.stop && seq === opts.entries - 1
+            ? STOP_RECORD
+            : recordOf(seq);
+      const line = encodeEntry(seq, prev, timeOf(seq), envJson, {
+        resource: opts.resource ?? '{"attributes":[{"key":"service.name","value":{"stringValue":"billing"}}]}',
+        scope: '{"name":"audit"}',
+        record,
+      });
       const h = entryHash(Buffer.from(line, 'utf8'));
       frontier.append(h);
       prev = Buffer.from(h).toString('hex');

@@ -252,7 +252,10 @@ export const TAMPER_CASES: TamperCase[] = [
       const trusted = await readNote(a, last.checkpoint);
       await fs.rm(file(a, last.entries));
       await fs.rm(file(a, last.checkpoint));
-      return { expect: { code: 'TRUNCATED', object: `${a.origin}/${pos(last.start)}-${pos(last.end)}`, seq: last.start }, trusted: [trusted] };
+      return {
+        expect: { code: 'TRUNCATED', object: `${a.origin}/${pos(last.start)}-${pos(last.end)}`, seq: last.start },
+        trusted: [trusted],
+      };
     },
   },
   {

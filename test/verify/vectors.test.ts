@@ -6,13 +6,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CompactFrontier, leafHash } from '../../verify/merkle.js';
-import {
-  consistencyProof,
-  inclusionProof,
-  rootFromInclusionProof,
-  verifyConsistency,
-  verifyInclusion,
-} from '../../verify/proof.js';
+import { consistencyProof, inclusionProof, rootFromInclusionProof, verifyConsistency, verifyInclusion } from '../../verify/proof.js';
 
 // dist/test/verify/x.test.js -> repo root is three levels up.
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -33,7 +27,9 @@ const hex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'hex'));
 const toB64 = (u: Uint8Array): string => Buffer.from(u).toString('base64');
 
 // The reference tree's leaves (README.md beside the vectors).
-const LEAVES = ['', '00', '10', '2021', '3031', '40414243', '5051525354555657', '606162636465666768696a6b6c6d6e6f'].map((h) => leafHash(hex(h)));
+const LEAVES = ['', '00', '10', '2021', '3031', '40414243', '5051525354555657', '606162636465666768696a6b6c6d6e6f'].map((h) =>
+  leafHash(hex(h)),
+);
 // Roots of its first n leaves, n = 1..8, computed independently with python3 hashlib from the
 // RFC 6962 definition (MTH recursion, split at the largest power of two below n); the size-8
 // value is the one the README states.
@@ -49,8 +45,22 @@ const ROOTS: Record<number, string> = {
 };
 const sizeOfRoot = new Map(Object.entries(ROOTS).map(([n, h]) => [toB64(hex(h)), Number(n)]));
 
-interface InclusionVector { leafIdx: number; treeSize: number; root: string; leafHash: string; proof: string[] | null; wantErr: boolean }
-interface ConsistencyVector { size1: number; size2: number; root1: string; root2: string; proof: string[] | null; wantErr: boolean }
+interface InclusionVector {
+  leafIdx: number;
+  treeSize: number;
+  root: string;
+  leafHash: string;
+  proof: string[] | null;
+  wantErr: boolean;
+}
+interface ConsistencyVector {
+  size1: number;
+  size2: number;
+  root1: string;
+  root2: string;
+  proof: string[] | null;
+  wantErr: boolean;
+}
 
 const inclusionFiles = jsonFiles(path.join(VECTORS, 'inclusion'));
 const consistencyFiles = jsonFiles(path.join(VECTORS, 'consistency'));
@@ -100,7 +110,10 @@ test('every root in the vectors that belongs to the reference tree has the size 
   for (const file of consistencyFiles) {
     const v = JSON.parse(readFileSync(file, 'utf8')) as ConsistencyVector;
     if (v.wantErr) continue;
-    for (const [root, size] of [[v.root1, v.size1], [v.root2, v.size2]] as const) {
+    for (const [root, size] of [
+      [v.root1, v.size1],
+      [v.root2, v.size2],
+    ] as const) {
       const n = sizeOfRoot.get(root);
       if (n !== undefined) {
         assert.equal(n, size, file);

@@ -13,7 +13,10 @@ import { TAMPER_CASES, addUnreferenced, scanArchive } from './tamper-cases.js';
 import type { Report } from '../../verify/report.js';
 import { isVerifyError } from '../../verify/errors.js';
 
-async function withArchive(opts: { gzip?: boolean; entries?: number; batchSize?: number }, fn: (fx: Fixture) => Promise<void>): Promise<void> {
+async function withArchive(
+  opts: { gzip?: boolean; entries?: number; batchSize?: number },
+  fn: (fx: Fixture) => Promise<void>,
+): Promise<void> {
   const dir = await tempDir();
   try {
     const fx = await buildArchive(dir, { entries: opts.entries ?? 40, batchSize: opts.batchSize ?? 10, gzip: opts.gzip, stop: true });
@@ -56,7 +59,10 @@ test('a trusted checkpoint at a batch boundary, mid-batch, or equal to the archi
   await withArchive({}, async (fx) => {
     const { rootOfLeaves, leafHash } = await import('../../verify/merkle.js');
     const { formatCheckpointBody } = await import('../../verify/note.js');
-    const lines = [...(await readLines(path.join(fx.dir, fx.batches[0]!.entries))), ...(await readLines(path.join(fx.dir, fx.batches[1]!.entries)))];
+    const lines = [
+      ...(await readLines(path.join(fx.dir, fx.batches[0]!.entries))),
+      ...(await readLines(path.join(fx.dir, fx.batches[1]!.entries))),
+    ];
     const root15 = rootOfLeaves(lines.slice(0, 15).map((l) => leafHash(Buffer.from(l, 'utf8'))));
     const mid = fx.signer.signNote(formatCheckpointBody(fx.origin, 15, root15));
     const r = await verify(fx, [fx.batches[1]!.note, mid, fx.batches[3]!.note]);
@@ -85,11 +91,17 @@ test('tamper: without a trusted checkpoint, tail truncation shows as a chain wit
     await fs.rm(path.join(fx.dir, last.entries));
     await fs.rm(path.join(fx.dir, last.checkpoint));
     const r = await verify(fx);
-    assert.deepEqual(r.problems.map((p) => [p.code, p.object, p.seq]), [['CHAIN_UNTERMINATED', fx.batches[2]!.entries, 29]]);
+    assert.deepEqual(
+      r.problems.map((p) => [p.code, p.object, p.seq]),
+      [['CHAIN_UNTERMINATED', fx.batches[2]!.entries, 29]],
+    );
     assert.equal(r.origins[0]!.size, 30);
     const live = await verifyArchive(new DirArchiveReader(fx.dir), { keys: [parseVerifierKey(fx.verifierKey)], live: true });
     assert.equal(live.ok, true);
-    assert.deepEqual(live.warnings.map((w) => [w.code, w.object, w.seq]), [['CHAIN_UNTERMINATED', fx.batches[2]!.entries, 29]]);
+    assert.deepEqual(
+      live.warnings.map((w) => [w.code, w.object, w.seq]),
+      [['CHAIN_UNTERMINATED', fx.batches[2]!.entries, 29]],
+    );
   });
 });
 
@@ -99,7 +111,10 @@ test('an unreferenced extra file is a warning, not a failure', async () => {
     const r = await verify(fx);
     assert.equal(r.ok, true);
     assert.deepEqual(r.problems, []);
-    assert.deepEqual(r.warnings.map((w) => [w.code, w.object]), [['UNREFERENCED_OBJECT', name]]);
+    assert.deepEqual(
+      r.warnings.map((w) => [w.code, w.object]),
+      [['UNREFERENCED_OBJECT', name]],
+    );
   });
 });
 
@@ -107,10 +122,13 @@ test('an edited body is located once: its entry, then the checkpoint root of its
   await withArchive({}, async (fx) => {
     await TAMPER_CASES[0]!.apply(await scanArchive(fx.dir), { signer: fx.signer, otherSigner: newSigner('x') });
     const r = await verify(fx);
-    assert.deepEqual(r.problems.map((p) => [p.code, p.object, p.seq]), [
-      ['ENTRY_HASH_MISMATCH', fx.batches[1]!.entries, 11],
-      ['ROOT_MISMATCH', fx.batches[1]!.checkpoint, 10],
-    ]);
+    assert.deepEqual(
+      r.problems.map((p) => [p.code, p.object, p.seq]),
+      [
+        ['ENTRY_HASH_MISMATCH', fx.batches[1]!.entries, 11],
+        ['ROOT_MISMATCH', fx.batches[1]!.checkpoint, 10],
+      ],
+    );
   });
 });
 
@@ -119,7 +137,10 @@ test('a trusted checkpoint with a different root at a mid-batch size is a fork',
     const { formatCheckpointBody } = await import('../../verify/note.js');
     const forged = fx.signer.signNote(formatCheckpointBody(fx.origin, 15, new Uint8Array(32).fill(7)));
     const r = await verify(fx, [forged]);
-    assert.deepEqual(r.problems.map((p) => [p.code, p.object, p.seq]), [['FORK', fx.batches[1]!.entries, 14]]);
+    assert.deepEqual(
+      r.problems.map((p) => [p.code, p.object, p.seq]),
+      [['FORK', fx.batches[1]!.entries, 14]],
+    );
   });
 });
 
@@ -147,7 +168,10 @@ test('hostile lines: garbage, a missing final newline, a line that is not an obj
     lines[3] = '\u0000\u00ff{not json';
     await writeLines(f, lines);
     let r = await verify(fx);
-    assert.deepEqual(r.problems.slice(0, 1).map((p) => [p.code, p.object, p.seq]), [['MALFORMED_ENTRY', b.entries, 13]]);
+    assert.deepEqual(
+      r.problems.slice(0, 1).map((p) => [p.code, p.object, p.seq]),
+      [['MALFORMED_ENTRY', b.entries, 13]],
+    );
 
     await fs.writeFile(f, lines.join('\n')); // no final newline
     r = await verify(fx);
@@ -155,7 +179,10 @@ test('hostile lines: garbage, a missing final newline, a line that is not an obj
 
     await writeLines(f, ['[1,2,3]']);
     r = await verify(fx);
-    assert.deepEqual(r.problems.slice(0, 1).map((p) => [p.code, p.seq]), [['MALFORMED_ENTRY', 10]]);
+    assert.deepEqual(
+      r.problems.slice(0, 1).map((p) => [p.code, p.seq]),
+      [['MALFORMED_ENTRY', 10]],
+    );
   });
 });
 
@@ -165,7 +192,10 @@ test('the last line of a batch deleted: the batch is short by that seq', async (
     const f = path.join(fx.dir, b.entries);
     await writeLines(f, (await readLines(f)).slice(0, -1));
     const r = await verify(fx);
-    assert.deepEqual(r.problems.map((p) => [p.code, p.object, p.seq]), [['BATCH_LENGTH_MISMATCH', b.entries, 19]]);
+    assert.deepEqual(
+      r.problems.map((p) => [p.code, p.object, p.seq]),
+      [['BATCH_LENGTH_MISMATCH', b.entries, 19]],
+    );
   });
 });
 
@@ -177,7 +207,13 @@ test('entry 0 must be a genesis entry with a zero prev', async () => {
     lines[0] = lines[0]!.replace('sealtrail.genesis', 'audit.genesis').replace(/"prev":"0/, '"prev":"1');
     await writeLines(f, lines);
     const r = await verify(fx);
-    assert.deepEqual(r.problems.slice(0, 2).map((p) => [p.code, p.seq]), [['PREV_MISMATCH', 0], ['GENESIS_MISSING', 0]]);
+    assert.deepEqual(
+      r.problems.slice(0, 2).map((p) => [p.code, p.seq]),
+      [
+        ['PREV_MISMATCH', 0],
+        ['GENESIS_MISSING', 0],
+      ],
+    );
   });
 });
 
@@ -187,12 +223,18 @@ test('a checkpoint whose origin or size disagrees with its object name', async (
     const b = fx.batches[2]!;
     await fs.writeFile(path.join(fx.dir, b.checkpoint), fx.signer.signNote(formatCheckpointBody(fx.origin, 25, new Uint8Array(32))));
     const b1 = fx.batches[1]!;
-    await fs.writeFile(path.join(fx.dir, b1.checkpoint), fx.signer.signNote(formatCheckpointBody('sealtrail/other/' + '0'.repeat(32), 20, new Uint8Array(32))));
+    await fs.writeFile(
+      path.join(fx.dir, b1.checkpoint),
+      fx.signer.signNote(formatCheckpointBody('sealtrail/other/' + '0'.repeat(32), 20, new Uint8Array(32))),
+    );
     const r = await verify(fx);
-    assert.deepEqual(r.problems.map((p) => [p.code, p.object]), [
-      ['ORIGIN_MISMATCH', b1.checkpoint],
-      ['CHECKPOINT_SIZE_MISMATCH', b.checkpoint],
-    ]);
+    assert.deepEqual(
+      r.problems.map((p) => [p.code, p.object]),
+      [
+        ['ORIGIN_MISMATCH', b1.checkpoint],
+        ['CHECKPOINT_SIZE_MISMATCH', b.checkpoint],
+      ],
+    );
   });
 });
 
@@ -201,7 +243,10 @@ test('a checkpoint that is not a signed note is MALFORMED_CHECKPOINT', async () 
     const b = fx.batches[2]!;
     await fs.writeFile(path.join(fx.dir, b.checkpoint), Buffer.from([0xff, 0xfe, 0x0a]));
     const r = await verify(fx);
-    assert.deepEqual(r.problems.map((p) => [p.code, p.object, p.seq]), [['MALFORMED_CHECKPOINT', b.checkpoint, 20]]);
+    assert.deepEqual(
+      r.problems.map((p) => [p.code, p.object, p.seq]),
+      [['MALFORMED_CHECKPOINT', b.checkpoint, 20]],
+    );
   });
 });
 
@@ -215,7 +260,10 @@ test('one root holding two origins verifies each chain separately', async () => 
     assert.deepEqual(r.problems, []);
     assert.deepEqual(
       r.origins.map((o) => [o.origin, o.size, o.batches]),
-      [[a.origin, 12, 3], [b.origin, 7, 3]].sort((x, y) => String(x[0]).localeCompare(String(y[0]))),
+      [
+        [a.origin, 12, 3],
+        [b.origin, 7, 3],
+      ].sort((x, y) => String(x[0]).localeCompare(String(y[0]))),
     );
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
@@ -227,11 +275,20 @@ test('an empty archive is a NOT_FOUND error (a path mistake), unless a trusted c
   try {
     const signer = newSigner();
     const keys = [parseVerifierKey(signer.verifierKey())];
-    await assert.rejects(verifyArchive(new DirArchiveReader(dir), { keys }), (e) => isVerifyError(e, 'NOT_FOUND') && /no sealtrail archive found under .*\(it is empty\)/.test(e.message));
+    await assert.rejects(
+      verifyArchive(new DirArchiveReader(dir), { keys }),
+      (e) => isVerifyError(e, 'NOT_FOUND') && /no sealtrail archive found under .*\(it is empty\)/.test(e.message),
+    );
     const { formatCheckpointBody } = await import('../../verify/note.js');
     const origin = 'sealtrail/gone/' + 'a'.repeat(32);
-    const r = await verifyArchive(new DirArchiveReader(dir), { keys, trusted: [signer.signNote(formatCheckpointBody(origin, 5, new Uint8Array(32)))] });
-    assert.deepEqual(r.problems.map((p) => [p.code, p.object]), [['TRUNCATED', `${origin}/${'0'.repeat(16)}-${'5'.padStart(16, '0')}`]]);
+    const r = await verifyArchive(new DirArchiveReader(dir), {
+      keys,
+      trusted: [signer.signNote(formatCheckpointBody(origin, 5, new Uint8Array(32)))],
+    });
+    assert.deepEqual(
+      r.problems.map((p) => [p.code, p.object]),
+      [['TRUNCATED', `${origin}/${'0'.repeat(16)}-${'5'.padStart(16, '0')}`]],
+    );
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }
@@ -243,14 +300,20 @@ test('both a plain and a gzip entries object for one batch is DUPLICATE_OBJECT',
     const { gzipSync } = await import('node:zlib');
     await fs.writeFile(path.join(fx.dir, b.entries + '.gz'), gzipSync(await fs.readFile(path.join(fx.dir, b.entries))));
     const r = await verify(fx);
-    assert.deepEqual(r.problems.map((p) => [p.code, p.object]), [['DUPLICATE_OBJECT', b.entries + '.gz']]);
+    assert.deepEqual(
+      r.problems.map((p) => [p.code, p.object]),
+      [['DUPLICATE_OBJECT', b.entries + '.gz']],
+    );
   });
 });
 
 test('progress is reported with growing entry counts', async () => {
   await withArchive({}, async (fx) => {
     const seen: number[] = [];
-    await verifyArchive(new DirArchiveReader(fx.dir), { keys: [parseVerifierKey(fx.verifierKey)], onProgress: (p) => seen.push(p.entries) });
+    await verifyArchive(new DirArchiveReader(fx.dir), {
+      keys: [parseVerifierKey(fx.verifierKey)],
+      onProgress: (p) => seen.push(p.entries),
+    });
     assert.ok(seen.length >= 4);
     assert.equal(seen[seen.length - 1], 40);
   });
@@ -265,10 +328,16 @@ test('a chain relabelled under another origin, even re-signed with the key, is c
       await fs.rename(path.join(fx.dir, b.entries), path.join(fx.dir, b.entries.replace(fx.origin, other)));
       const cp = parseCheckpointBody(parseNote(await fs.readFile(path.join(fx.dir, b.checkpoint), 'utf8')).text);
       await fs.rm(path.join(fx.dir, b.checkpoint));
-      await fs.writeFile(path.join(fx.dir, b.checkpoint.replace(fx.origin, other)), fx.signer.signNote(formatCheckpointBody(other, cp.size, cp.root)));
+      await fs.writeFile(
+        path.join(fx.dir, b.checkpoint.replace(fx.origin, other)),
+        fx.signer.signNote(formatCheckpointBody(other, cp.size, cp.root)),
+      );
     }
     const r = await verify(fx);
-    assert.deepEqual(r.problems.map((p) => [p.code, p.seq]), [['GENESIS_MISSING', 0]]);
+    assert.deepEqual(
+      r.problems.map((p) => [p.code, p.seq]),
+      [['GENESIS_MISSING', 0]],
+    );
     assert.match(r.problems[0]!.message, /records origin/);
   });
 });
@@ -277,8 +346,17 @@ test('suggestArchiveRoot: object names from a path inside an archive, or above o
   const { suggestArchiveRoot } = await import('../../verify/locate.js');
   const file = `${'0'.repeat(16)}-${'0'.repeat(15)}5.checkpoint`;
   const chain = 'ab'.repeat(16);
-  assert.match(suggestArchiveRoot('s3://b/pre/sealtrail/agent-1/', [`${chain}/${file}`])!, /2 levels below its root\): point verify at the archive root, e\.g\. s3:\/\/b\/pre\/$/);
-  assert.match(suggestArchiveRoot('/x/arch/sealtrail', [`agent-1/${chain}/${file}`])!, /one level below its root\): point verify at the archive root, e\.g\. \/x\/arch$/);
-  assert.match(suggestArchiveRoot('s3://b/', [`a/b/sealtrail/agent-1/${chain}/${file}`])!, /further down: point verify at its root, e\.g\. s3:\/\/b\/a\/b\/$/);
+  assert.match(
+    suggestArchiveRoot('s3://b/pre/sealtrail/agent-1/', [`${chain}/${file}`])!,
+    /2 levels below its root\): point verify at the archive root, e\.g\. s3:\/\/b\/pre\/$/,
+  );
+  assert.match(
+    suggestArchiveRoot('/x/arch/sealtrail', [`agent-1/${chain}/${file}`])!,
+    /one level below its root\): point verify at the archive root, e\.g\. \/x\/arch$/,
+  );
+  assert.match(
+    suggestArchiveRoot('s3://b/', [`a/b/sealtrail/agent-1/${chain}/${file}`])!,
+    /further down: point verify at its root, e\.g\. s3:\/\/b\/a\/b\/$/,
+  );
   assert.equal(suggestArchiveRoot('/x', ['notes.txt', `agent-1/${chain}/readme`]), null);
 });

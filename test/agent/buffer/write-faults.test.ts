@@ -38,7 +38,11 @@ test('a failed write publishes no state, refuses with STORAGE, and the writer re
     w.writer.on('sealed', (b) => sealedEvents.push(b.end));
     await fill(path.join(dir, 'filler'));
     // Big appends until LevelDB's log cannot take one (a few small ones may still fit).
-    const big = Array.from({ length: 64 }, (_, i) => ({ resource: '{}', scope: '{}', record: JSON.stringify({ body: { stringValue: 'x'.repeat(4000) + i } }) }));
+    const big = Array.from({ length: 64 }, (_, i) => ({
+      resource: '{}',
+      scope: '{}',
+      record: JSON.stringify({ body: { stringValue: 'x'.repeat(4000) + i } }),
+    }));
     let failure: unknown = null;
     for (let i = 0; i < 200 && failure === null; i++) await w.writer.append(big).catch((e: unknown) => (failure = e));
     assert.ok(isSealtrailError(failure, 'STORAGE') && failure.retryable, `got ${String(failure)}`);
@@ -53,7 +57,10 @@ test('a failed write publishes no state, refuses with STORAGE, and the writer re
     await new Promise<void>((resolve) => w.writer.once('recovered', resolve));
     assert.equal(w.writer.storageError, null);
     await assert.rejects(w.writer.advance('a', 2), (e) => isSealtrailError(e, 'BUFFER_CORRUPT') && /not a batch boundary/.test(e.message));
-    await assert.rejects(w.writer.advance('a', w.writer.sealedSize + 4), (e) => isSealtrailError(e, 'BUFFER_CORRUPT') && /beyond the sealed size/.test(e.message));
+    await assert.rejects(
+      w.writer.advance('a', w.writer.sealedSize + 4),
+      (e) => isSealtrailError(e, 'BUFFER_CORRUPT') && /beyond the sealed size/.test(e.message),
+    );
     await w.writer.advance('a', 4);
     const r = await w.writer.append([item(100), item(101)]);
     await w.writer.sealNow();

@@ -20,7 +20,10 @@ test('concurrent appends are group-committed and all land in order', async () =>
   const results = await Promise.all(Array.from({ length: 50 }, (_, i) => writer.append([item(i), item(i)])));
   // Jobs queued together share commits, but each gets its own contiguous seq range.
   const firsts = results.map((r) => r.first).sort((a, b) => a - b);
-  assert.deepEqual(firsts, Array.from({ length: 50 }, (_, i) => i * 2));
+  assert.deepEqual(
+    firsts,
+    Array.from({ length: 50 }, (_, i) => i * 2),
+  );
   const lines = (await readEntries(store.db, 0, 100)).toString().trimEnd().split('\n');
   assert.equal(lines.length, 100);
   let prev = '0'.repeat(64);
@@ -56,7 +59,13 @@ test('a batch seals exactly at max_records with a checkpoint over the entries', 
   const sealed: Array<{ start: number; end: number; checkpoint: string }> = [];
   writer.on('sealed', (b) => sealed.push(b));
   await writer.append(Array.from({ length: 10 }, (_, i) => item(i)));
-  assert.deepEqual(sealed.map((b) => [b.start, b.end]), [[0, 4], [4, 8]]);
+  assert.deepEqual(
+    sealed.map((b) => [b.start, b.end]),
+    [
+      [0, 4],
+      [4, 8],
+    ],
+  );
   const lines = (await readEntries(store.db, 0, 8)).toString().trimEnd().split('\n');
   const note = parseNote(sealed[1]!.checkpoint);
   verifyNote(note, [parseVerifierKey(testKey.verifierKey)]);
@@ -88,7 +97,10 @@ test('a full buffer refuses new records with BUFFER_FULL and keeps what it has',
   const { store, writer, close } = await openTestWriter(dir, { bufferMax: 2000 });
   await writer.append(Array.from({ length: 5 }, (_, i) => item(i)));
   const bytes = writer.state().bytes;
-  await assert.rejects(writer.append(Array.from({ length: 20 }, (_, i) => item(i))), (e) => isSealtrailError(e, 'BUFFER_FULL') && e.retryable);
+  await assert.rejects(
+    writer.append(Array.from({ length: 20 }, (_, i) => item(i))),
+    (e) => isSealtrailError(e, 'BUFFER_FULL') && e.retryable,
+  );
   assert.equal(writer.state().bytes, bytes);
   assert.equal(writer.state().chain.size, 5);
   // Own entries (start/stop) are never refused.
@@ -105,7 +117,11 @@ test('batches leave the buffer only when every sink has them', async () => {
   // Segments never cross a batch boundary: one segment per batch here.
   assert.deepEqual(await segmentKeys(store.db), ['e!0000000000000000', 'e!0000000000000002', 'e!0000000000000004']);
   await writer.advance('a', 4);
-  assert.deepEqual(await segmentKeys(store.db), ['e!0000000000000000', 'e!0000000000000002', 'e!0000000000000004'], 'sink b has not received batch 0');
+  assert.deepEqual(
+    await segmentKeys(store.db),
+    ['e!0000000000000000', 'e!0000000000000002', 'e!0000000000000004'],
+    'sink b has not received batch 0',
+  );
   await writer.advance('b', 2);
   assert.deepEqual(await segmentKeys(store.db), ['e!0000000000000002', 'e!0000000000000004']);
   assert.equal((await readEntries(store.db, 2, 6)).toString().split('\n').length, 5);

@@ -30,7 +30,10 @@ function request(resourceLogs: Array<{ env?: string; records: Array<Record<strin
   return decodeJsonRequest(new TextEncoder().encode(JSON.stringify(body)));
 }
 
-const full = (actor: string) => ({ timeUnixNano: '1700000000000000000', attributes: [s('user.id', actor), s('action', 'a'), s('resource', 'r'), s('result', 'ok')] });
+const full = (actor: string) => ({
+  timeUnixNano: '1700000000000000000',
+  attributes: [s('user.id', actor), s('action', 'a'), s('resource', 'r'), s('result', 'ok')],
+});
 
 function rejects(fn: () => unknown, message: string): void {
   assert.throws(fn, (err: unknown) => {
@@ -46,7 +49,10 @@ test('record indices count every record across resourceLogs; the first reject pr
     { env: 'prod', records: [full('u1'), full('u2')] },
     { env: 'prod', records: [{ timeUnixNano: '1', attributes: [s('action', 'a')] }] },
   ]);
-  rejects(() => p.check(req.records, [0, 1, 2]), 'audit context: record 2: missing actor (looked for attribute user.id, attribute enduser.id, attribute actor); nothing of this request was stored');
+  rejects(
+    () => p.check(req.records, [0, 1, 2]),
+    'audit context: record 2: missing actor (looked for attribute user.id, attribute enduser.id, attribute actor); nothing of this request was stored',
+  );
   // Only the audit records are checked: without index 2, the request passes.
   assert.deepEqual(p.check(req.records, [0, 1]).missing.size, 0);
   assert.match(p.renderMetrics(), /^sealtrail_audit_context_rejected_total\{field="actor",reason="missing"\} 1$/m);
@@ -58,9 +64,15 @@ test('time: timeUnixNano or observedTimeUnixNano; a body quoting the key does no
   const ok = request([{ records: [{ observedTimeUnixNano: '5', attributes: [] }, { timeUnixNano: '7' }] }]);
   p.check(ok.records, [0, 1]);
   const tricky = request([{ records: [{ body: { stringValue: '"timeUnixNano":"1"' }, attributes: [s('timeUnixNano', '1')] }] }]);
-  rejects(() => p.check(tricky.records, [0]), 'audit context: record 0: missing time (neither timeUnixNano nor observedTimeUnixNano is set); nothing of this request was stored');
+  rejects(
+    () => p.check(tricky.records, [0]),
+    'audit context: record 0: missing time (neither timeUnixNano nor observedTimeUnixNano is set); nothing of this request was stored',
+  );
   const zero = request([{ records: [{ timeUnixNano: '0', observedTimeUnixNano: '0' }] }]);
-  assert.throws(() => p.check(zero.records, [0]), (e: unknown) => isSealtrailError(e, 'BAD_REQUEST'));
+  assert.throws(
+    () => p.check(zero.records, [0]),
+    (e: unknown) => isSealtrailError(e, 'BAD_REQUEST'),
+  );
 });
 
 test('environment: a mismatch is not a missing value, and an absent environment is not a mismatch', () => {
@@ -76,8 +88,15 @@ test('count: tallied per request, applied only when stored, logged once per epis
   let now = 1_000_000;
   const logs: Array<[string, string, Record<string, unknown> | undefined]> = [];
   const log: LogFn = (level, msg, fields) => logs.push([level, msg, fields]);
-  const p = new AuditContextProcessor(config({ fields: { actor: { missing: 'count' } }, environment_mismatch: 'count' }), 'prod', log, () => now);
-  const req = request([{ env: 'dev', records: [full('u1'), { timeUnixNano: '1', attributes: [s('action', 'a'), s('resource', 'r'), s('result', 'ok')] }] }]);
+  const p = new AuditContextProcessor(
+    config({ fields: { actor: { missing: 'count' } }, environment_mismatch: 'count' }),
+    'prod',
+    log,
+    () => now,
+  );
+  const req = request([
+    { env: 'dev', records: [full('u1'), { timeUnixNano: '1', attributes: [s('action', 'a'), s('resource', 'r'), s('result', 'ok')] }] },
+  ]);
   const tally = p.check(req.records, [0, 1]);
   assert.deepEqual([...tally.missing], [['actor', 1]]);
   assert.equal(tally.mismatched, 2);
@@ -91,9 +110,15 @@ test('count: tallied per request, applied only when stored, logged once per epis
   const metrics = p.renderMetrics();
   assert.match(metrics, /^sealtrail_audit_context_missing_total\{field="actor"\} 3$/m);
   assert.match(metrics, /^sealtrail_audit_context_mismatch_total\{field="environment"\} 6$/m);
-  assert.deepEqual(logs.map((l) => l[2]?.field ?? 'mismatch'), ['actor', 'mismatch']);
+  assert.deepEqual(
+    logs.map((l) => l[2]?.field ?? 'mismatch'),
+    ['actor', 'mismatch'],
+  );
   now += EPISODE_QUIET_MS + 1; // a new episode
   p.stored(p.check(req.records, [0, 1]));
-  assert.deepEqual(logs.map((l) => l[2]?.field ?? 'mismatch'), ['actor', 'mismatch', 'actor', 'mismatch']);
+  assert.deepEqual(
+    logs.map((l) => l[2]?.field ?? 'mismatch'),
+    ['actor', 'mismatch', 'actor', 'mismatch'],
+  );
   assert.ok(logs.every((l) => l[0] === 'warn'));
 });

@@ -11,10 +11,19 @@ import { listFiles } from '../../helpers/entries.js';
 
 async function setup(archive: string) {
   const dir = await tempDir();
-  const { writer, close } = await openTestWriter(dir, { maxRecords: 2, sinks: ["file"] });
+  const { writer, close } = await openTestWriter(dir, { maxRecords: 2, sinks: ['file'] });
   const sink = new FileSink({ type: 'file', id: 'file', directory: archive, compression: 'none', immutable: false }, () => {});
   const f = new Forwarder(sink, writer, false, { initialIntervalMs: 1000, maxIntervalMs: 1000, multiplier: 2 }, () => {});
-  return { dir, writer, f, close: async () => { await f.stop(); await close(); await fs.rm(dir, { recursive: true, force: true }); } };
+  return {
+    dir,
+    writer,
+    f,
+    close: async () => {
+      await f.stop();
+      await close();
+      await fs.rm(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 /** Lets real I/O (LevelDB, the file sink) run until `cond` holds; setImmediate is never mocked. */

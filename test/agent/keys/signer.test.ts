@@ -27,11 +27,20 @@ test('the Go note example verifies with its verifier key', () => {
 test('a changed text fails with BAD_SIGNATURE, an unknown key with UNKNOWN_KEY', () => {
   const key = parseVerifierKey(VKEY);
   const edited = SIGNED.replace('problem,', 'problem;');
-  assert.throws(() => verifyNote(parseNote(edited), [key]), (e) => e instanceof NoteError && e.code === 'BAD_SIGNATURE');
+  assert.throws(
+    () => verifyNote(parseNote(edited), [key]),
+    (e) => e instanceof NoteError && e.code === 'BAD_SIGNATURE',
+  );
   const other = parseVerifierKey(new NoteSigner('Other', new Uint8Array(32)).verifierKey());
-  assert.throws(() => verifyNote(parseNote(SIGNED), [other]), (e) => e instanceof NoteError && e.code === 'UNKNOWN_KEY');
+  assert.throws(
+    () => verifyNote(parseNote(SIGNED), [other]),
+    (e) => e instanceof NoteError && e.code === 'UNKNOWN_KEY',
+  );
 });
 
 test('a verifier key whose id does not match its key is refused', () => {
-  assert.throws(() => parseVerifierKey(VKEY.replace('c74f20a3', 'c74f20a4')), (e) => e instanceof NoteError && e.code === 'MALFORMED_KEY');
+  assert.throws(
+    () => parseVerifierKey(VKEY.replace('c74f20a3', 'c74f20a4')),
+    (e) => e instanceof NoteError && e.code === 'MALFORMED_KEY',
+  );
 });

@@ -32,11 +32,18 @@ type Decode = (b: Buffer, l?: Partial<DecodeLimits>) => DecodedRequest;
 const both: Array<[string, (obj: object) => Buffer, Decode]> = [
   ['protobuf', encode, decodeProtobufRequest],
   // JSON.stringify writes -0 as 0: a -0 number is spelled out as the literal -0.0.
-  ['JSON', (o) => Buffer.from(JSON.stringify(o, (_k, v: unknown) => (Object.is(v, -0) ? '\u0000NEGZERO' : v)).replaceAll('"\\u0000NEGZERO"', '-0.0')), decodeJsonRequest],
+  [
+    'JSON',
+    (o) =>
+      Buffer.from(JSON.stringify(o, (_k, v: unknown) => (Object.is(v, -0) ? '\u0000NEGZERO' : v)).replaceAll('"\\u0000NEGZERO"', '-0.0')),
+    decodeJsonRequest,
+  ],
 ];
 
 const kv = (key: string, value: object) => ({ key, value });
-const req = (records: object[], resource: object = {}, scope: object = {}) => ({ resourceLogs: [{ resource, scopeLogs: [{ scope, logRecords: records }] }] });
+const req = (records: object[], resource: object = {}, scope: object = {}) => ({
+  resourceLogs: [{ resource, scopeLogs: [{ scope, logRecords: records }] }],
+});
 const attrs = (n: number) => Array.from({ length: n }, (_, i) => kv(`k${i}`, { boolValue: true }));
 
 for (const [name, enc, decode] of both) {
@@ -48,9 +55,17 @@ for (const [name, enc, decode] of both) {
 
   test(`${name}: max_attributes_per_record applies to records, resources and scopes`, () => {
     assert.equal(decode(enc(req([{ attributes: attrs(128) }], { attributes: attrs(128) }, { attributes: attrs(128) }))).records.length, 1);
-    assertCode(() => decode(enc(req([{ attributes: attrs(129) }]))), 'TOO_LARGE', /LogRecord has more than 128 attributes \(max_attributes_per_record\)/);
+    assertCode(
+      () => decode(enc(req([{ attributes: attrs(129) }]))),
+      'TOO_LARGE',
+      /LogRecord has more than 128 attributes \(max_attributes_per_record\)/,
+    );
     assertCode(() => decode(enc(req([{}], { attributes: attrs(129) }))), 'TOO_LARGE', /Resource has more than 128 attributes/);
-    assertCode(() => decode(enc(req([{}], {}, { attributes: attrs(129) }))), 'TOO_LARGE', /InstrumentationScope has more than 128 attributes/);
+    assertCode(
+      () => decode(enc(req([{}], {}, { attributes: attrs(129) }))),
+      'TOO_LARGE',
+      /InstrumentationScope has more than 128 attributes/,
+    );
   });
 
   test(`${name}: max_request_canonical_size counts resource + scope + record of every record`, () => {
@@ -83,7 +98,9 @@ for (const [name, enc, decode] of both) {
       lastAccepted = n;
       const r = out.records[0]!;
       // The longest envelope this record can get: largest seq, longest time, the default env.
-      const line = Buffer.byteLength(encodeEntry(Number.MAX_SAFE_INTEGER, 'f'.repeat(64), new Date(8.64e15).toISOString(), JSON.stringify('development'), r));
+      const line = Buffer.byteLength(
+        encodeEntry(Number.MAX_SAFE_INTEGER, 'f'.repeat(64), new Date(8.64e15).toISOString(), JSON.stringify('development'), r),
+      );
       assert.ok(line <= limits.maxEntryBytes, `n=${n}: line of ${line} bytes`);
       lastLine = line;
     }
@@ -95,7 +112,11 @@ for (const [name, enc, decode] of both) {
 
   test(`${name}: a string over the entry budget, raw or once escaped, is refused`, () => {
     assertCode(() => decode(enc(req([{ body: { stringValue: 'a'.repeat(1 << 20) } }]))), 'TOO_LARGE', /max_entry_size/);
-    assertCode(() => decode(enc(req([{}], { attributes: [kv('big', { stringValue: '\u0000'.repeat(200_000) })] }))), 'TOO_LARGE', /max_entry_size/);
+    assertCode(
+      () => decode(enc(req([{}], { attributes: [kv('big', { stringValue: '\u0000'.repeat(200_000) })] }))),
+      'TOO_LARGE',
+      /max_entry_size/,
+    );
   });
 
   test(`${name}: -0.0 keeps its sign`, () => {
@@ -106,7 +127,8 @@ for (const [name, enc, decode] of both) {
 
   test(`${name}: Resource.entity_refs are stored in the resource`, () => {
     const ref = { schemaUrl: 'https://s', type: 'k8s.pod', idKeys: ['k8s.pod.uid'], descriptionKeys: ['k8s.pod.name', 'x'] };
-    const r = decode(enc(req([{}], { attributes: [kv('k8s.pod.uid', { stringValue: 'u' })], entityRefs: [ref, { type: 'host' }] }))).records[0]!;
+    const r = decode(enc(req([{}], { attributes: [kv('k8s.pod.uid', { stringValue: 'u' })], entityRefs: [ref, { type: 'host' }] })))
+      .records[0]!;
     assert.equal(
       r.resource,
       '{"attributes":[{"key":"k8s.pod.uid","value":{"stringValue":"u"}}],"entityRefs":[' +
@@ -167,21 +189,51 @@ test('JSON: numbers are exact or refused', () => {
 });
 
 test('protobuf and JSON give the same text for exact 64-bit values and -0', () => {
-  const obj = req([{ timeUnixNano: long(18446744073709551615n), body: { kvlistValue: { values: [kv('i', { intValue: long(-9223372036854775807n, false) }), kv('d', { doubleValue: -0 })] } } }]);
+  const obj = req([
+    {
+      timeUnixNano: long(18446744073709551615n),
+      body: { kvlistValue: { values: [kv('i', { intValue: long(-9223372036854775807n, false) }), kv('d', { doubleValue: -0 })] } },
+    },
+  ]);
   const p = decodeProtobufRequest(encode(obj)).records[0]!;
   const j = decodeJsonRequest(
-    Buffer.from('{"resourceLogs":[{"resource":{},"scopeLogs":[{"scope":{},"logRecords":[{"timeUnixNano":18446744073709551615,"body":{"kvlistValue":{"values":[{"key":"i","value":{"intValue":-9223372036854775807}},{"key":"d","value":{"doubleValue":-0}}]}}}]}]}]}'),
+    Buffer.from(
+      '{"resourceLogs":[{"resource":{},"scopeLogs":[{"scope":{},"logRecords":[{"timeUnixNano":18446744073709551615,"body":{"kvlistValue":{"values":[{"key":"i","value":{"intValue":-9223372036854775807}},{"key":"d","value":{"doubleValue":-0}}]}}}]}]}]}',
+    ),
   ).records[0]!;
   assert.equal(j.record, p.record);
-  assert.equal(p.record, '{"timeUnixNano":"18446744073709551615","body":{"kvlistValue":{"values":[{"key":"i","value":{"intValue":"-9223372036854775807"}},{"key":"d","value":{"doubleValue":-0}}]}}}');
+  assert.equal(
+    p.record,
+    '{"timeUnixNano":"18446744073709551615","body":{"kvlistValue":{"values":[{"key":"i","value":{"intValue":"-9223372036854775807"}},{"key":"d","value":{"doubleValue":-0}}]}}}',
+  );
 });
 
 test('the default budgets pass an OTel SDK batch of 2048 records with attributes', () => {
-  const r = { timeUnixNano: '1700000000000000000', severityNumber: 9, body: { stringValue: 'user logged in from 10.0.0.1' }, attributes: attrs(20) };
-  const obj = req(Array.from({ length: 2048 }, () => r), { attributes: attrs(30) }, { name: 'audit', attributes: attrs(5) });
+  const r = {
+    timeUnixNano: '1700000000000000000',
+    severityNumber: 9,
+    body: { stringValue: 'user logged in from 10.0.0.1' },
+    attributes: attrs(20),
+  };
+  const obj = req(
+    Array.from({ length: 2048 }, () => r),
+    { attributes: attrs(30) },
+    { name: 'audit', attributes: attrs(5) },
+  );
   assert.equal(decodeJsonRequest(Buffer.from(JSON.stringify(obj))).records.length, 2048);
   const pr = { ...r, timeUnixNano: long(1700000000000000000n) };
-  assert.equal(decodeProtobufRequest(encode(req(Array.from({ length: 2048 }, () => pr), { attributes: attrs(30) }, { name: 'audit', attributes: attrs(5) }))).records.length, 2048);
+  assert.equal(
+    decodeProtobufRequest(
+      encode(
+        req(
+          Array.from({ length: 2048 }, () => pr),
+          { attributes: attrs(30) },
+          { name: 'audit', attributes: attrs(5) },
+        ),
+      ),
+    ).records.length,
+    2048,
+  );
   // JSON's value pre-scan (max_request_canonical_size / 8) leaves room for 100 attributes on each of 2048 records.
   const wide = req(Array.from({ length: 2048 }, () => ({ ...r, attributes: attrs(100) })));
   assert.equal(decodeJsonRequest(Buffer.from(JSON.stringify(wide))).records.length, 2048);

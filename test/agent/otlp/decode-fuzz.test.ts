@@ -52,14 +52,22 @@ const DOUBLES = [0, -0, 1.5, -2.25e-300, 1e300, 5e-324, Number.MAX_VALUE, NaN, I
 
 function anyValue(r: Rnd, depth: number): Record<string, unknown> {
   switch (int(r, depth > 2 ? 6 : 8)) {
-    case 0: return { stringValue: str(r) };
-    case 1: return { boolValue: r() < 0.5 };
-    case 2: return { intValue: pick(r, I64).toString() };
-    case 3: return { doubleValue: pick(r, DOUBLES) };
-    case 4: return { bytesValue: Buffer.from(Array.from({ length: int(r, 6) }, () => int(r, 256))).toString('base64') };
-    case 5: return {};
-    case 6: return { arrayValue: { values: Array.from({ length: int(r, 4) }, () => anyValue(r, depth + 1)) } };
-    default: return { kvlistValue: { values: attrs(r, 3, depth + 1) } };
+    case 0:
+      return { stringValue: str(r) };
+    case 1:
+      return { boolValue: r() < 0.5 };
+    case 2:
+      return { intValue: pick(r, I64).toString() };
+    case 3:
+      return { doubleValue: pick(r, DOUBLES) };
+    case 4:
+      return { bytesValue: Buffer.from(Array.from({ length: int(r, 6) }, () => int(r, 256))).toString('base64') };
+    case 5:
+      return {};
+    case 6:
+      return { arrayValue: { values: Array.from({ length: int(r, 4) }, () => anyValue(r, depth + 1)) } };
+    default:
+      return { kvlistValue: { values: attrs(r, 3, depth + 1) } };
   }
 }
 
@@ -98,7 +106,12 @@ function randomRequest(r: Rnd): Record<string, unknown> {
     if (r() < 0.8) {
       const res: Record<string, unknown> = { attributes: attrs(r, 3), droppedAttributesCount: int(r, 2) };
       if (r() < 0.3) {
-        res.entityRefs = Array.from({ length: 1 + int(r, 2) }, () => ({ schemaUrl: str(r, 3), type: str(r, 4), idKeys: [str(r, 3)], descriptionKeys: r() < 0.5 ? [] : [str(r, 3), str(r, 2)] }));
+        res.entityRefs = Array.from({ length: 1 + int(r, 2) }, () => ({
+          schemaUrl: str(r, 3),
+          type: str(r, 4),
+          idKeys: [str(r, 3)],
+          descriptionKeys: r() < 0.5 ? [] : [str(r, 3), str(r, 2)],
+        }));
       }
       rl.resource = res;
     }
@@ -202,7 +215,8 @@ function reference(bytes: Uint8Array): J[][] {
   return out;
 }
 
-const ours = (d: DecodedRequest): J[][] => d.records.map((r) => [JSON.parse(r.resource) as J, JSON.parse(r.scope) as J, JSON.parse(r.record) as J]);
+const ours = (d: DecodedRequest): J[][] =>
+  d.records.map((r) => [JSON.parse(r.resource) as J, JSON.parse(r.scope) as J, JSON.parse(r.record) as J]);
 
 /** Runs our decoder: its records, or null for a SealtrailError; anything else fails the test. */
 function tryOurs(fn: () => DecodedRequest, what: string): J[][] | null {
@@ -259,10 +273,17 @@ function mutate(r: Rnd, b: Uint8Array): Buffer {
   for (let i = 0; i < n && buf.length > 0; i++) {
     const at = int(r, buf.length);
     switch (int(r, 4)) {
-      case 0: buf[at] = int(r, 256); break;
-      case 1: buf[at] = buf[at]! ^ (1 << int(r, 8)); break;
-      case 2: buf = buf.subarray(0, at); break;
-      default: buf = Buffer.concat([buf.subarray(0, at), Buffer.from([int(r, 256)]), buf.subarray(at)]);
+      case 0:
+        buf[at] = int(r, 256);
+        break;
+      case 1:
+        buf[at] = buf[at]! ^ (1 << int(r, 8));
+        break;
+      case 2:
+        buf = buf.subarray(0, at);
+        break;
+      default:
+        buf = Buffer.concat([buf.subarray(0, at), Buffer.from([int(r, 256)]), buf.subarray(at)]);
     }
   }
   return buf;
@@ -295,7 +316,11 @@ test(`fuzz: ${CASES * 2} mutated protobuf requests: same records as protobufjs o
       // must decode to exactly what protobufjs saw.
       if (!hasRepeatedSingular(bytes)) throw err;
       const reencoded = encode(Req.toObject(Req.decode(bytes), TO_OBJECT));
-      assert.deepStrictEqual(tryOurs(() => decodeProtobufRequest(reencoded), `case ${c} re-encoded`), reference(reencoded), `case ${c} re-encoded`);
+      assert.deepStrictEqual(
+        tryOurs(() => decodeProtobufRequest(reencoded), `case ${c} re-encoded`),
+        reference(reencoded),
+        `case ${c} re-encoded`,
+      );
       mergeDiffs++;
     }
   }
@@ -352,7 +377,24 @@ function hasRepeatedSingular(b: Uint8Array): boolean {
 
 /** Replaces one random leaf or member of `v` with a random JSON value. */
 function mutateJson(r: Rnd, v: unknown): unknown {
-  const odd = (): unknown => pick(r, [null, true, 'x', '', -1, 1.5, 1e308, '12', [], {}, { stringValue: 1 }, 'NaN', '-Infinity', 4294967296, 'SEVERITY_NUMBER_WARN']);
+  const odd = (): unknown =>
+    pick(r, [
+      null,
+      true,
+      'x',
+      '',
+      -1,
+      1.5,
+      1e308,
+      '12',
+      [],
+      {},
+      { stringValue: 1 },
+      'NaN',
+      '-Infinity',
+      4294967296,
+      'SEVERITY_NUMBER_WARN',
+    ]);
   if (Array.isArray(v)) {
     if (v.length === 0 || r() < 0.15) return r() < 0.5 ? odd() : [...v, odd()];
     const i = int(r, v.length);
@@ -360,7 +402,14 @@ function mutateJson(r: Rnd, v: unknown): unknown {
   }
   if (v !== null && typeof v === 'object') {
     const keys = Object.keys(v);
-    if (keys.length === 0 || r() < 0.15) return r() < 0.5 ? odd() : { ...v, [pick(r, ['stringValue', 'intValue', 'body', 'attributes', 'severityNumber', 'flags', 'traceId', 'key', 'value', 'values'])]: odd() };
+    if (keys.length === 0 || r() < 0.15)
+      return r() < 0.5
+        ? odd()
+        : {
+            ...v,
+            [pick(r, ['stringValue', 'intValue', 'body', 'attributes', 'severityNumber', 'flags', 'traceId', 'key', 'value', 'values'])]:
+              odd(),
+          };
     const k = pick(r, keys);
     return { ...v, [k]: mutateJson(r, (v as J)[k]) };
   }
@@ -379,7 +428,8 @@ test(`fuzz: ${CASES * 2} mutated JSON requests and texts: a SealtrailError or th
       // Text-level damage as well: a byte replaced, cut, or a big number literal inserted.
       const at = int(r, text.length);
       text = pick(r, [
-        () => text.slice(0, at) + pick(r, ['"', '{', ']', ',', '1e400', '-0', '18446744073709551616', '\\u', '\u0000']) + text.slice(at + 1),
+        () =>
+          text.slice(0, at) + pick(r, ['"', '{', ']', ',', '1e400', '-0', '18446744073709551616', '\\u', '\u0000']) + text.slice(at + 1),
         () => text.slice(0, at),
         () => text.replace(/"intValue":"(-?\d+)"/, '"intValue":$1e0'),
       ])();
@@ -399,7 +449,11 @@ test(`fuzz: ${CASES * 2} mutated JSON requests and texts: a SealtrailError or th
     } catch {
       continue;
     }
-    assert.deepStrictEqual(tryOurs(() => decodeProtobufRequest(bytes), `case ${c} re-encoded`), j, `case ${c}: ${text.slice(0, 300)}`);
+    assert.deepStrictEqual(
+      tryOurs(() => decodeProtobufRequest(bytes), `case ${c} re-encoded`),
+      j,
+      `case ${c}: ${text.slice(0, 300)}`,
+    );
   }
   t.diagnostic(`accepted ${accepted}, refused ${refused}`);
   assert.ok(accepted > CASES / 4 && refused > CASES / 4, `accepted ${accepted}, refused ${refused}`);

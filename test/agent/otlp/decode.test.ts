@@ -148,8 +148,20 @@ function assertCode(fn: () => unknown, code: ErrorCode, msg?: RegExp): void {
 }
 
 test('64-bit decimal conversion matches BigInt on edge values', () => {
-  const values = [0n, 1n, (1n << 53n) - 1n, 1n << 53n, (1n << 53n) + 1n, 1700000000123456789n, 9999999999999999999n, (1n << 64n) - 1n, 1n << 63n, 10n ** 19n];
-  for (let i = 0; i < 2000; i++) values.push(BigInt.asUintN(64, BigInt(Math.floor(Math.random() * 2 ** 32)) << 32n | BigInt(Math.floor(Math.random() * 2 ** 32))));
+  const values = [
+    0n,
+    1n,
+    (1n << 53n) - 1n,
+    1n << 53n,
+    (1n << 53n) + 1n,
+    1700000000123456789n,
+    9999999999999999999n,
+    (1n << 64n) - 1n,
+    1n << 63n,
+    10n ** 19n,
+  ];
+  for (let i = 0; i < 2000; i++)
+    values.push(BigInt.asUintN(64, (BigInt(Math.floor(Math.random() * 2 ** 32)) << 32n) | BigInt(Math.floor(Math.random() * 2 ** 32))));
   for (const v of values) {
     const lo = Number(v & 0xffffffffn);
     const hi = Number(v >> 32n);
@@ -171,8 +183,20 @@ test('protobuf: a record with every field type gives the known canonical OTLP/JS
   assert.equal(r.view.severityNumber, 17);
   assert.equal(r.view.severityText, 'ERROR');
   assert.equal(r.view.scopeName, 'audit-lib');
-  assert.deepEqual([...r.view.attributes], [['audit', 'true'], ['user.id', '9007199254740993']]);
-  assert.deepEqual([...r.view.resourceAttributes], [['service.name', 'billing'], ['host.cpus', '8']]);
+  assert.deepEqual(
+    [...r.view.attributes],
+    [
+      ['audit', 'true'],
+      ['user.id', '9007199254740993'],
+    ],
+  );
+  assert.deepEqual(
+    [...r.view.resourceAttributes],
+    [
+      ['service.name', 'billing'],
+      ['host.cpus', '8'],
+    ],
+  );
 });
 
 test('JSON: the same logical request gives byte-identical canonical text and view', () => {
@@ -237,9 +261,17 @@ test('protobuf: malformed input is BAD_REQUEST naming the field', () => {
   }
   assertCode(() => decodeProtobufRequest(Buffer.from([0x0a, 0x05, 0x01])), 'BAD_REQUEST', /truncated/);
   // 11-byte varint
-  assertCode(() => decodeProtobufRequest(Buffer.from([0x10, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01])), 'BAD_REQUEST', /overflow/);
+  assertCode(
+    () => decodeProtobufRequest(Buffer.from([0x10, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01])),
+    'BAD_REQUEST',
+    /overflow/,
+  );
   // tenth byte with bits beyond 64
-  assertCode(() => decodeProtobufRequest(Buffer.from([0x10, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02])), 'BAD_REQUEST', /overflow/);
+  assertCode(
+    () => decodeProtobufRequest(Buffer.from([0x10, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02])),
+    'BAD_REQUEST',
+    /overflow/,
+  );
   // field number 0, wire types 3/4 (groups), 6 and 7
   assertCode(() => decodeProtobufRequest(Buffer.from([0x00, 0x00])), 'BAD_REQUEST', /tag/);
   for (const wt of [3, 4, 6, 7]) assertCode(() => decodeProtobufRequest(Buffer.from([(2 << 3) | wt, 0])), 'BAD_REQUEST', /wire type/);
@@ -251,7 +283,11 @@ test('protobuf: malformed input is BAD_REQUEST naming the field', () => {
   assertCode(() => decodeProtobufRequest(inRecord(lenField(10, Buffer.alloc(9)))), 'BAD_REQUEST', /span_id/);
   assertCode(() => decodeProtobufRequest(inRecord(lenField(12, Buffer.from([0x61, 0xff])))), 'BAD_REQUEST', /event_name: invalid UTF-8/);
   assertCode(() => decodeProtobufRequest(inRecord(lenField(12, Buffer.from([0xed, 0xa0, 0x80])))), 'BAD_REQUEST', /invalid UTF-8/); // encoded surrogate
-  assertCode(() => decodeProtobufRequest(inRecord(lenField(5, lenField(1, Buffer.from([0xc3]))))), 'BAD_REQUEST', /string_value: invalid UTF-8/);
+  assertCode(
+    () => decodeProtobufRequest(inRecord(lenField(5, lenField(1, Buffer.from([0xc3]))))),
+    'BAD_REQUEST',
+    /string_value: invalid UTF-8/,
+  );
   // a length prefix pointing past the enclosing message
   assertCode(() => decodeProtobufRequest(inRecord(Buffer.from([0x2a, 0x10, 0x0a, 0x00]))), 'BAD_REQUEST', /truncated/);
   // pure garbage
@@ -289,7 +325,11 @@ test('JSON: malformed input is BAD_REQUEST naming the field path', () => {
   assertCode(() => decodeJsonRequest(Buffer.from('')), 'BAD_REQUEST');
   assertCode(() => decodeJsonRequest(Buffer.from('[]')), 'BAD_REQUEST', /JSON object/);
   assertCode(() => decodeJsonRequest(Buffer.from('{"resourceLogs":{}}')), 'BAD_REQUEST', /resourceLogs: expected an array/);
-  assertCode(() => decodeJsonRequest(rec({ timeUnixNano: true })), 'BAD_REQUEST', /resourceLogs\[0\]\.scopeLogs\[0\]\.logRecords\[0\]\.timeUnixNano/);
+  assertCode(
+    () => decodeJsonRequest(rec({ timeUnixNano: true })),
+    'BAD_REQUEST',
+    /resourceLogs\[0\]\.scopeLogs\[0\]\.logRecords\[0\]\.timeUnixNano/,
+  );
   assertCode(() => decodeJsonRequest(rec({ timeUnixNano: '-5' })), 'BAD_REQUEST', /timeUnixNano/);
   assertCode(() => decodeJsonRequest(rec({ timeUnixNano: '18446744073709551616' })), 'BAD_REQUEST', /uint64 range/);
   assertCode(() => decodeJsonRequest(rec({ severityNumber: 1.5 })), 'BAD_REQUEST', /severityNumber/);

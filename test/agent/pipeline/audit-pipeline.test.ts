@@ -15,15 +15,32 @@ const record = (audit: boolean, body: string): DecodedRecord => ({
   resource: '{}',
   scope: '{}',
   record: JSON.stringify({ body: { stringValue: body } }),
-  view: { eventName: '', severityNumber: 0, severityText: '', scopeName: '', attributes: new Map([['audit', audit ? 'true' : 'false']]), resourceAttributes: new Map() },
+  view: {
+    eventName: '',
+    severityNumber: 0,
+    severityText: '',
+    scopeName: '',
+    attributes: new Map([['audit', audit ? 'true' : 'false']]),
+    resourceAttributes: new Map(),
+  },
 });
 
 async function setup(maxPendingBytes?: number, logs: string[] = []) {
   const dir = await tempDir();
   const { writer, close } = await openTestWriter(dir);
   const metrics = new Metrics();
-  const pipeline = new AuditPipeline(compileFilter(DEFAULT_RULES), writer, metrics, maxPendingBytes, (level, msg) => logs.push(`${level}: ${msg}`));
-  return { pipeline, writer, metrics, close: async () => { await close(); await fs.rm(dir, { recursive: true, force: true }); } };
+  const pipeline = new AuditPipeline(compileFilter(DEFAULT_RULES), writer, metrics, maxPendingBytes, (level, msg) =>
+    logs.push(`${level}: ${msg}`),
+  );
+  return {
+    pipeline,
+    writer,
+    metrics,
+    close: async () => {
+      await close();
+      await fs.rm(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 test('only audit records are chained; the rest are counted as filtered', async () => {

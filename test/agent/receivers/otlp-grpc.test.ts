@@ -29,11 +29,18 @@ interface CallResult {
 function call(address: string, body: Buffer, md = new grpc.Metadata()): Promise<CallResult> {
   const client = new grpc.Client(address, grpc.credentials.createInsecure());
   return new Promise((resolve) => {
-    client.makeUnaryRequest(EXPORT_PATH, (b: Buffer) => b, (b: Buffer) => b, body, md, (err, response) => {
-      client.close();
-      if (err) resolve({ code: err.code, details: err.details, metadata: err.metadata, response: null });
-      else resolve({ code: 0, details: '', metadata: null, response: response ?? null });
-    });
+    client.makeUnaryRequest(
+      EXPORT_PATH,
+      (b: Buffer) => b,
+      (b: Buffer) => b,
+      body,
+      md,
+      (err, response) => {
+        client.close();
+        if (err) resolve({ code: err.code, details: err.details, metadata: err.metadata, response: null });
+        else resolve({ code: 0, details: '', metadata: null, response: response ?? null });
+      },
+    );
   });
 }
 

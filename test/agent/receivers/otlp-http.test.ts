@@ -27,17 +27,23 @@ interface Reply {
   body: Buffer;
 }
 
-function request(address: string, opts: { path?: string; method?: string; headers?: Record<string, string>; body?: Buffer; chunked?: boolean }): Promise<Reply> {
+function request(
+  address: string,
+  opts: { path?: string; method?: string; headers?: Record<string, string>; body?: Buffer; chunked?: boolean },
+): Promise<Reply> {
   const [host, port] = address.split(':');
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { ...(opts.headers ?? {}) };
     if (opts.body && !opts.chunked) headers['Content-Length'] = String(opts.body.length);
-    const req = http.request({ host, port: Number(port), path: opts.path ?? '/v1/logs', method: opts.method ?? 'POST', headers, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
+    const req = http.request(
+      { host, port: Number(port), path: opts.path ?? '/v1/logs', method: opts.method ?? 'POST', headers, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     if (opts.body && opts.chunked) {
       // Several writes without Content-Length: Transfer-Encoding: chunked.
@@ -106,7 +112,11 @@ test('garbage gets 400 for protobuf and for JSON', async () => {
 });
 
 test('invalid UTF-8 in a JSON body gets 400', async () => {
-  const body = Buffer.concat([Buffer.from('{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"eventName":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}]}]}]}')]);
+  const body = Buffer.concat([
+    Buffer.from('{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"eventName":"'),
+    Buffer.from([0xc3, 0x28]),
+    Buffer.from('"}]}]}]}'),
+  ]);
   const r = await request(receiver.address, { headers: json, body });
   assert.equal(r.status, 400);
   assert.match(JSON.parse(r.body.toString()).message, /UTF-8/);

@@ -51,13 +51,23 @@ let started: Promise<S3Server> | undefined;
 /** Starts (or finds running) the Ceph RGW test server and returns how to reach it. */
 export function ensureS3(): Promise<S3Server> {
   started ??= run(path.join(SCRIPTS, 'start-s3.sh'), [S3_DATA_DIR], START_TIMEOUT_MS).then((out) => {
-    const kv = new Map(out.split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    const kv = new Map(
+      out
+        .split('\n')
+        .filter((l) => l.includes('='))
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    );
     const get = (k: string) => {
       const v = kv.get(k);
       if (!v) throw new Error(`start-s3.sh did not print ${k}:\n${out}`);
       return v;
     };
-    return { endpoint: get('S3_ENDPOINT'), accessKeyId: get('S3_ACCESS_KEY'), secretAccessKey: get('S3_SECRET_KEY'), region: get('S3_REGION') };
+    return {
+      endpoint: get('S3_ENDPOINT'),
+      accessKeyId: get('S3_ACCESS_KEY'),
+      secretAccessKey: get('S3_SECRET_KEY'),
+      region: get('S3_REGION'),
+    };
   });
   started.catch(() => (started = undefined)); // a later call may retry; this one still fails
   return started;
@@ -167,8 +177,10 @@ export async function startGateway(): Promise<Gateway> {
     async start() {
       if (pid() === null) {
         await new Promise<void>((resolve, reject) =>
-          execFile('radosgw', ['-c', conf, '-n', name, `--rgw_frontends=beast endpoint=127.0.0.1:${port}`, `--rgw_data=${rgwData}`], (err, _o, stderr) =>
-            err ? reject(new Error(`radosgw ${name} failed to start: ${err.message}\n${stderr}`)) : resolve(),
+          execFile(
+            'radosgw',
+            ['-c', conf, '-n', name, `--rgw_frontends=beast endpoint=127.0.0.1:${port}`, `--rgw_data=${rgwData}`],
+            (err, _o, stderr) => (err ? reject(new Error(`radosgw ${name} failed to start: ${err.message}\n${stderr}`)) : resolve()),
           ),
         );
       }
