@@ -164,7 +164,7 @@ export async function startHttpReceiver(cfg: HttpReceiverConfig, ingestor: Inges
     res.end(body);
   }
 
-  /** `drained` false: the body was not read to its end, so the connection is dropped after the answer. */
+  /** `drained` false: the body was not read to its end, so the connection is dropped after the answer; `close`: answer with Connection: close. */
   function sendError(req: http.IncomingMessage, res: http.ServerResponse, format: Format, err: unknown, drained = true, close = false): void {
     const f = classify(err);
     const headers: Record<string, string> = {};
