@@ -8,11 +8,12 @@
 //
 // grpc-js reads a call's whole message before the handler runs, but leaves the stream paused
 // until the call is started; an interceptor runs on the call's headers, before any of the
-// message is read. It checks the bearer token and takes a lease on the in-flight byte budget
-// (max_recv_msg_size, the most the message may be; then the message's size once it arrived,
-// plus its decoded size in the handler). A call that does not fit gets UNAVAILABLE with
-// RetryInfo without its message being read; one whose message does not arrive within
-// read_timeout gets DEADLINE_EXCEEDED (both retryable in OTLP).
+// message is read. It checks the bearer token and takes a lease on the in-flight byte budget:
+// one HTTP/2 stream window at first (the message size is not known yet, and reserving
+// max_recv_msg_size would refuse the many small concurrent exports SDKs send), then the
+// message's size once it arrived, plus its decoded size in the handler. A call that does not
+// fit gets UNAVAILABLE with RetryInfo, at its headers without its message being read; one
+// whose message does not arrive within read_timeout gets DEADLINE_EXCEEDED (both retryable).
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +35,9 @@ import {
   type ReceiverOptions,
 } from './common.js';
 import { DEFAULT_MAX_INFLIGHT_BYTES, InflightBudget, decodedBytes, overBudget, type Lease } from './inflight.js';
+
+/** Reserved when a call's headers arrive: HTTP/2's initial stream window, what a client may send unasked. */
+const HEADER_RESERVATION = 65_535;
 
 const SERVICE_PROTO = 'opentelemetry/proto/collector/logs/v1/logs_service.proto';
 const SERVICE_NAME = 'opentelemetry.proto.collector.logs.v1.LogsService';
@@ -107,7 +111,7 @@ export async function startGrpcReceiver(cfg: GrpcReceiverConfig, ingestor: Inges
               call.sendStatus(statusOf(new SealtrailError('UNAUTHENTICATED', 'missing or wrong bearer token'), peer));
               return;
             }
-            lease = budget.acquire(cfg.maxRecvMsgSize);
+            lease = budget.acquire(HEADER_RESERVATION);
             if (lease === null) {
               call.sendStatus(statusOf(overBudget(budget.max), peer));
               return;
@@ -122,8 +126,12 @@ export async function startGrpcReceiver(cfg: GrpcReceiverConfig, ingestor: Inges
           },
           onReceiveMessage: (message: Buffer, nextMessage) => {
             clearTimeout(timer);
-            // The reservation becomes what arrived (grpc-js has dropped the compressed copy).
-            lease?.resize(message.length);
+            // The lease becomes what arrived (grpc-js has dropped the compressed copy).
+            if (lease && !lease.grow(message.length - lease.bytes)) {
+              done();
+              call.sendStatus(statusOf(overBudget(budget.max), call.getPeer()));
+              return;
+            }
             nextMessage(message);
           },
           onCancel: done,
