@@ -279,8 +279,11 @@ it('slow senders are cut: a header drip and a body drip get 408 and are closed, 
 it('the in-flight budget: past it, HTTP and gRPC requests are refused retryably before their body is read; the agent keeps serving within its RSS bound', async (t: TestContext) => {
   const dir = await tempDir();
   // Default limits, but generous deadlines: this machine may be slow, and the held requests
-  // below must not be cut by read_timeout (the deadlines have their own test).
+  // below must not be cut by read_timeout (the deadlines have their own test). The 4 MiB bodies
+  // are filled with ~30,000 small records, past the default max_records_per_request, a budget
+  // with its own tests (hostile-budgets): here it is raised so the in-flight budget is what acts.
   const yaml = testConfig(dir)
+    .replace('receivers:\n  otlp:\n', 'receivers:\n  otlp:\n    max_records_per_request: 100000\n')
     .replace(
       '      http:\n        endpoint: 127.0.0.1:0\n',
       '      http:\n        endpoint: 127.0.0.1:0\n        read_header_timeout: 5m\n        read_timeout: 5m\n',
