@@ -5,9 +5,8 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { HighWaterFile } from '../agent/buffer/high-water.js';
-import { openStore } from '../agent/buffer/store.js';
+import { emptyLedger, openStore } from '../agent/buffer/store.js';
 import { BufferWriter } from '../agent/buffer/writer.js';
-import { Chain } from '../agent/chain/chain.js';
 import { generateKey, NoteSigner } from '../agent/keys/signer.js';
 import { parseSignerKey } from '../verify/note.js';
 import { tempDir } from '../test/helpers/agent.js';
@@ -31,16 +30,7 @@ async function round(withMark: boolean, ms: number): Promise<number> {
   const dir = await tempDir('sealtrail-hwbench-');
   const store = await openStore(path.join(dir, 'buffer'));
   const hw = withMark ? await HighWaterFile.open(path.join(dir, 'buffer.hwm')) : null;
-  const ledger = {
-    chain: Chain.empty(),
-    sealedSize: 0,
-    sealedRoot: '',
-    bytes: 0,
-    entries: 0,
-    lowWater: 0,
-    unsealedSince: 0,
-    unsealedBytes: 0,
-  };
+  const ledger = emptyLedger();
   const w = new BufferWriter({
     db: store.db,
     dir: path.join(dir, 'buffer'),

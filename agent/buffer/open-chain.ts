@@ -8,12 +8,11 @@ import type { NoteSigner } from '../keys/signer.js';
 import type { SealConfig } from '../../config/types.js';
 import type { LogFn } from '../../lib/log.js';
 import { SealtrailError } from '../../lib/errors.js';
-import { Chain } from '../chain/chain.js';
 import { AGENT_VERSION, ownEntry, ownResource } from '../own-events.js';
 import { makeOrigin } from '../../verify/layout.js';
 import { formatCheckpointBody, hexId } from '../../verify/note.js';
 import { HighWaterFile } from './high-water.js';
-import { openStore, readCursor, type ChainInfo, type Ledger, type Quarantine } from './store.js';
+import { emptyLedger, openStore, readCursor, type ChainInfo, type Quarantine } from './store.js';
 import { BufferWriter } from './writer.js';
 
 export const BUFFER_DIR = 'buffer';
@@ -71,16 +70,7 @@ export async function openChain(o: OpenChainOptions): Promise<OpenedChain> {
       keyId: hexId(o.signer.keyId),
       createdAt: new Date().toISOString(),
     } satisfies ChainInfo;
-    ledger = {
-      chain: Chain.empty(),
-      sealedSize: 0,
-      sealedRoot: '',
-      bytes: 0,
-      entries: 0,
-      lowWater: 0,
-      unsealedSince: 0,
-      unsealedBytes: 0,
-    } satisfies Ledger;
+    ledger = emptyLedger();
   } else if (chain.agentName !== o.agentName) {
     await store.db.close();
     await highWater.close();

@@ -31,7 +31,7 @@ import { ClassicLevel } from 'classic-level';
 import { SealtrailError, errorMessage, isSealtrailError } from '../../lib/errors.js';
 import { CompactFrontier } from '../../verify/merkle.js';
 import type { HighWater, HighWaterRead } from './high-water.js';
-import type { ChainHead } from '../chain/chain.js';
+import { Chain, type ChainHead } from '../chain/chain.js';
 import { entryHash } from '../chain/entry.js';
 import { CHAIN_KEY, HEAD_KEY, SEGMENT_RANGE, batchKey, cursorKey, segmentKey } from './keys.js';
 
@@ -53,6 +53,11 @@ export interface Ledger {
   lowWater: number; // start of the oldest batch still buffered (= sealedSize when none)
   unsealedSince: number; // ms epoch when the oldest unsealed entry was written (0 = none)
   unsealedBytes: number; // entry bytes appended since the last seal
+}
+
+/** The ledger of a chain with no entries yet. */
+export function emptyLedger(): Ledger {
+  return { chain: Chain.empty(), sealedSize: 0, sealedRoot: '', bytes: 0, entries: 0, lowWater: 0, unsealedSince: 0, unsealedBytes: 0 };
 }
 
 export interface BatchRecord {

@@ -1,10 +1,9 @@
 // A BufferWriter on a real LevelDB in `dir`, for unit tests of the buffer and of what sits on
 // it (pipeline, forwarder). Reopening the same dir continues the stored chain.
 import path from 'node:path';
-import { openStore, readCursor, type Ledger } from '../../agent/buffer/store.js';
+import { emptyLedger, openStore, readCursor, type Ledger } from '../../agent/buffer/store.js';
 import { HighWaterFile } from '../../agent/buffer/high-water.js';
 import { BufferWriter } from '../../agent/buffer/writer.js';
-import { Chain } from '../../agent/chain/chain.js';
 import { generateKey, NoteSigner } from '../../agent/keys/signer.js';
 import { parseSignerKey } from '../../verify/note.js';
 
@@ -36,16 +35,7 @@ export async function openTestWriter(dir: string, opts: TestWriterOptions = {}) 
     createdAt: '',
   };
   const newChain = store.ledger === null;
-  const ledger: Ledger = store.ledger ?? {
-    chain: Chain.empty(),
-    sealedSize: 0,
-    sealedRoot: '',
-    bytes: 0,
-    entries: 0,
-    lowWater: 0,
-    unsealedSince: 0,
-    unsealedBytes: 0,
-  };
+  const ledger: Ledger = store.ledger ?? emptyLedger();
   const cursors = new Map<string, number | null>();
   for (const s of opts.sinks ?? []) cursors.set(s, newChain ? null : await readCursor(store.db, s));
   const writer = new BufferWriter({

@@ -44,7 +44,8 @@ function within(p: Promise<void>, ms: number): Promise<string> {
   return Promise.race([p.then(() => 'stopped'), new Promise<string>((r) => setTimeout(() => r('still running'), ms).unref())]);
 }
 
-test('a stop during a failing attempt does not wait out the backoff after it', async () => {
+/** A forwarder on a real buffer whose sink has been called once and is now stuck in that put. */
+async function startInAttempt() {
   const dir = await tempDir();
   const w = await openTestWriter(dir, { maxRecords: 1, sinks: ['gated'] });
   const sink = new GatedFailingSink();
@@ -52,6 +53,11 @@ test('a stop during a failing attempt does not wait out the backoff after it', a
   f.start();
   await w.writer.append([item(0)]);
   await sink.called;
+  return { dir, w, sink, f };
+}
+
+test('a stop during a failing attempt does not wait out the backoff after it', async () => {
+  const { dir, w, sink, f } = await startInAttempt();
   const stopping = f.stop(20_000);
   sink.open(); // the attempt fails now, after the stop was asked for
   assert.equal(await within(stopping, 10_000), 'stopped');
@@ -63,13 +69,7 @@ test('a stop during a failing attempt does not wait out the backoff after it', a
 });
 
 test('a stop during the backoff ends it at once', async () => {
-  const dir = await tempDir();
-  const w = await openTestWriter(dir, { maxRecords: 1, sinks: ['gated'] });
-  const sink = new GatedFailingSink();
-  const f = new Forwarder(sink, w.writer, false, LONG_BACKOFF, () => {});
-  f.start();
-  await w.writer.append([item(0)]);
-  await sink.called;
+  const { dir, w, sink, f } = await startInAttempt();
   sink.open();
   while (f.state !== 'retrying') await new Promise((r) => setTimeout(r, 5));
   assert.equal(await within(f.stop(), 10_000), 'stopped');
@@ -79,13 +79,7 @@ test('a stop during the backoff ends it at once', async () => {
 });
 
 test('an attempt stuck past the grace period is released by closing the sink', async () => {
-  const dir = await tempDir();
-  const w = await openTestWriter(dir, { maxRecords: 1, sinks: ['gated'] });
-  const sink = new GatedFailingSink();
-  const f = new Forwarder(sink, w.writer, false, LONG_BACKOFF, () => {});
-  f.start();
-  await w.writer.append([item(0)]);
-  await sink.called;
+  const { dir, w, f } = await startInAttempt();
   // The put never returns by itself; stop closes the sink after 200 ms, which releases it.
   assert.equal(await within(f.stop(200), 10_000), 'stopped');
   await w.close();
