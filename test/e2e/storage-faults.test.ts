@@ -203,7 +203,14 @@ test('acknowledged entries lost with the LevelDB log are recorded in the new gen
   try {
     const a = await startAgentWith(dir, yaml);
     const first = a.origin;
-    // The sink fails from now on (an immutable directory), so nothing is delivered before the fault.
+    // The start batch (genesis + start) is delivered at once; wait until the agent has recorded
+    // that, or a copy written just before the sink fails would be in the archive but not in the mark.
+    await eventually(
+      async () => (await a.metrics()).get('sealtrail_sink_batches_delivered_total{sink="file"}') === 1,
+      20000,
+      'the start batch delivered',
+    );
+    // The sink fails from now on (an immutable directory), so nothing more is delivered before the fault.
     execFileSync('chattr', ['-R', '+i', archiveDir]);
     for (let i = 0; i < 10; i++) assert.equal(await post(a, `lost-${i}`), 200);
     await a.kill();
@@ -221,6 +228,7 @@ test('acknowledged entries lost with the LevelDB log are recorded in the new gen
     // genesis + start + 10 records were acknowledged; only what reached the sink before it
     // failed is in the archive, and the recorded loss starts right after it.
     const delivered = entries.filter((e) => e.origin === first).length;
+    assert.equal(delivered, 2);
     assert.equal(from, delivered);
     assert.ok(to >= 12, `lost range [${from}, ${to}) covers the 10 acknowledged records`);
     assert.ok(
