@@ -7,6 +7,7 @@
 //      `concurrency` producers of `recordsPerRequest` lines, whatever queued while a write was
 //      in flight goes into the next single batch. Two layouts: one value per group commit
 //      (the buffer's segments) and one key per entry (the buffer's earlier layout).
+import type { RecordShape } from './lib/requests.js';
 import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
@@ -32,7 +33,7 @@ export async function decodeAckCeiling(o: {
   transport: 'grpc' | 'http';
   concurrency: number;
   recordsPerRequest: number;
-  recordBytes: number;
+  shape: RecordShape;
   durationMs: number;
   warmupMs: number;
 }): Promise<DecodeCeilingResult> {
@@ -54,7 +55,7 @@ export async function decodeAckCeiling(o: {
         mode: 'closed',
         concurrency: o.concurrency,
         recordsPerRequest: o.recordsPerRequest,
-        recordBytes: o.recordBytes,
+        shape: o.shape,
         warmupMs: o.warmupMs,
         durationMs: o.durationMs,
       },

@@ -2,6 +2,7 @@
 // of the measured closed-loop maximum (500-record requests), then an overload step above it
 // where at most `maxInFlight` requests are outstanding (as many concurrent exporters), to see
 // whether memory stays bounded when more is offered than the agent can take.
+import type { RecordShape } from './lib/requests.js';
 import { startBenchAgent } from './lib/agent.js';
 import { runLoad } from './lib/load.js';
 import { RssSampler, memory } from './lib/proc-stats.js';
@@ -23,7 +24,7 @@ export async function openLoop(
     fractions: number[];
     overload: number;
     recordsPerRequest: number;
-    recordBytes: number;
+    shape: RecordShape;
     durationMs: number;
     warmupMs: number;
     maxInFlight: number;
@@ -45,7 +46,7 @@ export async function openLoop(
         requestsPerSecond: offered / o.recordsPerRequest,
         maxInFlight: o.maxInFlight,
         recordsPerRequest: o.recordsPerRequest,
-        recordBytes: o.recordBytes,
+        shape: o.shape,
         warmupMs: o.warmupMs,
         durationMs: o.durationMs,
       });

@@ -1,7 +1,7 @@
 // CPU profile of the agent's hot path: the agent runs with --cpu-prof (via NODE_OPTIONS) under
 // the reference closed-loop gRPC load, stops gracefully (which writes the profile), and the
 // top functions by self time are printed. The .cpuprofile is kept for Chrome DevTools.
-//   node dist/bench/profile.js [--transport grpc|http] [--duration 10] [--out DIR]
+//   node dist/bench/profile.js [--transport grpc|http] [--shape audit|<bytes>] [--records 500] [--duration 10] [--out DIR]
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
@@ -56,8 +56,8 @@ async function main(): Promise<void> {
     addr: ready[transport],
     mode: 'closed',
     concurrency: 16,
-    recordsPerRequest: 500,
-    recordBytes: 250,
+    recordsPerRequest: Number(flag('records', '500')),
+    shape: flag('shape', 'audit') === 'audit' ? 'audit' : Number(flag('shape', 'audit')),
     warmupMs: 2000,
     durationMs: Number(flag('duration', '10')) * 1000,
   });

@@ -2,6 +2,7 @@
 // results, ratios to the ceilings). Settings: see lib/settings.ts (flags or BENCH_* env), e.g.
 //   node dist/bench/run.js --duration 10 --concurrency 16 --records 100,500,2000 --sizes 250,1024
 //   node dist/bench/run.js --quick        (one record size, 3 s steps)
+import type { RecordShape } from './lib/requests.js';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,14 +25,14 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   const ref = {
     recordsPerRequest: s.recordsPerRequest.includes(500) ? 500 : s.recordsPerRequest[0]!,
-    recordBytes: s.recordBytes.includes(250) ? 250 : s.recordBytes[0]!,
+    shape: (s.shapes.includes('audit') ? 'audit' : s.shapes[0]!) as RecordShape,
   };
   log(`settings ${JSON.stringify(s)}`);
 
   const grpc = s.transports.includes('grpc') ? await ingestGrpc(s, log, ref) : [];
   const http = s.transports.includes('http') ? await ingestHttp(s, log) : [];
   const steady = s.transports.includes('grpc') ? await sustained(s, ref, log) : null;
-  const refRun = grpc.find((r) => r.spec.recordsPerRequest === ref.recordsPerRequest && r.spec.recordBytes === ref.recordBytes);
+  const refRun = grpc.find((r) => r.spec.recordsPerRequest === ref.recordsPerRequest && r.spec.shape === ref.shape);
   try {
     const common = { concurrency: s.concurrency, ...ref, durationMs: s.durationMs, warmupMs: s.warmupMs };
     const decode: DecodeCeilingResult[] = [];
@@ -110,7 +111,7 @@ interface Report {
   openHwm: number;
   verify: VerifyResult | null;
   refRun: IngestResult | null;
-  ref: { recordsPerRequest: number; recordBytes: number };
+  ref: { recordsPerRequest: number; shape: RecordShape };
   steady: IngestResult | null;
 }
 
@@ -122,7 +123,7 @@ function ingestTable(rows: IngestResult[]): string {
     rows
       .map((r) => {
         const errs = Object.values(r.errors).reduce((a, n) => a + n, 0);
-        return `| ${r.spec.recordsPerRequest} | ${r.spec.recordBytes} B | ${fmtInt(r.recordsPerSec)} | ${fmtInt(r.requestsPerSec)} | ${fmtMs(r.latency.p50)} | ${fmtMs(r.latency.p95)} | ${fmtMs(r.latency.p99)} | ${r.cpuSecPerMillion.toFixed(1)} | ${fmtMiB(r.peakRssBytes)} | ${fmtInt(r.entryBytes)} | ${fmtInt(r.bufferBytesPerEntry)} (${fmtInt(r.bufferEntriesSampled)}) | ${fmtInt(r.archiveBytesPerEntry)} | ${fmtInt(r.deliveredPerSec)} | ${fmtInt(r.bufferGrowthPerSec)} | ${errs} | ${(r.otherCpuShare * 100).toFixed(0)} % |`;
+        return `| ${r.spec.recordsPerRequest} | ${r.spec.shape} B | ${fmtInt(r.recordsPerSec)} | ${fmtInt(r.requestsPerSec)} | ${fmtMs(r.latency.p50)} | ${fmtMs(r.latency.p95)} | ${fmtMs(r.latency.p99)} | ${r.cpuSecPerMillion.toFixed(1)} | ${fmtMiB(r.peakRssBytes)} | ${fmtInt(r.entryBytes)} | ${fmtInt(r.bufferBytesPerEntry)} (${fmtInt(r.bufferEntriesSampled)}) | ${fmtInt(r.archiveBytesPerEntry)} | ${fmtInt(r.deliveredPerSec)} | ${fmtInt(r.bufferGrowthPerSec)} | ${errs} | ${(r.otherCpuShare * 100).toFixed(0)} % |`;
       })
       .join('\n') +
     '\n'
@@ -131,7 +132,7 @@ function ingestTable(rows: IngestResult[]): string {
 
 function render(r: Report): string {
   const cpus = os.cpus();
-  const refLabel = `${r.ref.recordsPerRequest}-record requests of ~${r.ref.recordBytes} B records`;
+  const refLabel = `${r.ref.recordsPerRequest}-record requests of ~${r.ref.shape} B records`;
   const agentMax = r.refRun?.recordsPerSec ?? NaN;
   const half = r.open.find((x) => x.fraction === 0.5);
   const overload = r.open[r.open.length - 1];
@@ -217,7 +218,7 @@ function render(r: Report): string {
   lines.push('| ceiling | records/s | p99 ms | agent records/s on the same workload | agent / ceiling |', '|---|---:|---:|---:|---:|');
   for (const c of r.decode) {
     const agent = (c.transport === 'grpc' ? r.grpc : r.http).find(
-      (x) => x.spec.recordsPerRequest === r.ref.recordsPerRequest && x.spec.recordBytes === r.ref.recordBytes,
+      (x) => x.spec.recordsPerRequest === r.ref.recordsPerRequest && x.spec.shape === r.ref.shape,
     );
     lines.push(
       `| (a) decode + acknowledge, no durability, ${c.transport} (CPU ${c.cpuSecPerMillion.toFixed(1)} s per 1M, RSS ${fmtMiB(c.peakRssBytes)} MiB) | ${fmtInt(c.recordsPerSec)} | ${fmtMs(c.latency.p99)} | ${agent ? fmtInt(agent.recordsPerSec) : 'n/a'} | ${agent ? (agent.recordsPerSec / c.recordsPerSec).toFixed(2) : 'n/a'} |`,

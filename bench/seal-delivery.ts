@@ -34,7 +34,7 @@ async function ingest(withSink: boolean): Promise<number> {
       mode: 'closed',
       concurrency: 16,
       recordsPerRequest: 500,
-      recordBytes: 250,
+      shape: 250,
       warmupMs: 2000,
       durationMs,
     });

@@ -2,12 +2,13 @@
 // as the buffer has room; the rate an agent sustains forever is the one at which the buffer
 // stays full and backpressure (refusals) matches ingest to delivery. A 128 MiB buffer gets
 // there within the warm-up; the measured window then shows that steady state.
+import type { RecordShape } from './lib/requests.js';
 import { runIngest, type IngestResult } from './lib/ingest.js';
 import type { BenchSettings } from './lib/settings.js';
 
 export async function sustained(
   s: BenchSettings,
-  ref: { recordsPerRequest: number; recordBytes: number },
+  ref: { recordsPerRequest: number; shape: RecordShape },
   log: (m: string) => void,
 ): Promise<IngestResult> {
   const r = await runIngest({

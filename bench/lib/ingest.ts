@@ -1,5 +1,6 @@
 // Durable ingest under a closed-loop load: a fresh agent (child process, default durable
 // settings, file sink), `concurrency` requests in flight, measured after a warm-up.
+import type { RecordShape } from './requests.js';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import { startBenchAgent } from './agent.js';
@@ -11,7 +12,7 @@ export interface IngestSpec {
   transport: 'grpc' | 'http';
   concurrency: number;
   recordsPerRequest: number;
-  recordBytes: number;
+  shape: RecordShape;
   durationMs: number;
   warmupMs: number;
   /** Buffer size (default 1GiB as shipped); a small one reaches the backpressure steady state quickly. */
@@ -64,7 +65,7 @@ export async function runIngest(spec: IngestSpec): Promise<IngestResult> {
       mode: 'closed',
       concurrency: spec.concurrency,
       recordsPerRequest: spec.recordsPerRequest,
-      recordBytes: spec.recordBytes,
+      shape: spec.shape,
       warmupMs: spec.warmupMs,
       durationMs: spec.durationMs,
     },

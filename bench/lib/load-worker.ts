@@ -10,7 +10,7 @@ import type { LoadSpec, LoadResult } from './load.js';
 
 const EXPORT_PATH = '/opentelemetry.proto.collector.logs.v1.LogsService/Export';
 const spec = workerData as LoadSpec;
-const bodies = benchBodies(spec.distinctBodies ?? 8, spec.recordsPerRequest, spec.recordBytes);
+const bodies = benchBodies(spec.distinctBodies ?? 8, spec.recordsPerRequest, spec.shape);
 
 type Send = (body: Buffer) => Promise<number>; // 0 = acknowledged, otherwise a status
 

@@ -1,5 +1,6 @@
 // Runs one load (load-worker.ts) in a worker thread. `onMeasureStart` fires when the warm-up
 // ends, so the caller can take its /proc readings at the edges of the measured window.
+import type { RecordShape } from './requests.js';
 import { Worker } from 'node:worker_threads';
 
 export interface LoadSpec {
@@ -10,7 +11,7 @@ export interface LoadSpec {
   requestsPerSecond?: number; // open loop
   maxInFlight?: number; // open loop
   recordsPerRequest: number;
-  recordBytes: number;
+  shape: RecordShape;
   warmupMs: number;
   durationMs: number;
   distinctBodies?: number;
