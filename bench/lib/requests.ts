@@ -66,7 +66,7 @@ const ENVIRONMENTS = ['production', 'production-eu-west', 'staging'];
 function auditRecord(i: number): Record<string, unknown> {
   const action = ACTIONS[i % ACTIONS.length]!;
   const actor = `user-${(i * 7919) % 100000}@example.com`;
-  const resource = `/tenants/t-${i % 311}/projects/p-${i % 4099}/documents/${text(8)}`;
+  const resource = `/projects/p-${i % 4099}/doc-${text(6)}`;
   const result = RESULTS[i % RESULTS.length]!;
   const body = `${actor} performed ${action} on ${resource} with result ${result}; request ${text(40)}`.slice(0, 110).padEnd(110, '.');
   const str = (key: string, v: string) => ({ key, value: { stringValue: v } });
