@@ -18,7 +18,7 @@
 import { EventEmitter } from 'node:events';
 import { SealtrailError, errorMessage, isSealtrailError } from '../../lib/errors.js';
 import { Chain } from '../chain/chain.js';
-import { entryHash, type EntryParts } from '../chain/entry.js';
+import { encodeTails, entryHash, type EntryParts, type EntryTails } from '../chain/entry.js';
 import type { NoteSigner } from '../keys/signer.js';
 import { formatCheckpointBody } from '../../verify/note.js';
 import type { SealConfig } from '../../config/types.js';
@@ -65,7 +65,7 @@ type Op = { type: 'put'; key: string; value: Buffer } | { type: 'del'; key: stri
 type Job =
   | {
       kind: 'append';
-      items: EntryParts[];
+      items: EntryTails;
       own: boolean;
       resolve: (r: { first: number; count: number }) => void;
       reject: (e: unknown) => void;
@@ -133,10 +133,19 @@ export class BufferWriter extends EventEmitter<{ sealed: [batch: BatchRecord]; f
   private broken: SealtrailError | null = null;
   private recovering: Promise<void> | null = null;
   private reopenTimer: { timer: NodeJS.Timeout; wake: () => void } | null = null;
-  /** The segment being built by the current commit (see store.ts: one value per commit). */
-  private segment: { first: number; parts: Buffer[] } | null = null;
-  /** Lines of the open batch, and of recently sealed batches, so forwarders need not read them back. */
+  /**
+   * The lines of the commit being built, written in place (byte 0 is the first line's hashing
+   * scratch). A fresh buffer per commit: an earlier one may still be read by LevelDB's write.
+   */
+  private out: Buffer = Buffer.alloc(1);
+  private outPos = 1;
+  /** The segment being built by the current commit (see store.ts: one value per commit): its first seq and offset in `out`. */
+  private segment: { first: number; from: number } | null = null;
+  /** Lines of the open batch (ranges of earlier commits' buffers), so forwarders need not read them back. */
   private openBatch: Buffer[] = [];
+  /** Entries in openBatch, plus the part of `out` from openFrom. */
+  private openEntries = 0;
+  private openFrom = 1;
   /** False while openBatch lacks entries of the open batch (a crash tail, a rolled-back write). */
   private openBatchComplete: boolean;
   private readonly recent = new Map<number, { batch: BatchRecord; lines: Buffer }>();
@@ -198,8 +207,9 @@ export class BufferWriter extends EventEmitter<{ sealed: [batch: BatchRecord]; f
   }
 
   /** Chains `items` and resolves once they are on disk. Own entries bypass the size limit. */
-  append(items: EntryParts[], own = false): Promise<{ first: number; count: number }> {
-    return new Promise((resolve, reject) => this.push({ kind: 'append', items, own, resolve, reject }));
+  append(items: EntryParts[] | EntryTails, own = false): Promise<{ first: number; count: number }> {
+    const tails = Array.isArray(items) ? encodeTails(items) : items;
+    return new Promise((resolve, reject) => this.push({ kind: 'append', items: tails, own, resolve, reject }));
   }
 
   /** The sealed, durable batch starting at `start`, from memory or the buffer. */
@@ -304,14 +314,19 @@ export class BufferWriter extends EventEmitter<{ sealed: [batch: BatchRecord]; f
     const sealed: BatchRecord[] = [];
     const settle: Array<() => void> = [];
     const failures: Array<(err: SealtrailError) => void> = [];
-    const time = new Date(this.now()).toISOString();
+    const timeEnv = this.chain.timeEnv(new Date(this.now()).toISOString());
     let freed = false;
     let init = false;
+    let room = 1;
+    for (const job of jobs) if (job.kind === 'append') room += job.items.bytes.length + job.items.ends.length * (this.chain.overheadBytes + 1);
+    this.out = Buffer.allocUnsafe(room);
+    this.outPos = 1;
+    this.openFrom = 1;
 
     for (const job of jobs) {
       try {
         if (job.kind === 'append') {
-          const r = this.applyAppend(job.items, job.own, time, ops, sealed);
+          const r = this.applyAppend(job.items, job.own, timeEnv, ops, sealed);
           settle.push(() => job.resolve(r));
           failures.push((e) => job.reject(e));
         } else if (job.kind === 'seal') {
@@ -332,6 +347,7 @@ export class BufferWriter extends EventEmitter<{ sealed: [batch: BatchRecord]; f
       }
     }
     this.flushSegment(ops);
+    this.keepOpenLines();
     if (init) {
       if (this.newChain) ops.push({ type: 'put', key: CHAIN_KEY, value: json(this.info) });
       for (const id of this.newSinks) ops.push({ type: 'put', key: cursorKey(id), value: json({ next: this.cursors.get(id) }) });
@@ -375,6 +391,7 @@ export class BufferWriter extends EventEmitter<{ sealed: [batch: BatchRecord]; f
     this.pendingRecent = [];
     // The open batch's lines in memory no longer match the buffer: read it back when sealed.
     this.openBatch = [];
+    this.openEntries = 0;
     this.openBatchComplete = false;
     this.chain.reset(this.durable.ledger.chain);
     this.ledger = { ...this.durable.ledger };
@@ -474,6 +491,7 @@ export class BufferWriter extends EventEmitter<{ sealed: [batch: BatchRecord]; f
       this.recent.clear();
       this.recentBytes = 0;
       this.openBatch = [];
+      this.openEntries = 0;
       this.openBatchComplete = this.ledger.chain.size === this.ledger.sealedSize;
       if (!this.newChain) await this.writeHighWater(this.durable.ledger);
     } catch (err) {
@@ -482,10 +500,10 @@ export class BufferWriter extends EventEmitter<{ sealed: [batch: BatchRecord]; f
     }
   }
 
-  private applyAppend(items: EntryParts[], own: boolean, time: string, ops: Op[], sealed: BatchRecord[]): { first: number; count: number } {
+  private applyAppend(items: EntryTails, own: boolean, timeEnv: Buffer, ops: Op[], sealed: BatchRecord[]): { first: number; count: number } {
+    const count = items.ends.length;
     if (!own) {
-      let estimate = 0;
-      for (const it of items) estimate += it.resource.length + it.scope.length + it.record.length + ENVELOPE_ESTIMATE;
+      const estimate = items.bytes.length + count * ENVELOPE_ESTIMATE;
       if (this.ledger.bytes + estimate > this.maxBufferBytes) {
         throw new SealtrailError('BUFFER_FULL', `buffer is full (${this.ledger.bytes} of ${this.maxBufferBytes} bytes); retry later`, {
           // OTel JS HTTP exporters let Retry-After replace their backoff within a 10 s export
@@ -495,27 +513,38 @@ export class BufferWriter extends EventEmitter<{ sealed: [batch: BatchRecord]; f
       }
     }
     const first = this.chain.size;
-    for (const it of items) {
-      const { seq, record } = this.chain.append(time, it);
-      if (this.segment === null) this.segment = { first: seq, parts: [] };
-      this.segment.parts.push(record);
-      this.openBatch.push(record);
-      this.ledger.bytes += record.length;
+    const out = this.out;
+    let ts = 0;
+    for (let i = 0; i < count; i++) {
+      const te = items.ends[i]!;
+      if (this.segment === null) this.segment = { first: this.chain.size, from: this.outPos };
+      const from = this.outPos;
+      this.outPos = this.chain.appendTail(out, from, timeEnv, items.bytes, ts, te);
+      ts = te;
+      const len = this.outPos - from;
+      this.openEntries += 1;
+      this.ledger.bytes += len;
       this.ledger.entries += 1;
-      this.ledger.unsealedBytes += record.length;
+      this.ledger.unsealedBytes += len;
       if (this.ledger.unsealedSince === 0) this.ledger.unsealedSince = this.now();
       if (this.chain.size - this.ledger.sealedSize >= this.sealCfg.maxRecords || this.ledger.unsealedBytes >= this.sealCfg.maxBytes) {
         this.applySeal(ops, sealed);
       }
     }
-    return { first, count: items.length };
+    return { first, count };
   }
 
   /** Ends the current segment; called at every seal so no segment crosses a batch boundary. */
   private flushSegment(ops: Op[]): void {
     if (this.segment === null) return;
-    ops.push({ type: 'put', key: segmentKey(this.segment.first), value: Buffer.concat(this.segment.parts) });
+    ops.push({ type: 'put', key: segmentKey(this.segment.first), value: this.out.subarray(this.segment.from, this.outPos) });
     this.segment = null;
+  }
+
+  /** Moves this commit's lines of the open batch into openBatch (the commit's buffer is never written again). */
+  private keepOpenLines(): void {
+    if (this.outPos > this.openFrom) this.openBatch.push(this.out.subarray(this.openFrom, this.outPos));
+    this.openFrom = this.outPos;
   }
 
   private applySeal(ops: Op[], sealed: BatchRecord[]): BatchRecord | null {
@@ -538,9 +567,11 @@ export class BufferWriter extends EventEmitter<{ sealed: [batch: BatchRecord]; f
     this.ledger.unsealedBytes = 0;
     this.ledger.unsealedSince = 0;
     sealed.push(batch);
-    const complete = this.openBatchComplete && this.openBatch.length === end - start;
+    this.keepOpenLines();
+    const complete = this.openBatchComplete && this.openEntries === end - start;
     this.pendingRecent.push({ batch, lines: complete ? Buffer.concat(this.openBatch) : null });
     this.openBatch = [];
+    this.openEntries = 0;
     this.openBatchComplete = true;
     return batch;
   }

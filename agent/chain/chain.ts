@@ -1,7 +1,8 @@
 // The in-memory head of one hash chain: next seq, the previous entry's hash and the RFC 6962
 // compact frontier. Pure state; the buffer persists it with every write (see buffer/store.ts).
-import { CompactFrontier, leafHashOfPrefixed } from '../../verify/merkle.js';
-import { encodeEntry, ZERO_HASH_HEX, type EntryParts } from './entry.js';
+import { CompactFrontier } from '../../verify/merkle.js';
+import { sha256One } from '../../verify/sha256.js';
+import { encodeTails, entryOverheadBytes, ZERO_HASH_HEX, type EntryParts } from './entry.js';
 
 export interface ChainHead {
   size: number; // next seq
@@ -15,18 +16,30 @@ export interface AppendedEntry {
   record: Buffer;
 }
 
+const HEX = Buffer.from('0123456789abcdef', 'latin1');
+const SEQ_OPEN = Buffer.from('{"v":1,"seq":', 'latin1');
+const PREV_OPEN = Buffer.from(',"prev":"', 'latin1');
+
+function put(out: Buffer, pos: number, src: Buffer): number {
+  for (let i = 0; i < src.length; i++) out[pos + i] = src[i]!;
+  return pos + src.length;
+}
+
 export class Chain {
   private frontier: CompactFrontier;
-  private lastHashHex: string;
+  private lastHash: Uint8Array;
   private readonly envJson: string;
+  /** Upper bound of the envelope's bytes per entry (see entryOverheadBytes). */
+  readonly overheadBytes: number;
 
   constructor(head: ChainHead, env: string) {
     this.frontier = new CompactFrontier(
       head.size,
       head.frontier.map((h) => Buffer.from(h, 'hex')),
     );
-    this.lastHashHex = head.lastHash;
+    this.lastHash = Buffer.from(head.lastHash, 'hex');
     this.envJson = JSON.stringify(env);
+    this.overheadBytes = entryOverheadBytes(env);
   }
 
   static empty(): ChainHead {
@@ -37,21 +50,46 @@ export class Chain {
     return this.frontier.size;
   }
 
-  /** Encodes, hashes and links the next entry. */
+  /** The bytes every entry of one commit carries after its prev hash: time and environment. */
+  timeEnv(time: string): Buffer {
+    return Buffer.from(`","time":"${time}","env":${this.envJson}`, 'utf8');
+  }
+
+  /**
+   * Writes the next entry line and its '\n' into `out` at `pos` (at most overheadBytes + the
+   * tail's length + 1 bytes) and links it: the envelope, then tail bytes [ts, te) of `tails`.
+   * out[pos - 1] must exist: it briefly holds the leaf prefix 0x00, so the line is hashed where
+   * it lies, without a copy. Returns the position after the '\n'.
+   */
+  appendTail(out: Buffer, pos: number, timeEnv: Buffer, tails: Buffer, ts: number, te: number): number {
+    const start = pos;
+    pos = put(out, pos, SEQ_OPEN);
+    pos = writeDecimal(out, pos, this.frontier.size);
+    pos = put(out, pos, PREV_OPEN);
+    const h = this.lastHash;
+    for (let i = 0; i < 32; i++) {
+      out[pos++] = HEX[h[i]! >> 4]!;
+      out[pos++] = HEX[h[i]! & 15]!;
+    }
+    pos = put(out, pos, timeEnv);
+    pos += tails.copy(out, pos, ts, te);
+    const saved = out[start - 1]!;
+    out[start - 1] = 0x00;
+    const leaf = sha256One(out.subarray(start - 1, pos));
+    out[start - 1] = saved;
+    out[pos++] = 0x0a;
+    this.frontier.append(leaf);
+    this.lastHash = leaf;
+    return pos;
+  }
+
+  /** Encodes, hashes and links the next entry (one at a time; the writer uses appendTail). */
   append(time: string, parts: EntryParts): AppendedEntry {
     const seq = this.frontier.size;
-    const text = encodeEntry(seq, this.lastHashHex, time, this.envJson, parts);
-    // One buffer holds 0x00 || line || '\n': the leaf hash covers the first part, the buffer
-    // and the archive keep the last two, and nothing is copied.
-    const len = Buffer.byteLength(text, 'utf8');
-    const buf = Buffer.allocUnsafe(len + 2);
-    buf[0] = 0x00;
-    buf.write(text, 1, 'utf8');
-    buf[len + 1] = 0x0a;
-    const h = leafHashOfPrefixed(buf.subarray(0, len + 1));
-    this.frontier.append(h);
-    this.lastHashHex = Buffer.from(h.buffer, h.byteOffset, h.byteLength).toString('hex');
-    return { seq, record: buf.subarray(1) };
+    const t = encodeTails([parts]);
+    const out = Buffer.allocUnsafe(1 + this.overheadBytes + t.bytes.length + 1);
+    const end = this.appendTail(out, 1, this.timeEnv(time), t.bytes, 0, t.bytes.length);
+    return { seq, record: out.subarray(1, end) };
   }
 
   root(): Uint8Array {
@@ -61,7 +99,7 @@ export class Chain {
   head(): ChainHead {
     return {
       size: this.frontier.size,
-      lastHash: this.lastHashHex,
+      lastHash: Buffer.from(this.lastHash).toString('hex'),
       frontier: this.frontier.hashes.map((h) => Buffer.from(h.buffer, h.byteOffset, h.byteLength).toString('hex')),
     };
   }
@@ -72,6 +110,18 @@ export class Chain {
       head.size,
       head.frontier.map((h) => Buffer.from(h, 'hex')),
     );
-    this.lastHashHex = head.lastHash;
+    this.lastHash = Buffer.from(head.lastHash, 'hex');
   }
+}
+
+/** Writes the decimal digits of the non-negative safe integer `n`. */
+function writeDecimal(out: Buffer, pos: number, n: number): number {
+  let digits = 1;
+  for (let x = n; x >= 10; x = Math.floor(x / 10)) digits++;
+  let p = pos + digits;
+  do {
+    out[--p] = 48 + (n % 10);
+    n = Math.floor(n / 10);
+  } while (n > 0);
+  return pos + digits;
 }

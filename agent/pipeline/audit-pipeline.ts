@@ -1,10 +1,10 @@
 // The Ingestor behind both receivers: audit filter, audit context checks (optional), then the
 // buffer writer (chain + fsync).
-import type { AuditContextProcessor } from '../context/audit-context.js';
+import type { AuditContextProcessor, ContextTally } from '../context/audit-context.js';
 import type { DecodedRequest } from '../otlp/model.js';
 import type { AuditFilter } from '../filter/audit-filter.js';
 import type { BufferWriter } from '../buffer/writer.js';
-import type { EntryParts } from '../chain/entry.js';
+import { encodeTails, type EntryParts, type EntryTails } from '../chain/entry.js';
 import { SealtrailError, isSealtrailError } from '../../lib/errors.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import type { LogFn } from '../../lib/log.js';
@@ -52,7 +52,7 @@ export class AuditPipeline implements Ingestor {
     this.accepting = false;
   }
 
-  async ingest(req: DecodedRequest): Promise<IngestResult> {
+  ingest(req: DecodedRequest): Promise<IngestResult> {
     const audit: EntryParts[] = [];
     const indices: number[] = [];
     req.records.forEach((r, i) => {
@@ -61,42 +61,64 @@ export class AuditPipeline implements Ingestor {
       indices.push(i);
     });
     const filtered = req.records.length - audit.length;
-    if (audit.length > 0) {
-      // Throws BAD_REQUEST (nothing stored) when a record breaks a `reject` rule.
-      const tally = this.context?.check(req.records, indices);
-      if (!this.accepting) {
-        this.metrics.recordsRefused += audit.length; // shutting down: the stop is logged already
-        throw new SealtrailError('SHUTTING_DOWN', 'the agent is shutting down; retry against the restarted agent', {
-          retryAfterSeconds: 5,
-        });
+    let tally: ContextTally | undefined;
+    let tails: EntryTails | null = null;
+    try {
+      if (audit.length > 0) {
+        // Throws BAD_REQUEST (nothing stored) when a record breaks a `reject` rule.
+        tally = this.context?.check(req.records, indices);
+        if (!this.accepting) {
+          this.metrics.recordsRefused += audit.length; // shutting down: the stop is logged already
+          throw new SealtrailError('SHUTTING_DOWN', 'the agent is shutting down; retry against the restarted agent', {
+            retryAfterSeconds: 5,
+          });
+        }
+        // The records become bytes now: the decoded strings and views die here, young, instead
+        // of waiting (and being promoted) until the group commit's fsync.
+        tails = encodeTails(audit);
       }
-      let bytes = 0;
-      for (const a of audit) bytes += a.resource.length + a.scope.length + a.record.length;
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const done = this.store(tails, tally, filtered, req.schemaUrlsDropped ?? 0);
+    const tap = this.tap;
+    if (tap === null) return done;
+    const count = audit.length;
+    return done.then((r) => {
+      tap.accepted(req, count);
+      return r;
+    });
+  }
+
+  /** Writes the audit entries of one request (none when `tails` is null) and counts them. */
+  private async store(tails: EntryTails | null, tally: ContextTally | undefined, filtered: number, schemaUrlsDropped: number): Promise<IngestResult> {
+    const count = tails === null ? 0 : tails.ends.length;
+    if (tails !== null) {
+      const bytes = tails.bytes.length;
       if (this.pendingBytes > 0 && this.pendingBytes + bytes > this.maxPendingBytes) {
         const err = new SealtrailError(
           'OVERLOADED',
           `agent overloaded: ${this.pendingBytes} bytes of records are waiting for the disk; retry later`,
           { retryAfterSeconds: 1 },
         );
-        this.refused(audit.length, err.code, err.message);
+        this.refused(count, err.code, err.message);
         throw err;
       }
       this.pendingBytes += bytes;
       try {
-        await this.writer.append(audit);
+        await this.writer.append(tails);
       } catch (err) {
-        if (isSealtrailError(err)) this.refused(audit.length, err.code, err.message);
+        if (isSealtrailError(err)) this.refused(count, err.code, err.message);
         throw err;
       } finally {
         this.pendingBytes -= bytes;
       }
       this.acceptedAgain();
       if (tally) this.context!.stored(tally);
-      this.metrics.recordsAccepted += audit.length;
+      this.metrics.recordsAccepted += count;
     }
     this.metrics.recordsFiltered += filtered;
-    this.metrics.schemaUrlsDropped += req.schemaUrlsDropped ?? 0;
-    this.tap?.accepted(req, audit.length);
-    return { accepted: audit.length, filtered };
+    this.metrics.schemaUrlsDropped += schemaUrlsDropped;
+    return { accepted: count, filtered };
   }
 }
