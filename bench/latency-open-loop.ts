@@ -1,15 +1,21 @@
-// Scenario: latency under a fixed offered load. One agent; an open-loop gRPC load at fractions
-// of the measured closed-loop maximum (500-record requests), then an overload step above it
-// where at most `maxInFlight` requests are outstanding (as many concurrent exporters), to see
-// whether memory stays bounded when more is offered than the agent can take.
+// Scenario: latency under a fixed offered load. One agent; an open-loop gRPC load through a list
+// of steps (offered records/s, run in order on the same agent, so the first step sees a fresh
+// one). A step above the closed-loop maximum keeps at most `maxInFlight` requests outstanding
+// (as many concurrent exporters), to see whether memory stays bounded under overload.
 import type { RecordShape } from './lib/requests.js';
 import { startBenchAgent } from './lib/agent.js';
 import { runLoad } from './lib/load.js';
 import { RssSampler, memory } from './lib/proc-stats.js';
 import { latencySummary, type Latency } from './lib/stats.js';
 
+/** One open-loop step: what to offer and how the report names it (e.g. '25,000/s', '50 %'). */
+export interface OpenLoopTarget {
+  label: string;
+  recordsPerSec: number;
+}
+
 export interface OpenLoopStep {
-  fraction: number;
+  label: string;
   offeredRecordsPerSec: number;
   ackedRecordsPerSec: number;
   latency: Latency;
@@ -20,9 +26,7 @@ export interface OpenLoopStep {
 
 export async function openLoop(
   o: {
-    maxRecordsPerSec: number;
-    fractions: number[];
-    overload: number;
+    steps: OpenLoopTarget[];
     recordsPerRequest: number;
     shape: RecordShape;
     durationMs: number;
@@ -35,15 +39,14 @@ export async function openLoop(
   const pid = b.agent.proc.pid!;
   const steps: OpenLoopStep[] = [];
   try {
-    for (const fraction of [...o.fractions, o.overload]) {
-      const offered = o.maxRecordsPerSec * fraction;
+    for (const target of o.steps) {
       const rss = new RssSampler(pid, 50);
       const r = await runLoad({
         transport: 'grpc',
         addr: b.agent.grpc,
         mode: 'open',
         concurrency: 0,
-        requestsPerSecond: offered / o.recordsPerRequest,
+        requestsPerSecond: target.recordsPerSec / o.recordsPerRequest,
         maxInFlight: o.maxInFlight,
         recordsPerRequest: o.recordsPerRequest,
         shape: o.shape,
@@ -51,8 +54,8 @@ export async function openLoop(
         durationMs: o.durationMs,
       });
       const step: OpenLoopStep = {
-        fraction,
-        offeredRecordsPerSec: offered,
+        label: target.label,
+        offeredRecordsPerSec: target.recordsPerSec,
         ackedRecordsPerSec: r.okRecords / r.seconds,
         latency: latencySummary(r.latenciesMs),
         peakRssBytes: rss.stop(),
@@ -60,7 +63,7 @@ export async function openLoop(
         skipped: r.skipped,
       };
       log(
-        `open loop ${Math.round(fraction * 100)} %: ${Math.round(step.ackedRecordsPerSec)} records/s acked, p99 ${step.latency.p99.toFixed(1)} ms, RSS ${(step.peakRssBytes / 1048576).toFixed(0)} MiB`,
+        `open loop ${target.label}: ${Math.round(step.ackedRecordsPerSec)} records/s acked, p99 ${step.latency.p99.toFixed(1)} ms, RSS ${(step.peakRssBytes / 1048576).toFixed(0)} MiB`,
       );
       steps.push(step);
       await new Promise((r) => setTimeout(r, 1000)); // let the backlog of the step settle

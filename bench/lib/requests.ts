@@ -7,7 +7,7 @@ import { ExportLogsServiceRequest, encodeRequest, type SimpleRecord } from '../.
 /** A record shape: `audit` (the realistic audit record below) or a synthetic size in protobuf bytes. */
 export type RecordShape = 'audit' | number;
 
-export const shapeLabel = (s: RecordShape): string => (s === 'audit' ? 'audit (~300 B)' : `${s} B`);
+export const shapeLabel = (s: RecordShape): string => (s === 'audit' ? 'audit (~310 B)' : `${s} B`);
 
 // Pseudo-random text (fixed seed), so LevelDB's block compression sees realistic data, not 'xxxx'.
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 ';
@@ -49,7 +49,7 @@ export function benchRecord(i: number, recordBytes: number, id?: string): Simple
 // The realistic audit record (issue 11): one resource (service.name, host.name), one scope (name,
 // version); each record has time and observed time, severity 9 "INFO", a ~110-character string
 // body and 6 attributes (audit=true, actor, action, resource, result, environment), about
-// 300 B of protobuf.
+// 310 B of protobuf.
 const ACTIONS = [
   'user.login',
   'user.logout',
