@@ -318,7 +318,8 @@ export class BufferWriter extends EventEmitter<{ sealed: [batch: BatchRecord]; f
     let freed = false;
     let init = false;
     let room = 1;
-    for (const job of jobs) if (job.kind === 'append') room += job.items.bytes.length + job.items.ends.length * (this.chain.overheadBytes + 1);
+    for (const job of jobs)
+      if (job.kind === 'append') room += job.items.bytes.length + job.items.ends.length * (this.chain.overheadBytes + 1);
     this.out = Buffer.allocUnsafe(room);
     this.outPos = 1;
     this.openFrom = 1;
@@ -500,7 +501,13 @@ export class BufferWriter extends EventEmitter<{ sealed: [batch: BatchRecord]; f
     }
   }
 
-  private applyAppend(items: EntryTails, own: boolean, timeEnv: Buffer, ops: Op[], sealed: BatchRecord[]): { first: number; count: number } {
+  private applyAppend(
+    items: EntryTails,
+    own: boolean,
+    timeEnv: Buffer,
+    ops: Op[],
+    sealed: BatchRecord[],
+  ): { first: number; count: number } {
     const count = items.ends.length;
     if (!own) {
       const estimate = items.bytes.length + count * ENVELOPE_ESTIMATE;

@@ -91,7 +91,12 @@ export class AuditPipeline implements Ingestor {
   }
 
   /** Writes the audit entries of one request (none when `tails` is null) and counts them. */
-  private async store(tails: EntryTails | null, tally: ContextTally | undefined, filtered: number, schemaUrlsDropped: number): Promise<IngestResult> {
+  private async store(
+    tails: EntryTails | null,
+    tally: ContextTally | undefined,
+    filtered: number,
+    schemaUrlsDropped: number,
+  ): Promise<IngestResult> {
     const count = tails === null ? 0 : tails.ends.length;
     if (tails !== null) {
       const bytes = tails.bytes.length;

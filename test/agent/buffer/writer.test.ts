@@ -7,6 +7,7 @@ import { openDb, openStore, readEntries } from '../../../agent/buffer/store.js';
 import { SEGMENT_RANGE } from '../../../agent/buffer/keys.js';
 import { parseNote, parseCheckpointBody, parseVerifierKey, verifyNote } from '../../../verify/note.js';
 import { leafHash, rootOfLeaves } from '../../../verify/merkle.js';
+import { encodeEntry, ZERO_HASH_HEX } from '../../../agent/chain/entry.js';
 import { isSealtrailError } from '../../../lib/errors.js';
 import { tempDir } from '../../helpers/agent.js';
 import { openTestWriter, item, TEST_ORIGIN, testKey } from '../../helpers/writer.js';
@@ -169,5 +170,45 @@ test('sealed batches are handed to forwarders from memory exactly as stored, nev
   assert.equal(w.writer.recentLines(6), undefined);
   assert.equal((await readEntries(w.store.db, 6, 8)).toString().split('\n').length, 3);
   await w.close();
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+test('lines built in place are byte for byte the v1 encoding: non-ASCII text, several resources, seals inside a commit', async () => {
+  const dir = await tempDir();
+  const { store, writer, close } = await openTestWriter(dir, { maxRecords: 7 });
+  const texts = ['plain', 'é ü ß', '日本語 ✓', 'emoji 🧾 and "quotes" \\ ', '\u0000\u001f control', 'x'.repeat(3000)];
+  const parts = (i: number) => ({
+    resource: i % 3 === 0 ? '{"attributes":[{"key":"service.name","value":{"stringValue":"ü-svc"}}]}' : '{}',
+    scope: i % 2 === 0 ? '{"name":"s"}' : '{}',
+    record: JSON.stringify({ body: { stringValue: `${texts[i % texts.length]} ${i}` } }),
+  });
+  // Concurrent appends share commits; 7-entry batches seal in the middle of them.
+  const requests = Array.from({ length: 12 }, (_, r) => Array.from({ length: 1 + (r % 4) }, (_, k) => parts(r * 10 + k)));
+  const results = await Promise.all(requests.map((items) => writer.append(items)));
+  await writer.sealNow();
+  const total = requests.reduce((n, r) => n + r.length, 0);
+  const raw = await readEntries(store.db, 0, total);
+  const lines = raw.toString('utf8').split('\n').slice(0, -1);
+  assert.equal(lines.length, total);
+  const bySeq = new Map<number, { resource: string; scope: string; record: string }>();
+  results.forEach((r, j) => requests[j]!.forEach((p, k) => bySeq.set(r.first + k, p)));
+  let prev = ZERO_HASH_HEX;
+  for (const [seq, line] of lines.entries()) {
+    const time = (JSON.parse(line) as { time: string }).time;
+    assert.equal(line, encodeEntry(seq, prev, time, JSON.stringify('test'), bySeq.get(seq)!));
+    prev = Buffer.from(leafHash(Buffer.from(line, 'utf8'))).toString('hex');
+  }
+  assert.equal(writer.state().chain.lastHash, prev);
+  // The lines handed to the forwarders (held in memory) are the stored bytes.
+  let at = 0;
+  for (let start = 0; start < writer.sealedSize;) {
+    const b = await writer.readBatch(start);
+    const mem = await writer.readLines(b);
+    assert.equal(Buffer.compare(mem, await readEntries(store.db, b.start, b.end)), 0);
+    at += mem.length;
+    start = b.end;
+  }
+  assert.equal(at, raw.length);
+  await close();
   await fs.rm(dir, { recursive: true, force: true });
 });
