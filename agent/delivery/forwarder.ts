@@ -100,16 +100,48 @@ export class Forwarder {
   /** Set when sink.start() could not reach the store at agent start-up; its checks run again first. */
   needsStart = false;
 
+  /**
+   * The cursor move of the batch delivered last, while the buffer writes it (at most one, in
+   * order): the next batch is delivered meanwhile, so a sink is not idle for a group commit per
+   * batch. It never rejects; a failure is kept in advanceError and thrown by settleAdvance().
+   */
+  private advancing: Promise<void> | null = null;
+  private advanceError: unknown = null;
+  /** Where the next delivery starts while `advancing` is pending (the durable cursor lags it). */
+  private ahead = 0;
+
+  private async settleAdvance(): Promise<void> {
+    const a = this.advancing;
+    this.advancing = null;
+    if (a !== null) await a;
+    const err = this.advanceError;
+    this.advanceError = null;
+    if (err !== null) throw err;
+  }
+
   private async run(): Promise<void> {
+    try {
+      await this.deliverLoop();
+    } finally {
+      // The loop ends only once its last cursor move is written (or has failed).
+      await this.settleAdvance().catch(() => undefined);
+    }
+  }
+
+  private async deliverLoop(): Promise<void> {
     while (!this.stopping) {
-      const next = this.cursor;
-      if (next >= this.writer.sealedSize) {
+      const next = Math.max(this.cursor, this.ahead);
+      if (next >= this.writer.sealedSize && this.advancing === null) {
         this.state = 'idle';
         await this.sleep(null);
         continue;
       }
       this.state = this.backoff.failures > 0 ? 'retrying' : 'delivering';
       try {
+        if (next >= this.writer.sealedSize) {
+          await this.settleAdvance();
+          continue;
+        }
         if (this.needsStart) {
           await this.sink.start();
           this.needsStart = false;
@@ -121,12 +153,21 @@ export class Forwarder {
         const sealed = { origin: this.writer.origin, start: batch.start, end: batch.end, lines, checkpoint: batch.checkpoint };
         if (this.sink.deliverBatch) await this.sink.deliverBatch(sealed, { gzip: this.gzip });
         else await deliverBatch(this.sink, sealed, { gzip: this.gzip });
-        await this.writer.advance(this.sink.id, batch.end);
-        this.batchesDelivered++;
+        await this.settleAdvance();
+        this.advancing = this.writer.advance(this.sink.id, batch.end).then(
+          () => {
+            this.batchesDelivered++;
+          },
+          (err: unknown) => {
+            this.advanceError = err;
+          },
+        );
+        this.ahead = batch.end;
         if (this.backoff.failures > 0) this.log('info', 'sink recovered', { sink: this.sink.id, batch_start: batch.start });
         this.backoff.reset();
         this.lastError = null;
       } catch (err) {
+        this.ahead = 0; // start again from the durable cursor
         this.errors++;
         this.lastError = errorMessage(err);
         if (isSealtrailError(err, 'SINK_CONFLICT')) {
