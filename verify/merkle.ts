@@ -16,14 +16,17 @@ export function leafHash(data: Uint8Array): Uint8Array {
   return sha256(LEAF, data);
 }
 
+// Scratch input of nodeHash: the hash is synchronous, so one buffer serves every call (a fresh
+// 65-byte typed array per entry is an off-heap ArrayBuffer the GC must track and sweep).
+const NODE_INPUT = new Uint8Array(65);
+NODE_INPUT[0] = RFC6962_NODE_HASH_PREFIX;
+
 export function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
-  // One 65-byte buffer and a one-shot hash: this runs about once per appended entry.
+  // A one-shot hash: this runs about once per appended entry.
   if (left.length === 32 && right.length === 32) {
-    const buf = new Uint8Array(65);
-    buf[0] = RFC6962_NODE_HASH_PREFIX;
-    buf.set(left, 1);
-    buf.set(right, 33);
-    return sha256One(buf);
+    NODE_INPUT.set(left, 1);
+    NODE_INPUT.set(right, 33);
+    return sha256One(NODE_INPUT);
   }
   return sha256(NODE, left, right);
 }

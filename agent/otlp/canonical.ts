@@ -143,6 +143,69 @@ function entryTooLarge(what: string, l: DecodeLimits): SealtrailError {
 export const EMPTY_ATTRS: ReadonlyMap<string, string | null> = new Map();
 
 /**
+ * A record's attributes for the filter, as decoded: keys and values in one flat array
+ * [k0, v0, k1, v1, ...]. Reads behave as the Map built by set() in that order (a repeated key
+ * keeps its first position and its last value); the Map itself is built only if something
+ * iterates. The filter reads one or two keys of a handful, so a per-record hash table is waste.
+ */
+export class AttrList implements ReadonlyMap<string, string | null> {
+  private map: Map<string, string | null> | null = null;
+  private unique = -1;
+
+  constructor(private readonly kv: Array<string | null>) {}
+
+  get(key: string): string | null | undefined {
+    const kv = this.kv;
+    for (let i = kv.length - 2; i >= 0; i -= 2) if (kv[i] === key) return kv[i + 1];
+    return undefined;
+  }
+
+  has(key: string): boolean {
+    const kv = this.kv;
+    for (let i = 0; i < kv.length; i += 2) if (kv[i] === key) return true;
+    return false;
+  }
+
+  get size(): number {
+    if (this.unique < 0) this.unique = this.kv.length <= 16 ? countUnique(this.kv) : this.asMap().size;
+    return this.unique;
+  }
+
+  private asMap(): Map<string, string | null> {
+    if (this.map === null) {
+      this.map = new Map();
+      for (let i = 0; i < this.kv.length; i += 2) this.map.set(this.kv[i]!, this.kv[i + 1]!);
+    }
+    return this.map;
+  }
+
+  forEach(cb: (value: string | null, key: string, map: ReadonlyMap<string, string | null>) => void): void {
+    this.asMap().forEach((v, k) => cb(v, k, this));
+  }
+  entries(): MapIterator<[string, string | null]> {
+    return this.asMap().entries();
+  }
+  keys(): MapIterator<string> {
+    return this.asMap().keys();
+  }
+  values(): MapIterator<string | null> {
+    return this.asMap().values();
+  }
+  [Symbol.iterator](): MapIterator<[string, string | null]> {
+    return this.asMap().entries();
+  }
+}
+
+function countUnique(kv: Array<string | null>): number {
+  let n = 0;
+  outer: for (let i = 0; i < kv.length; i += 2) {
+    for (let j = 0; j < i; j += 2) if (kv[j] === kv[i]) continue outer;
+    n++;
+  }
+  return n;
+}
+
+/**
  * Closes an object built as `{"a":1` + `,"b":2` ... (the first member carries the brace, so
  * no slicing is needed: slicing a concatenated string would flatten, i.e. copy, it).
  */

@@ -17,6 +17,7 @@ import { SealtrailError } from '../../lib/errors.js';
 import {
   Budget,
   EMPTY_ATTRS,
+  AttrList,
   badRequest,
   closeObject,
   doubleJson,
@@ -354,7 +355,7 @@ function decodeResourceOrScope(b: Buffer, s: number, e: number, isScope: boolean
   let name = '';
   let version = '';
   let attrs = '';
-  let map: Map<string, string | null> | null = null;
+  let kv: Array<string | null> | null = null;
   let dropped = 0;
   let nAttrs = 0;
   let refs = '';
@@ -371,7 +372,7 @@ function decodeResourceOrScope(b: Buffer, s: number, e: number, isScope: boolean
         budget.attribute(++nAttrs, what);
         attrs += (attrs === '' ? '' : ',') + decodeKeyValue(b, pos, pe, 1);
         budget.piece(attrs.length, what);
-        (map ??= new Map()).set(kvKey, kvView);
+        (kv ??= []).push(kvKey, kvView);
       } else if (!isScope) {
         budget.attribute(++nRefs, 'Resource.entity_refs'); // the attributes' limit, counted apart
         refs += (refs === '' ? '' : ',') + decodeEntityRef(b, pos, pe);
@@ -395,7 +396,7 @@ function decodeResourceOrScope(b: Buffer, s: number, e: number, isScope: boolean
   if (refs !== '') json += (json === '' ? '{"entityRefs":[' : ',"entityRefs":[') + refs + ']';
   json = closeObject(json);
   json.charCodeAt(0); // flatten the rope (see Budget.entry)
-  return { json, bytes: -1, attrs: map ?? EMPTY_ATTRS, name };
+  return { json, bytes: -1, attrs: kv === null ? EMPTY_ATTRS : new AttrList(kv), name };
 }
 
 /**
@@ -522,7 +523,7 @@ function decodeLogRecord(b: Buffer, s: number, e: number, resource: Described, s
   let bodyE = -1;
   let bodyMore: Buffer[] | null = null;
   let attrs = '';
-  let map: Map<string, string | null> | null = null;
+  let kv: Array<string | null> | null = null;
   let nAttrs = 0;
   let dropped = 0;
   let flags = 0;
@@ -580,7 +581,7 @@ function decodeLogRecord(b: Buffer, s: number, e: number, resource: Described, s
           budget.attribute(++nAttrs, 'LogRecord');
           attrs += (attrs === '' ? '' : ',') + decodeKeyValue(b, pos, pe, 1);
           budget.piece(attrs.length, 'LogRecord.attributes');
-          (map ??= new Map()).set(kvKey, kvView);
+          (kv ??= []).push(kvKey, kvView);
         } else if (f === 3) severityText = readString(b, pos, pe, 'LogRecord.severity_text');
         else if (f === 12) eventName = readString(b, pos, pe, 'LogRecord.event_name');
         else if (f === 5) {
@@ -637,7 +638,7 @@ function decodeLogRecord(b: Buffer, s: number, e: number, resource: Described, s
       severityNumber: severity,
       severityText,
       scopeName: scope.name,
-      attributes: map ?? EMPTY_ATTRS,
+      attributes: kv === null ? EMPTY_ATTRS : new AttrList(kv),
       resourceAttributes: resource.attrs,
     },
   };

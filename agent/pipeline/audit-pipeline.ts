@@ -53,13 +53,15 @@ export class AuditPipeline implements Ingestor {
   }
 
   ingest(req: DecodedRequest): Promise<IngestResult> {
+    // Decoded records carry resource, scope and record already: no per-record copy.
     const audit: EntryParts[] = [];
     const indices: number[] = [];
-    req.records.forEach((r, i) => {
-      if (!this.filter(r.view)) return;
-      audit.push({ resource: r.resource, scope: r.scope, record: r.record });
+    const records = req.records;
+    for (let i = 0; i < records.length; i++) {
+      if (!this.filter(records[i]!.view)) continue;
+      audit.push(records[i]!);
       indices.push(i);
-    });
+    }
     const filtered = req.records.length - audit.length;
     let tally: ContextTally | undefined;
     let tails: EntryTails | null = null;

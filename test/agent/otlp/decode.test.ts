@@ -1,6 +1,7 @@
 // Decoder tests: protobuf built by protobufjs from our proto/ files (an encoder we did not write)
 // and hand-written OTLP/JSON must give the same, known canonical text; every malformed class
 // gets its own coded error.
+import type { RecordView } from '../../../agent/otlp/model.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeProtobufRequest } from '../../../agent/otlp/decode-protobuf.js';
@@ -205,7 +206,9 @@ test('JSON: the same logical request gives byte-identical canonical text and vie
   assert.equal(fromJson.resource, EXPECTED_RESOURCE);
   assert.equal(fromJson.scope, EXPECTED_SCOPE);
   assert.equal(fromJson.record, EXPECTED_RECORD);
-  assert.deepEqual(fromJson.view, fromProto.view);
+  // Same content; the containers differ (the protobuf decoder keeps a flat list, see AttrList).
+  const plain = (v: RecordView) => ({ ...v, attributes: [...v.attributes], resourceAttributes: [...v.resourceAttributes] });
+  assert.deepEqual(plain(fromJson.view), plain(fromProto.view));
 });
 
 test('resource and scope JSON strings are shared by the records of one ResourceLogs/ScopeLogs', () => {
@@ -345,5 +348,42 @@ test('JSON: malformed input is BAD_REQUEST naming the field path', () => {
     () => decodeJsonRequest(rec({ attributes: [{ key: 'k', value: { arrayValue: { values: [{ boolValue: 'yes' }] } } }] })),
     'BAD_REQUEST',
     /logRecords\[0\]\.attributes\[0\]\.value\.arrayValue\.values\[0\]\.boolValue: expected a boolean/,
+  );
+});
+
+test('protobuf: repeated attribute keys read as a Map built in order would (first position, last value)', () => {
+  const msg = Req.fromObject({
+    resourceLogs: [
+      {
+        scopeLogs: [
+          {
+            logRecords: [
+              {
+                attributes: [
+                  { key: 'a', value: { stringValue: '1' } },
+                  { key: 'b', value: { stringValue: '2' } },
+                  { key: 'a', value: { stringValue: '3' } },
+                ],
+              },
+            ],
+          },
+        ],
+      },
+    ],
+  });
+  const [r] = decodeProtobufRequest(Buffer.from(Req.encode(msg).finish())).records;
+  const attrs = r!.view.attributes;
+  assert.equal(attrs.get('a'), '3');
+  assert.equal(attrs.get('b'), '2');
+  assert.equal(attrs.has('a'), true);
+  assert.equal(attrs.has('c'), false);
+  assert.equal(attrs.get('c'), undefined);
+  assert.equal(attrs.size, 2);
+  assert.deepEqual(
+    [...attrs],
+    [
+      ['a', '3'],
+      ['b', '2'],
+    ],
   );
 });
