@@ -6,6 +6,7 @@ import { stderrLogger } from '../lib/log.js';
 import { errorMessage, isSealtrailError } from '../lib/errors.js';
 import { parseArgs } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
+import { applyProcessTuning } from './process-tuning.js';
 
 export async function runCommand(argv: string[]): Promise<number> {
   let config: string | undefined;
@@ -21,6 +22,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     process.stderr.write(`sealtrail run: ${errorMessage(err)}\nusage: sealtrail run [--config FILE]\n`);
     return 2;
   }
+  applyProcessTuning();
   const log = stderrLogger();
   // Keep stderr pure JSON: process warnings (e.g. the AWS SDK's Node version notice) become log lines.
   process.removeAllListeners('warning');
