@@ -46,6 +46,8 @@ function formatOf(header: string | undefined): Format | null {
 
 type BodyResult = { body: Buffer } | { tooLarge: true; drained: boolean };
 
+const EMPTY_BODY = Buffer.alloc(0);
+
 /**
  * Reads the body up to `limit` bytes. Past the limit nothing more is kept; the rest is read and
  * discarded until `drainLimit` more bytes, then reading stops (drained: false).
@@ -249,15 +251,20 @@ export async function startHttpReceiver(cfg: HttpReceiverConfig, ingestor: Inges
     // The decoded records take at least about the body's size again: refuse before spending
     // the CPU on decoding when even that does not fit, then count what they really take.
     if (!lease.grow(body.length)) return sendError(req, res, format, overBudget(budget.max));
-    let decoded: DecodedRequest;
+    let decoded: DecodedRequest | null;
     try {
       decoded = format === 'json' ? decodeJsonRequest(body, limits) : decodeProtobufRequest(body, limits);
     } catch (err) {
       return sendError(req, res, format, err);
     }
     if (!lease.grow(decodedBytes(decoded) - body.length)) return sendError(req, res, format, overBudget(budget.max));
+    const stored = ingestor.ingest(decoded);
+    // The records are bytes in the writer's queue now: let the decoded request and the bodies go,
+    // or this frame keeps them (promoted to V8's old space) until the fsync.
+    decoded = null;
+    body = r.body = EMPTY_BODY;
     try {
-      await ingestor.ingest(decoded);
+      await stored;
     } catch (err) {
       return sendError(req, res, format, err);
     }
