@@ -65,7 +65,14 @@ async function main(): Promise<void> {
   agent.kill('SIGTERM');
   await exited;
   await fs.rm(dir, { recursive: true, force: true });
-  const file = (await fs.readdir(outDir)).find((f) => !before.has(f) && f.endsWith('.cpuprofile'));
+  // The main thread's profile (thread 0; sink workers write their own), the largest one: the
+  // process re-executes itself at start (cli/process-tuning.ts), which leaves a short profile too.
+  const sizes = await Promise.all(
+    (await fs.readdir(outDir))
+      .filter((f) => !before.has(f) && /\.0\.\d+\.cpuprofile$/.test(f))
+      .map(async (f) => ({ f, size: (await fs.stat(path.join(outDir, f))).size })),
+  );
+  const file = sizes.sort((a, b) => b.size - a.size)[0]?.f;
   if (!file) throw new Error(`no profile written to ${outDir}`);
   const prof = JSON.parse(await fs.readFile(path.join(outDir, file), 'utf8')) as Profile;
   const byId = new Map(prof.nodes.map((n) => [n.id, n]));

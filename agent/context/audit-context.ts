@@ -28,7 +28,9 @@ export interface ContextTally {
 
 // Canonical OTLP/JSON omits unset (zero) fields, and a string value can never contain an
 // unescaped quote, so these keys appear in the record text only as the LogRecord's own fields.
-const HAS_TIME = '"timeUnixNano":"';
+// timeUnixNano is field 1: when set it is the record's first member, so a prefix test finds it
+// without scanning the whole record text.
+const HAS_TIME = '{"timeUnixNano":"';
 const HAS_OBSERVED = '"observedTimeUnixNano":"';
 
 export class AuditContextProcessor {
@@ -65,7 +67,7 @@ export class AuditContextProcessor {
       const r = records[i]!;
       const recAttr = (k: string) => r.view.attributes.get(k);
       const resAttr = (k: string) => r.view.resourceAttributes.get(k);
-      if (timePolicy !== 'accept' && !r.record.includes(HAS_TIME) && !r.record.includes(HAS_OBSERVED)) {
+      if (timePolicy !== 'accept' && !r.record.startsWith(HAS_TIME) && !r.record.includes(HAS_OBSERVED)) {
         this.problem(
           tally,
           'time',
