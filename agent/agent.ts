@@ -13,6 +13,7 @@ import { openChain } from './buffer/open-chain.js';
 import { compileFilter } from './filter/audit-filter.js';
 import { createAuditContext } from './context/audit-context.js';
 import { decodeLimitsFor } from './otlp/model.js';
+import { DecodePool } from './otlp/decode-pool.js';
 import { AuditPipeline } from './pipeline/audit-pipeline.js';
 import { Forwarder } from './delivery/forwarder.js';
 import { startForwarding, type Forwarding } from './forward/forwarding.js';
@@ -48,6 +49,7 @@ export class Agent {
   private pipeline: AuditPipeline | null = null;
   private forwarders: Forwarder[] = [];
   private forwarding: Forwarding | null = null;
+  private decoder: DecodePool | null = null;
   private receivers: Closable[] = [];
   private telemetry: TelemetryServer | null = null;
   private ready = false;
@@ -123,12 +125,28 @@ export class Agent {
     this.pipeline.tap = this.forwarding;
     // One in-flight budget for both protocols: the bound is on the receiver's memory as a whole.
     const inflight = new InflightBudget(cfg.receivers.maxInflightBytes);
+    const decodeLimits = decodeLimitsFor(cfg.receivers, a.environment);
+    // Bodies are decoded in a worker thread, except when forwarding pipelines need the decoded
+    // records themselves on this thread.
+    if (this.forwarding === null) {
+      this.decoder = new DecodePool(
+        {
+          limits: { ...decodeLimits, maxDepth: cfg.receivers.maxDepth },
+          filterRules: cfg.filter.rules,
+          context: cfg.context,
+          environment: a.environment,
+        },
+        context,
+        this.log,
+      );
+    }
     const opts = {
       maxDepth: cfg.receivers.maxDepth,
-      decodeLimits: decodeLimitsFor(cfg.receivers, a.environment),
+      decodeLimits,
       log: this.log,
       metrics: this.metrics,
       inflight,
+      decoder: this.decoder ?? undefined,
     };
     if (cfg.receivers.grpc) {
       const r = await startGrpcReceiver(cfg.receivers.grpc, this.pipeline, opts);
@@ -247,6 +265,7 @@ export class Agent {
     const timeout = this.loaded.config.agent.shutdownTimeoutMs;
     this.pipeline?.stopAccepting();
     await Promise.all(this.receivers.map((r) => r.close(true).catch(() => undefined)));
+    await this.decoder?.close();
     await this.forwarding?.stop(Math.min(timeout, 5000)); // best effort: a short flush, then counted drops
     if (this.writer) {
       const a = this.loaded.config.agent;

@@ -75,7 +75,7 @@ type Job =
   | { kind: 'init'; resolve: () => void; reject: (e: unknown) => void };
 
 /** Memory for sealed batches kept for the forwarders (older ones are read back from LevelDB). */
-const RECENT_MAX_BYTES = 32 << 20;
+const RECENT_MAX_BYTES = 16 << 20;
 
 /** Per-entry overhead of the envelope around resource/scope/record, for the capacity check. */
 const ENVELOPE_ESTIMATE = 200;

@@ -18,6 +18,13 @@ export const CHECKED_FIELDS: readonly CheckedField[] = ['time', ...MAPPED_FIELDS
 /** A new warning is logged when a problem comes back after this long without it. */
 export const EPISODE_QUIET_MS = 60_000;
 
+/** A request refused by a `reject` rule: the metric key, the problem and an example for the log. */
+export interface ContextReject {
+  key: string;
+  what: CheckedField | 'environment_mismatch';
+  example: string;
+}
+
 /** Problems found in one request under the `count` policy, applied when it is stored. */
 export interface ContextTally {
   missing: Map<CheckedField, number>;
@@ -114,16 +121,26 @@ export class AuditContextProcessor {
     rejectKey: string,
     message: () => string,
   ): void {
-    if (policy === 'reject') {
-      const msg = message();
-      this.rejectedTotal.set(rejectKey, (this.rejectedTotal.get(rejectKey) ?? 0) + 1);
-      this.episode(`reject:${what}`, 'refusing audit requests whose records lack required context', { problem: what, example: msg });
-      throw new SealtrailError('BAD_REQUEST', `audit context: ${msg}; nothing of this request was stored`);
-    }
+    if (policy === 'reject') throw this.rejected({ key: rejectKey, what, example: message() });
     if (policy !== 'count') return;
     if (what === 'environment_mismatch') tally.mismatched++;
     else tally.missing.set(what, (tally.missing.get(what) ?? 0) + 1);
     if (!tally.firstIndex.has(what)) tally.firstIndex.set(what, index);
+  }
+
+  /**
+   * Counts and logs a request refused by a `reject` rule and returns its BAD_REQUEST error,
+   * which carries `contextReject` so a check run in the decode worker is counted here.
+   */
+  rejected(r: ContextReject): SealtrailError {
+    this.rejectedTotal.set(r.key, (this.rejectedTotal.get(r.key) ?? 0) + 1);
+    this.episode(`reject:${r.what}`, 'refusing audit requests whose records lack required context', {
+      problem: r.what,
+      example: r.example,
+    });
+    return Object.assign(new SealtrailError('BAD_REQUEST', `audit context: ${r.example}; nothing of this request was stored`), {
+      contextReject: r,
+    });
   }
 
   /** Applies a tally once its request is durably stored. */

@@ -106,7 +106,7 @@ export class Forwarder {
    * batch. It never rejects; a failure is kept in advanceError and thrown by settleAdvance().
    */
   private advancing: Promise<void> | null = null;
-  private advanceError: unknown = null;
+  private advanceError: Error | null = null;
   /** Where the next delivery starts while `advancing` is pending (the durable cursor lags it). */
   private ahead = 0;
 
@@ -159,7 +159,7 @@ export class Forwarder {
             this.batchesDelivered++;
           },
           (err: unknown) => {
-            this.advanceError = err;
+            this.advanceError = err instanceof Error ? err : new Error(String(err));
           },
         );
         this.ahead = batch.end;

@@ -41,6 +41,11 @@ export interface DecodedRequest {
    * sealtrail_fields_dropped_total{field="schema_url"}.
    */
   schemaUrlsDropped?: number;
+  /**
+   * Set when the request was decoded and prepared in the decode worker: `records` is then empty
+   * and this holds what the pipeline stores (agent/pipeline/prepare.ts).
+   */
+  prepared?: import('../pipeline/prepare.js').PreparedRequest;
 }
 
 /**

@@ -4,7 +4,8 @@ import type { AuditContextProcessor, ContextTally } from '../context/audit-conte
 import type { DecodedRequest } from '../otlp/model.js';
 import type { AuditFilter } from '../filter/audit-filter.js';
 import type { BufferWriter } from '../buffer/writer.js';
-import { encodeTails, type EntryParts, type EntryTails } from '../chain/entry.js';
+import type { EntryTails } from '../chain/entry.js';
+import { prepareRequest, type PreparedRequest } from './prepare.js';
 import { SealtrailError, isSealtrailError } from '../../lib/errors.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import type { LogFn } from '../../lib/log.js';
@@ -52,40 +53,21 @@ export class AuditPipeline implements Ingestor {
     this.accepting = false;
   }
 
-  ingest(req: DecodedRequest): Promise<IngestResult> {
-    // Decoded records carry resource, scope and record already: no per-record copy.
-    const audit: EntryParts[] = [];
-    const indices: number[] = [];
-    const records = req.records;
-    for (let i = 0; i < records.length; i++) {
-      if (!this.filter(records[i]!.view)) continue;
-      audit.push(records[i]!);
-      indices.push(i);
+  // Async without an await: the frame ends at the return, so `req` is not kept while the write
+  // is in flight (unless a forwarding tap needs it afterwards).
+  async ingest(req: DecodedRequest): Promise<IngestResult> {
+    // Throws BAD_REQUEST (nothing stored) when a record breaks an audit_context `reject` rule.
+    const p: PreparedRequest = req.prepared ?? prepareRequest(req, this.filter, this.context);
+    if (p.tails !== null && !this.accepting) {
+      this.metrics.recordsRefused += p.audit; // shutting down: the stop is logged already
+      throw new SealtrailError('SHUTTING_DOWN', 'the agent is shutting down; retry against the restarted agent', {
+        retryAfterSeconds: 5,
+      });
     }
-    const filtered = req.records.length - audit.length;
-    let tally: ContextTally | undefined;
-    let tails: EntryTails | null = null;
-    try {
-      if (audit.length > 0) {
-        // Throws BAD_REQUEST (nothing stored) when a record breaks a `reject` rule.
-        tally = this.context?.check(req.records, indices);
-        if (!this.accepting) {
-          this.metrics.recordsRefused += audit.length; // shutting down: the stop is logged already
-          throw new SealtrailError('SHUTTING_DOWN', 'the agent is shutting down; retry against the restarted agent', {
-            retryAfterSeconds: 5,
-          });
-        }
-        // The records become bytes now: the decoded strings and views die here, young, instead
-        // of waiting (and being promoted) until the group commit's fsync.
-        tails = encodeTails(audit);
-      }
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    const done = this.store(tails, tally, filtered, req.schemaUrlsDropped ?? 0);
+    const done = this.store(p.tails, p.tally ?? undefined, p.filtered, p.schemaUrlsDropped);
     const tap = this.tap;
     if (tap === null) return done;
-    const count = audit.length;
+    const count = p.audit;
     return done.then((r) => {
       tap.accepted(req, count);
       return r;

@@ -9,6 +9,8 @@ import type { DecodeLimits } from '../otlp/model.js';
 import type { LogFn } from '../../lib/log.js';
 import type { InflightBudget } from './inflight.js';
 
+import type { RequestDecoder } from '../otlp/decode-pool.js';
+
 export interface ReceiverOptions {
   /** AnyValue nesting limit (config receivers.maxDepth). */
   maxDepth: number;
@@ -19,6 +21,8 @@ export interface ReceiverOptions {
   metrics?: { requestsRejected: number };
   /** The receiver's in-flight byte budget, shared by its protocols; absent = a private one of the default size. */
   inflight?: InflightBudget;
+  /** Decodes bodies off the main thread (agent/otlp/decode-pool.ts); absent = decode here. */
+  decoder?: RequestDecoder;
 }
 
 export interface ReceiverHandle {

@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { decodeProtobufRequest } from '../otlp/decode-protobuf.js';
+import type { DecodedRequest } from '../otlp/model.js';
 import { encodeExportResponseProto, encodeStatusProto } from '../otlp/response.js';
 import { SealtrailError } from '../../lib/errors.js';
 import type { GrpcReceiverConfig } from '../../config/types.js';
@@ -71,6 +72,7 @@ export async function startGrpcReceiver(cfg: GrpcReceiverConfig, ingestor: Inges
   const { host, port } = parseEndpoint(cfg.endpoint);
   const authorized = bearerChecker(cfg.auth.bearerToken);
   const limits = { ...opts.decodeLimits, maxDepth: opts.maxDepth };
+  const decoder = opts.decoder ?? null;
   const { log } = opts;
   const budget = opts.inflight ?? new InflightBudget(DEFAULT_MAX_INFLIGHT_BYTES);
   /** Each call's lease, found by the handler through the metadata object grpc-js hands on. */
@@ -151,18 +153,15 @@ export async function startGrpcReceiver(cfg: GrpcReceiverConfig, ingestor: Inges
       fail(callback, overBudget(budget.max), peer);
       return;
     }
-    let req;
-    try {
-      req = decodeProtobufRequest(call.request, limits);
-    } catch (err) {
-      fail(callback, err, peer);
-      return;
-    }
-    if (lease && !lease.grow(decodedBytes(req) - call.request.length)) {
-      fail(callback, overBudget(budget.max), peer);
-      return;
-    }
-    ingestor.ingest(req).then(
+    const bodyBytes = call.request.length;
+    const ingest = (req: DecodedRequest): Promise<unknown> => {
+      if (lease && !lease.grow(decodedBytes(req) - bodyBytes)) return Promise.reject(overBudget(budget.max));
+      return ingestor.ingest(req);
+    };
+    const stored = decoder
+      ? decoder.decode(call.request, 'protobuf').then(ingest)
+      : (async () => ingest(decodeProtobufRequest(call.request, limits)))();
+    stored.then(
       () => callback(null, encodeExportResponseProto()),
       (err: unknown) => fail(callback, err, peer),
     );

@@ -137,6 +137,7 @@ export async function startHttpReceiver(cfg: HttpReceiverConfig, ingestor: Inges
   const { host, port } = parseEndpoint(cfg.endpoint);
   const authorized = bearerChecker(cfg.auth.bearerToken);
   const limits = { ...opts.decodeLimits, maxDepth: opts.maxDepth };
+  const decoder = opts.decoder ?? null;
   const { log } = opts;
   const budget = opts.inflight ?? new InflightBudget(DEFAULT_MAX_INFLIGHT_BYTES);
   const order = new ResponseOrder(log);
@@ -252,16 +253,20 @@ export async function startHttpReceiver(cfg: HttpReceiverConfig, ingestor: Inges
     // the CPU on decoding when even that does not fit, then count what they really take.
     if (!lease.grow(body.length)) return sendError(req, res, format, overBudget(budget.max));
     let decoded: DecodedRequest | null;
+    const bodyBytes = body.length; // a body decoded in the worker is transferred there (detached here)
     try {
-      decoded = format === 'json' ? decodeJsonRequest(body, limits) : decodeProtobufRequest(body, limits);
+      if (decoder) decoded = await decoder.decode(body, format === 'json' ? 'json' : 'protobuf');
+      else decoded = format === 'json' ? decodeJsonRequest(body, limits) : decodeProtobufRequest(body, limits);
     } catch (err) {
       return sendError(req, res, format, err);
     }
-    if (!lease.grow(decodedBytes(decoded) - body.length)) return sendError(req, res, format, overBudget(budget.max));
+    if (!lease.grow(decodedBytes(decoded) - bodyBytes)) return sendError(req, res, format, overBudget(budget.max));
     const stored = ingestor.ingest(decoded);
     // The records are bytes in the writer's queue now: let the decoded request and the bodies go,
     // or this frame keeps them (promoted to V8's old space) until the fsync.
+    // eslint-disable-next-line no-useless-assignment -- frees the decoded request for the GC
     decoded = null;
+    // eslint-disable-next-line no-useless-assignment -- frees the body for the GC
     body = r.body = EMPTY_BODY;
     try {
       await stored;

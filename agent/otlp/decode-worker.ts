@@ -1,0 +1,49 @@
+// The decode worker (decode-pool.ts starts it): decodes an OTLP request body, filters it,
+// runs the audit_context checks and encodes the audit records as entry tails, all off the
+// agent's main thread, which is left to chain, hash and commit. The tails come back as one
+// transferred buffer, so nothing per record crosses the thread boundary.
+import { parentPort, workerData } from 'node:worker_threads';
+import { decodeProtobufRequest } from './decode-protobuf.js';
+import { decodeJsonRequest } from './decode-json.js';
+import { compileFilter } from '../filter/audit-filter.js';
+import { AuditContextProcessor } from '../context/audit-context.js';
+import { prepareRequest } from '../pipeline/prepare.js';
+import { errorMessage, isSealtrailError } from '../../lib/errors.js';
+import type { DecodeCall, DecodeInit, DecodeReply } from './decode-protocol.js';
+import type { ContextReject } from '../context/audit-context.js';
+
+const init = workerData as DecodeInit;
+const filter = compileFilter(init.filterRules);
+// Its counters are never read: a reject is counted by the main thread's processor (contextReject).
+const context = init.context === null ? null : new AuditContextProcessor(init.context, init.environment);
+const port = parentPort!;
+
+port.on('message', (m: DecodeCall) => {
+  let reply: DecodeReply;
+  const transfer: ArrayBuffer[] = [];
+  try {
+    const body = Buffer.from(m.body.buffer, m.body.byteOffset, m.body.byteLength);
+    const req = m.format === 'json' ? decodeJsonRequest(body, init.limits) : decodeProtobufRequest(body, init.limits);
+    const prepared = prepareRequest(req, filter, context);
+    const tails = prepared.tails;
+    if (tails !== null) {
+      // The tails own their memory unless Node pooled a small one: copy that out to transfer it.
+      let bytes = tails.bytes;
+      if (bytes.byteOffset !== 0 || bytes.byteLength !== bytes.buffer.byteLength) bytes = Buffer.from(bytes);
+      tails.bytes = bytes;
+      transfer.push(bytes.buffer as ArrayBuffer, tails.ends.buffer as ArrayBuffer);
+    }
+    reply = { id: m.id, ok: true, prepared };
+  } catch (err) {
+    reply = {
+      id: m.id,
+      ok: false,
+      error: {
+        code: isSealtrailError(err) ? err.code : null,
+        message: errorMessage(err),
+        contextReject: (err as { contextReject?: ContextReject }).contextReject,
+      },
+    };
+  }
+  port.postMessage(reply, transfer);
+});
