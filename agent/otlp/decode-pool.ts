@@ -19,7 +19,7 @@ export interface RequestDecoder {
 
 // The worker's heap holds one request's decoded form at a time per request in flight; the
 // decode budgets (max_request_canonical_size) bound each.
-const WORKER_LIMITS = { maxOldGenerationSizeMb: 128, maxYoungGenerationSizeMb: 12 };
+const WORKER_LIMITS = { maxOldGenerationSizeMb: 256, maxYoungGenerationSizeMb: 32 };
 
 export class DecodePool implements RequestDecoder {
   private worker: Worker | null = null;
