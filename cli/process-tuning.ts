@@ -1,12 +1,14 @@
 // Process settings that keep the agent's memory bounded under load, applied by re-executing
 // `sealtrail run` once, before anything is opened (process.execve: Node >= 22.15, Linux; same
-// pid, same stdio, same arguments). Measured with `npm run bench` settings on Node 24, 2 cores,
-// 500-record gRPC requests of audit records (docs/architecture.md, "Memory"):
+// pid, same stdio, same arguments). Measured on this project's 2-core machine under a closed
+// loop of 500-record gRPC requests of audit records (peak VmRSS of the agent):
 //  - MALLOC_ARENA_MAX=2: glibc gives each thread that allocates (the libuv pool running LevelDB
-//    writes, LevelDB's compaction thread, sink workers) an arena that keeps the multi-MB
-//    buffers it freed; peak RSS 444 -> 333 MiB at the same rate.
-//  - --max-semi-space-size=8 (MiB): V8 grew its young generation to about 150 MiB under this
-//    allocation rate; capped, the heap stays near 40 MiB at the same throughput.
+//    writes, LevelDB's compaction thread, the workers) an arena that keeps the multi-MB buffers
+//    it freed; 444 -> 333 MiB on Node 20, 453 -> 369 MiB on Node 24, at the same rate.
+//  - --max-semi-space-size=8 (MiB): V8 on Node 24 grew its young generation to about 150 MiB
+//    under this allocation rate; capped, the heap stays near 40 MiB (369 -> 292 MiB RSS). The
+//    price is more frequent scavenges: 29-35 CPU s per million records against 27-30 without
+//    either setting, in three paired runs each (at the edge of this shared machine's noise).
 // An operator's own MALLOC_ARENA_MAX or semi-space flag wins; SEALTRAIL_PROCESS_TUNING=off
 // keeps the process exactly as started.
 
