@@ -67,8 +67,9 @@ export class DecodePool implements RequestDecoder {
       }
     };
     w.on('error', (err) => {
-      this.log('error', 'decode worker failed; a new one starts with the next request', { error: err.message });
-      fail(`failed: ${err.message}`);
+      const why = `${err.name}: ${err.message}`;
+      this.log('error', 'decode worker failed; a new one starts with the next request', { error: why });
+      fail(`failed (${why})`);
     });
     w.on('exit', (code) => {
       if (!this.closed) fail(`exited with code ${code}`);

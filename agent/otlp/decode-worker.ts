@@ -27,10 +27,11 @@ port.on('message', (m: DecodeCall) => {
     const prepared = prepareRequest(req, filter, context);
     const tails = prepared.tails;
     if (tails !== null) {
-      // The tails own their memory unless Node pooled a small one: copy that out to transfer it.
-      let bytes = tails.bytes;
-      if (bytes.byteOffset !== 0 || bytes.byteLength !== bytes.buffer.byteLength) bytes = Buffer.from(bytes);
-      tails.bytes = bytes;
+      // Small Buffers are slices of Node's shared pool, which cannot be transferred: those are
+      // copied into memory of their own (a typed array, never pooled).
+      let bytes: Uint8Array = tails.bytes;
+      if (bytes.byteOffset !== 0 || bytes.byteLength !== bytes.buffer.byteLength) bytes = new Uint8Array(bytes);
+      tails.bytes = bytes as Buffer;
       transfer.push(bytes.buffer as ArrayBuffer, tails.ends.buffer as ArrayBuffer);
     }
     reply = { id: m.id, ok: true, prepared };
@@ -45,5 +46,10 @@ port.on('message', (m: DecodeCall) => {
       },
     };
   }
-  port.postMessage(reply, transfer);
+  try {
+    port.postMessage(reply, transfer);
+  } catch (err) {
+    // Never leave a request unanswered (a reply that cannot be sent would kill the worker).
+    port.postMessage({ id: m.id, ok: false, error: { code: null, message: `decode worker: ${errorMessage(err)}` } } satisfies DecodeReply);
+  }
 });
