@@ -56,6 +56,7 @@ export interface EntryTails {
 export function encodeTails(items: readonly EntryParts[]): EntryTails {
   const n = items.length;
   const recLen = new Uint32Array(n);
+  const heads: Buffer[] = new Array<Buffer>(n);
   let total = 0;
   let res: string | null = null;
   let scope: string | null = null;
@@ -67,22 +68,16 @@ export function encodeTails(items: readonly EntryParts[]): EntryTails {
       scope = it.scope;
       head = tailHead(res, scope);
     }
+    heads[i] = head;
     recLen[i] = Buffer.byteLength(it.record, 'utf8');
     total += head.length + recLen[i]! + 1;
   }
   const bytes = Buffer.allocUnsafe(total);
   const ends = new Uint32Array(n);
-  res = scope = null;
   let pos = 0;
   for (let i = 0; i < n; i++) {
-    const it = items[i]!;
-    if (it.resource !== res || it.scope !== scope) {
-      res = it.resource;
-      scope = it.scope;
-      head = tailHead(res, scope);
-    }
-    pos += head.copy(bytes, pos);
-    pos += bytes.write(it.record, pos, recLen[i]!, 'utf8');
+    pos += heads[i]!.copy(bytes, pos);
+    pos += bytes.write(items[i]!.record, pos, recLen[i]!, 'utf8');
     bytes[pos++] = 0x7d; // '}'
     ends[i] = pos;
   }
