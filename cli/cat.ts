@@ -11,6 +11,7 @@ import { openArchive } from '../verify/open-archive.js';
 import { webGunzip } from '../verify/gunzip.js';
 import { catalog, sortedBatches } from '../verify/verifier.js';
 import { splitLines } from '../verify/lines.js';
+import { SEVERITY_LEVEL_NAMES } from '../verify/severity.js';
 import { UsageError, parseArgs } from './args.js';
 import {
   TableWriter,
@@ -72,36 +73,8 @@ export function parseTime(v: string, now = Date.now()): number {
 
 const attr = (list: KV[] | undefined, key: string) => lookup(list)(key);
 
-const SEVERITY = [
-  '',
-  'TRACE',
-  'TRACE2',
-  'TRACE3',
-  'TRACE4',
-  'DEBUG',
-  'DEBUG2',
-  'DEBUG3',
-  'DEBUG4',
-  'INFO',
-  'INFO2',
-  'INFO3',
-  'INFO4',
-  'WARN',
-  'WARN2',
-  'WARN3',
-  'WARN4',
-  'ERROR',
-  'ERROR2',
-  'ERROR3',
-  'ERROR4',
-  'FATAL',
-  'FATAL2',
-  'FATAL3',
-  'FATAL4',
-];
-
 function severity(e: Entry): string {
-  return e.record?.severityText || SEVERITY[e.record?.severityNumber ?? 0] || '-';
+  return e.record?.severityText || (e.record?.severityNumber ? SEVERITY_LEVEL_NAMES[e.record.severityNumber] : '') || '-';
 }
 
 /** True when entry field `key` equals `value` (record attributes first, then the named fields). */

@@ -6,6 +6,7 @@
 // doubles as JSON numbers with "NaN", "Infinity" and "-Infinity" as strings.
 import { SealtrailError } from '../../lib/errors.js';
 import type { DecodeLimits } from './model.js';
+import { SEVERITY_LEVEL_NAMES } from '../../verify/severity.js';
 
 export function badRequest(message: string): SealtrailError {
   return new SealtrailError('BAD_REQUEST', message);
@@ -214,32 +215,4 @@ export function closeObject(members: string): string {
 }
 
 /** SeverityNumber enum names, accepted in JSON input as the proto3 mapping allows. */
-export const SEVERITY_NAMES: ReadonlyMap<string, number> = new Map(
-  [
-    'UNSPECIFIED',
-    'TRACE',
-    'TRACE2',
-    'TRACE3',
-    'TRACE4',
-    'DEBUG',
-    'DEBUG2',
-    'DEBUG3',
-    'DEBUG4',
-    'INFO',
-    'INFO2',
-    'INFO3',
-    'INFO4',
-    'WARN',
-    'WARN2',
-    'WARN3',
-    'WARN4',
-    'ERROR',
-    'ERROR2',
-    'ERROR3',
-    'ERROR4',
-    'FATAL',
-    'FATAL2',
-    'FATAL3',
-    'FATAL4',
-  ].map((n, i) => ['SEVERITY_NUMBER_' + n, i]),
-);
+export const SEVERITY_NAMES: ReadonlyMap<string, number> = new Map(SEVERITY_LEVEL_NAMES.map((n, i) => ['SEVERITY_NUMBER_' + n, i]));
