@@ -93,6 +93,6 @@ export class DecodePool implements RequestDecoder {
       const b = prepared.tails.bytes;
       prepared.tails.bytes = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
     }
-    p.resolve({ records: [], schemaUrlsDropped: prepared.schemaUrlsDropped, prepared });
+    p.resolve({ records: [], schemaUrlsDropped: prepared.schemaUrlsDropped, prepared, decodedBytes: m.decodedBytes });
   }
 }

@@ -20,5 +20,5 @@ export interface DecodeCall {
 }
 
 export type DecodeReply =
-  | { id: number; ok: true; prepared: PreparedRequest }
+  | { id: number; ok: true; prepared: PreparedRequest; decodedBytes: number }
   | { id: number; ok: false; error: { code: ErrorCode | null; message: string; contextReject?: ContextReject } };

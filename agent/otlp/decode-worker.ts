@@ -8,6 +8,7 @@ import { decodeJsonRequest } from './decode-json.js';
 import { compileFilter } from '../filter/audit-filter.js';
 import { AuditContextProcessor } from '../context/audit-context.js';
 import { prepareRequest } from '../pipeline/prepare.js';
+import { decodedBytes } from '../receivers/inflight.js';
 import { errorMessage, isSealtrailError } from '../../lib/errors.js';
 import type { DecodeCall, DecodeInit, DecodeReply } from './decode-protocol.js';
 import type { ContextReject } from '../context/audit-context.js';
@@ -34,7 +35,7 @@ port.on('message', (m: DecodeCall) => {
       tails.bytes = bytes as Buffer;
       transfer.push(bytes.buffer as ArrayBuffer, tails.ends.buffer as ArrayBuffer);
     }
-    reply = { id: m.id, ok: true, prepared };
+    reply = { id: m.id, ok: true, prepared, decodedBytes: decodedBytes(req) };
   } catch (err) {
     reply = {
       id: m.id,

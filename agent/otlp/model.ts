@@ -46,6 +46,8 @@ export interface DecodedRequest {
    * and this holds what the pipeline stores (agent/pipeline/prepare.ts).
    */
   prepared?: import('../pipeline/prepare.js').PreparedRequest;
+  /** With `prepared`: the decoded request's estimated heap size, measured in the worker (receivers/inflight.ts). */
+  decodedBytes?: number;
 }
 
 /**

@@ -4,7 +4,6 @@
 import type { AuditContextProcessor, ContextTally } from '../context/audit-context.js';
 import type { AuditFilter } from '../filter/audit-filter.js';
 import { encodeTails, type EntryParts, type EntryTails } from '../chain/entry.js';
-import { decodedBytes } from '../receivers/inflight.js';
 import type { DecodedRequest } from '../otlp/model.js';
 
 export interface PreparedRequest {
@@ -15,8 +14,6 @@ export interface PreparedRequest {
   schemaUrlsDropped: number;
   /** `count` problems of the audit_context checks, applied once stored. */
   tally: ContextTally | null;
-  /** The decoded request's estimated heap size (for the receivers' in-flight budget). */
-  decodedBytes: number;
 }
 
 /**
@@ -41,6 +38,5 @@ export function prepareRequest(req: DecodedRequest, filter: AuditFilter, context
     filtered: records.length - audit.length,
     schemaUrlsDropped: req.schemaUrlsDropped ?? 0,
     tally,
-    decodedBytes: decodedBytes(req),
   };
 }

@@ -115,7 +115,7 @@ const ATTRIBUTE_OVERHEAD = 320;
  * cost 20-30 times their protobuf size, so the budget has to count this, not just the body.
  */
 export function decodedBytes(req: DecodedRequest): number {
-  if (req.prepared) return req.prepared.decodedBytes; // measured in the decode worker
+  if (req.decodedBytes !== undefined) return req.decodedBytes; // measured in the decode worker
   let bytes = 0;
   let resource = '';
   let scope = '';
