@@ -33,6 +33,15 @@ export interface ContextTally {
   firstIndex: Map<CheckedField | 'environment_mismatch', number>;
 }
 
+export function newTally(): ContextTally {
+  return { missing: new Map(), mismatched: 0, firstIndex: new Map() };
+}
+
+/** What the checks read of a record's or its resource's attributes (RecordView's maps). */
+export interface AttrReader {
+  get(key: string): string | null | undefined;
+}
+
 // Canonical OTLP/JSON omits unset (zero) fields, and a string value can never contain an
 // unescaped quote, so these keys appear in the record text only as the LogRecord's own fields.
 // timeUnixNano is field 1: when set it is the record's first member, so a prefix test finds it
@@ -67,50 +76,59 @@ export class AuditContextProcessor {
    * policy is reject; otherwise returns the tally to pass to `stored` once the write succeeded.
    */
   check(records: readonly DecodedRecord[], indices: readonly number[]): ContextTally {
-    const tally: ContextTally = { missing: new Map(), mismatched: 0, firstIndex: new Map() };
-    const timePolicy = this.cfg.fields.time.missing;
-    const mismatch = this.cfg.environmentMismatch;
+    const tally = newTally();
     for (const i of indices) {
       const r = records[i]!;
-      const recAttr = (k: string) => r.view.attributes.get(k);
-      const resAttr = (k: string) => r.view.resourceAttributes.get(k);
-      if (timePolicy !== 'accept' && !r.record.startsWith(HAS_TIME) && !r.record.includes(HAS_OBSERVED)) {
-        this.problem(
-          tally,
-          'time',
-          timePolicy,
-          i,
-          'missing:time',
-          () => `record ${i}: missing time (neither timeUnixNano nor observedTimeUnixNano is set)`,
-        );
-      }
-      for (const { field, policy } of this.checks) {
-        if (resolveField(this.cfg.fields[field].from, recAttr, resAttr) !== null) continue;
-        this.problem(
-          tally,
-          field,
-          policy,
-          i,
-          `missing:${field}`,
-          () => `record ${i}: missing ${field} (looked for ${describeSources(this.cfg.fields[field].from)})`,
-        );
-      }
-      if (mismatch !== 'accept') {
-        const env = resolveField(this.envSources, recAttr, resAttr);
-        if (env !== null && env !== this.agentEnvironment) {
-          this.problem(
-            tally,
-            'environment_mismatch',
-            mismatch,
-            i,
-            'mismatch:environment',
-            () =>
-              `record ${i}: environment ${JSON.stringify(env)} differs from this agent's environment ${JSON.stringify(this.agentEnvironment)}`,
-          );
-        }
-      }
+      const hasTime = r.record.startsWith(HAS_TIME) || r.record.includes(HAS_OBSERVED);
+      this.checkRecord(tally, i, hasTime, r.view.attributes, r.view.resourceAttributes);
     }
     return tally;
+  }
+
+  /**
+   * Checks one audit record (request index `i`) into `tally`: `hasTime` says whether
+   * timeUnixNano or observedTimeUnixNano is set. Throws BAD_REQUEST for a `reject` problem.
+   */
+  checkRecord(tally: ContextTally, i: number, hasTime: boolean, attributes: AttrReader, resourceAttributes: AttrReader): void {
+    const recAttr = (k: string) => attributes.get(k);
+    const resAttr = (k: string) => resourceAttributes.get(k);
+    const timePolicy = this.cfg.fields.time.missing;
+    if (timePolicy !== 'accept' && !hasTime) {
+      this.problem(
+        tally,
+        'time',
+        timePolicy,
+        i,
+        'missing:time',
+        () => `record ${i}: missing time (neither timeUnixNano nor observedTimeUnixNano is set)`,
+      );
+    }
+    for (const { field, policy } of this.checks) {
+      if (resolveField(this.cfg.fields[field].from, recAttr, resAttr) !== null) continue;
+      this.problem(
+        tally,
+        field,
+        policy,
+        i,
+        `missing:${field}`,
+        () => `record ${i}: missing ${field} (looked for ${describeSources(this.cfg.fields[field].from)})`,
+      );
+    }
+    const mismatch = this.cfg.environmentMismatch;
+    if (mismatch !== 'accept') {
+      const env = resolveField(this.envSources, recAttr, resAttr);
+      if (env !== null && env !== this.agentEnvironment) {
+        this.problem(
+          tally,
+          'environment_mismatch',
+          mismatch,
+          i,
+          'mismatch:environment',
+          () =>
+            `record ${i}: environment ${JSON.stringify(env)} differs from this agent's environment ${JSON.stringify(this.agentEnvironment)}`,
+        );
+      }
+    }
   }
 
   private problem(

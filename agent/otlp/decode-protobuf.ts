@@ -342,7 +342,7 @@ function decodeKeyValue(b: Buffer, s: number, e: number, depth: number): string 
   return closeObject(json);
 }
 
-interface Described extends Piece {
+export interface Described extends Piece {
   attrs: ReadonlyMap<string, string | null>;
   name: string;
 }
@@ -645,6 +645,26 @@ function decodeLogRecord(b: Buffer, s: number, e: number, resource: Described, s
 }
 
 /**
+ * For the byte transcoder (transcode-protobuf.ts), which decodes each Resource and scope here
+ * and writes the records itself: resets the per-request state (budgets, schema_url count).
+ */
+export function beginRequest(limits: DecodeLimits): void {
+  maxDepth = limits.maxDepth;
+  budget = new Budget(limits);
+  schemaUrls = 0;
+}
+
+/** The Resource (field 1 of ResourceLogs) or scope (field 1 of ScopeLogs) of the message at [s, e). */
+export function decodeResourceOrScopeOf(b: Buffer, s: number, e: number, isScope: boolean): Described {
+  return decodeSingular(b, s, e, 1, isScope ? 'ScopeLogs' : 'ResourceLogs', isScope);
+}
+
+/** schema_url values seen since beginRequest (see DecodedRequest.schemaUrlsDropped). */
+export function schemaUrlsSeen(): number {
+  return schemaUrls;
+}
+
+/**
  * Decodes a protobuf ExportLogsServiceRequest. Throws SealtrailError BAD_REQUEST for malformed
  * input, TOO_DEEP for AnyValue nesting over `limits.maxDepth` and TOO_LARGE past any other
  * budget of `limits` (unset ones take DEFAULT_DECODE_LIMITS).
@@ -652,9 +672,7 @@ function decodeLogRecord(b: Buffer, s: number, e: number, resource: Described, s
 export function decodeProtobufRequest(bytes: Uint8Array, limits: Partial<DecodeLimits> = DEFAULT_DECODE_LIMITS): DecodedRequest {
   const b = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const l = limits === DEFAULT_DECODE_LIMITS ? DEFAULT_DECODE_LIMITS : { ...DEFAULT_DECODE_LIMITS, ...limits };
-  maxDepth = l.maxDepth;
-  budget = new Budget(l);
-  schemaUrls = 0;
+  beginRequest(l);
   const records: DecodedRecord[] = [];
   const e = b.length;
   let pos = 0;

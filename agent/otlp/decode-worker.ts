@@ -7,7 +7,8 @@ import { decodeProtobufRequest } from './decode-protobuf.js';
 import { decodeJsonRequest } from './decode-json.js';
 import { compileFilter } from '../filter/audit-filter.js';
 import { AuditContextProcessor } from '../context/audit-context.js';
-import { prepareRequest } from '../pipeline/prepare.js';
+import { prepareRequest, type PreparedRequest } from '../pipeline/prepare.js';
+import { transcodeProtobuf } from './transcode-protobuf.js';
 import { decodedBytes } from '../receivers/inflight.js';
 import { errorMessage, isSealtrailError } from '../../lib/errors.js';
 import type { DecodeCall, DecodeInit, DecodeReply } from './decode-protocol.js';
@@ -24,8 +25,18 @@ port.on('message', (m: DecodeCall) => {
   const transfer: ArrayBuffer[] = [];
   try {
     const body = Buffer.from(m.body.buffer, m.body.byteOffset, m.body.byteLength);
-    const req = m.format === 'json' ? decodeJsonRequest(body, init.limits) : decodeProtobufRequest(body, init.limits);
-    const prepared = prepareRequest(req, filter, context);
+    // Protobuf goes straight to entry bytes when it can; the full decoder decides the rest.
+    const fast = m.format === 'protobuf' ? transcodeProtobuf(body, init.limits, filter, context) : null;
+    let prepared: PreparedRequest;
+    let size: number;
+    if (fast !== null) {
+      prepared = fast.prepared;
+      size = fast.decodedBytes;
+    } else {
+      const req = m.format === 'json' ? decodeJsonRequest(body, init.limits) : decodeProtobufRequest(body, init.limits);
+      prepared = prepareRequest(req, filter, context);
+      size = decodedBytes(req);
+    }
     const tails = prepared.tails;
     if (tails !== null) {
       // Small Buffers are slices of Node's shared pool, which cannot be transferred: those are
@@ -35,7 +46,7 @@ port.on('message', (m: DecodeCall) => {
       tails.bytes = bytes as Buffer;
       transfer.push(bytes.buffer as ArrayBuffer, tails.ends.buffer as ArrayBuffer);
     }
-    reply = { id: m.id, ok: true, prepared, decodedBytes: decodedBytes(req) };
+    reply = { id: m.id, ok: true, prepared, decodedBytes: size };
   } catch (err) {
     reply = {
       id: m.id,

@@ -106,8 +106,8 @@ export class Lease {
 // What a decoded record costs on the heap beyond its canonical text, measured with
 // node --expose-gc on the protobuf decoder (Node 20): about 420 bytes per record (objects, the
 // view) and about 310 bytes per attribute in the view's map.
-const RECORD_OVERHEAD = 512;
-const ATTRIBUTE_OVERHEAD = 320;
+export const RECORD_OVERHEAD = 512;
+export const ATTRIBUTE_OVERHEAD = 320;
 
 /**
  * Estimated heap bytes of a decoded request: the canonical text of each record, each resource
