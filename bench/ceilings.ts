@@ -16,6 +16,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { ClassicLevel } from 'classic-level';
 import { pos } from '../verify/layout.js';
+import { DB_OPTIONS } from '../agent/buffer/store.js';
 import { runLoad } from './lib/load.js';
 import { cpuSeconds, memory } from './lib/proc-stats.js';
 import { latencySummary, type Latency } from './lib/stats.js';
@@ -108,7 +109,7 @@ export async function leveldbCeiling(o: {
 }): Promise<LevelCeilingResult> {
   if (o.lines.length === 0) throw new Error('no entry lines for the LevelDB ceiling');
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sealtrail-bench-level-'));
-  const db = new ClassicLevel<string, Buffer>(dir, { keyEncoding: 'utf8', valueEncoding: 'buffer' });
+  const db = new ClassicLevel<string, Buffer>(dir, DB_OPTIONS);
   await db.open();
   type Job = { ops: Array<{ type: 'put'; key: string; value: Buffer }>; done: () => void };
   let queue: Job[] = [];

@@ -194,8 +194,17 @@ function classifyOpenError(dir: string, err: unknown): string {
   throw new SealtrailError('STORAGE', `cannot open the buffer ${dir}: ${msg}`, { cause: err, retryAfterSeconds: 1 });
 }
 
+/**
+ * LevelDB options of the buffer. LevelDB maps every table file it keeps open into memory, and
+ * entries pass through its tables (flush, compaction): with the default of 1000 open files, the
+ * agent's file-backed resident memory reached 295-338 MiB (55 of it the Node binary) under
+ * closed-loop HTTP requests of 500 1 KB records; with 32 (22 tables; LevelDB keeps 10 files for
+ * itself) it stayed at 137-143 MiB, at the same throughput.
+ */
+export const DB_OPTIONS = { keyEncoding: 'utf8', valueEncoding: 'buffer', maxOpenFiles: 32 } as const;
+
 export async function openDb(dir: string): Promise<Db> {
-  const db = new ClassicLevel<string, Buffer>(dir, { keyEncoding: 'utf8', valueEncoding: 'buffer' });
+  const db = new ClassicLevel<string, Buffer>(dir, DB_OPTIONS);
   await db.open();
   return db;
 }
