@@ -8,6 +8,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { isSealtrailError, SealtrailError } from '../lib/errors.js';
 import { checkpointObjectName, entriesObjectName } from '../verify/layout.js';
 import type { Sink } from './sink.js';
+import { checkLinks } from '../agent/buffer/check-links.js';
 
 export interface SealedBatch {
   /** "sealtrail/<agent name>/<chain id>", also the checkpoint's origin line. */
@@ -24,6 +25,12 @@ export interface SealedBatch {
 
 export interface DeliverOptions {
   gzip: boolean;
+  /**
+   * The lines were read back from the agent's buffer: check their seq and prev links
+   * (checkLinks) before anything is put; damage rejects with BUFFER_CORRUPT and nothing reaches
+   * the sink. Set by the forwarder, so the sink worker does this work instead of the main thread.
+   */
+  checkLinks?: boolean;
 }
 
 // Fixed so the same batch compresses to the same bytes on every retry with this zlib build
@@ -40,6 +47,7 @@ export function encodeEntriesObject(lines: Uint8Array, gzip: boolean): Uint8Arra
  * the entries put did not succeed.
  */
 export async function deliverBatch(sink: Sink, batch: SealedBatch, opts: DeliverOptions): Promise<void> {
+  if (opts.checkLinks) checkLinks(Buffer.from(batch.lines.buffer, batch.lines.byteOffset, batch.lines.byteLength), batch.start);
   const entriesName = entriesObjectName(batch.origin, batch.start, batch.end, opts.gzip);
   try {
     await sink.put(entriesName, encodeEntriesObject(batch.lines, opts.gzip));

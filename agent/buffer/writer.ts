@@ -18,7 +18,8 @@
 import { EventEmitter } from 'node:events';
 import { SealtrailError, errorMessage, isSealtrailError } from '../../lib/errors.js';
 import { Chain } from '../chain/chain.js';
-import { encodeTails, entryHash, type EntryParts, type EntryTails } from '../chain/entry.js';
+import { encodeTails, type EntryParts, type EntryTails } from '../chain/entry.js';
+import { checkLinks } from './check-links.js';
 import type { NoteSigner } from '../keys/signer.js';
 import { formatCheckpointBody } from '../../verify/note.js';
 import type { SealConfig } from '../../config/types.js';
@@ -37,28 +38,6 @@ import {
   type Db,
   type Ledger,
 } from './store.js';
-
-/**
- * Checks what LevelDB hands back before it is delivered: a damaged table must stop delivery
- * (BUFFER_CORRUPT, retried and reported), never reach a sink. Each line must carry the next seq
- * and link to the hash of the line before it (the first line's link is checked by verifiers).
- */
-export function checkLinks(lines: Buffer, start: number): void {
-  let from = 0;
-  let seq = start;
-  let prev: string | null = null;
-  while (from < lines.length) {
-    const nl = lines.indexOf(0x0a, from);
-    const line = lines.subarray(from, nl < 0 ? lines.length : nl);
-    const head = /^\{"v":1,"seq":(\d+),"prev":"([0-9a-f]{64})"/.exec(line.subarray(0, 100).toString('latin1'));
-    if (nl < 0 || head === null || Number(head[1]) !== seq || (prev !== null && head[2] !== prev)) {
-      throw new SealtrailError('BUFFER_CORRUPT', `entry ${seq} read back from the buffer is damaged`);
-    }
-    prev = Buffer.from(entryHash(line)).toString('hex');
-    seq++;
-    from = nl + 1;
-  }
-}
 
 type Op = { type: 'put'; key: string; value: Buffer } | { type: 'del'; key: string };
 
@@ -226,12 +205,21 @@ export class BufferWriter extends EventEmitter<{ sealed: [batch: BatchRecord]; f
 
   /** The stored lines of a sealed batch, each followed by '\n'. */
   async readLines(batch: BatchRecord): Promise<Buffer> {
+    const r = await this.readStoredLines(batch);
+    if (r.unchecked) checkLinks(r.lines, batch.start);
+    return r.lines;
+  }
+
+  /**
+   * The lines of a sealed batch: from memory when this process sealed it recently, else read
+   * back from LevelDB and `unchecked`: the caller runs checkLinks before any sink gets them (the
+   * forwarder has its sink worker do it, off this thread).
+   */
+  async readStoredLines(batch: BatchRecord): Promise<{ lines: Buffer; unchecked: boolean }> {
     const mem = this.recent.get(batch.start);
-    if (mem && mem.batch.end === batch.end) return mem.lines;
+    if (mem && mem.batch.end === batch.end) return { lines: mem.lines, unchecked: false };
     this.throwIfBroken();
-    const lines = await readEntries(this.db, batch.start, batch.end);
-    checkLinks(lines, batch.start);
-    return lines;
+    return { lines: await readEntries(this.db, batch.start, batch.end), unchecked: true };
   }
 
   /**

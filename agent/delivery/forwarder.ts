@@ -8,11 +8,20 @@ import type { Sink } from '../../exporters/sink.js';
 import type { RetryConfig } from '../../config/types.js';
 import { isSealtrailError, errorMessage } from '../../lib/errors.js';
 import type { BufferWriter } from '../buffer/writer.js';
-import { countLines } from '../buffer/store.js';
+import { countLines, type BatchRecord } from '../buffer/store.js';
 import type { LogFn } from '../../lib/log.js';
 import { Backoff } from './backoff.js';
 
 export type SinkState = 'delivering' | 'idle' | 'retrying' | 'conflict' | 'stopped';
+
+interface ReadBatch {
+  batch: BatchRecord;
+  lines: Buffer;
+  unchecked: boolean;
+}
+
+/** Cursor moves a forwarder may have waiting in the buffer's queue. */
+const MAX_ADVANCING = 4;
 
 export class Forwarder {
   state: SinkState = 'idle';
@@ -101,22 +110,34 @@ export class Forwarder {
   needsStart = false;
 
   /**
-   * The cursor move of the batch delivered last, while the buffer writes it (at most one, in
-   * order): the next batch is delivered meanwhile, so a sink is not idle for a group commit per
-   * batch. It never rejects; a failure is kept in advanceError and thrown by settleAdvance().
+   * Cursor moves of the batches delivered last, while the buffer writes them (in order, at most
+   * MAX_ADVANCING): the next batches are delivered meanwhile, so a sink does not wait for a
+   * group commit per batch (under heavy ingest one takes 100 ms and more). They never reject; a
+   * failure is kept in advanceError and thrown by settleAdvance().
    */
-  private advancing: Promise<void> | null = null;
+  private advancing: Array<Promise<void>> = [];
   private advanceError: Error | null = null;
-  /** Where the next delivery starts while `advancing` is pending (the durable cursor lags it). */
+  /** Where the next delivery starts while moves are pending (the durable cursor lags it). */
   private ahead = 0;
 
-  private async settleAdvance(): Promise<void> {
-    const a = this.advancing;
-    this.advancing = null;
-    if (a !== null) await a;
+  /** Waits for the pending cursor moves (all, or only the oldest ones beyond `keep`). */
+  private async settleAdvance(keep = 0): Promise<void> {
+    while (this.advancing.length > keep) await this.advancing.shift();
     const err = this.advanceError;
     this.advanceError = null;
-    if (err !== null) throw err;
+    if (err !== null) {
+      await Promise.all(this.advancing.splice(0)); // later moves ride on the failed one's state
+      throw err;
+    }
+  }
+
+  /** The sealed batch at `start` and its lines (`unchecked`: read back, checkLinks still to run). */
+  private async read(start: number): Promise<ReadBatch> {
+    const batch = await this.writer.readBatch(start);
+    const { lines, unchecked } = await this.writer.readStoredLines(batch);
+    if (countLines(lines) !== batch.end - batch.start)
+      throw new Error(`batch [${batch.start}, ${batch.end}) has ${countLines(lines)} lines`);
+    return { batch, lines, unchecked };
   }
 
   private async run(): Promise<void> {
@@ -129,9 +150,12 @@ export class Forwarder {
   }
 
   private async deliverLoop(): Promise<void> {
+    // The batch after the one being delivered, read meanwhile (a lagging sink's batches come
+    // from LevelDB and are checked on this thread: reading and delivering then overlap).
+    let prefetch: { at: number; read: Promise<ReadBatch> } | null = null;
     while (!this.stopping) {
       const next = Math.max(this.cursor, this.ahead);
-      if (next >= this.writer.sealedSize && this.advancing === null) {
+      if (next >= this.writer.sealedSize && this.advancing.length === 0) {
         this.state = 'idle';
         await this.sleep(null);
         continue;
@@ -146,27 +170,35 @@ export class Forwarder {
           await this.sink.start();
           this.needsStart = false;
         }
-        const batch = await this.writer.readBatch(next);
-        const lines = await this.writer.readLines(batch);
-        if (countLines(lines) !== batch.end - batch.start)
-          throw new Error(`batch [${batch.start}, ${batch.end}) has ${countLines(lines)} lines`);
+        const got: Promise<ReadBatch> = prefetch !== null && prefetch.at === next ? prefetch.read : this.read(next);
+        prefetch = null;
+        const { batch, lines, unchecked } = await got;
+        if (batch.end < this.writer.sealedSize) {
+          prefetch = { at: batch.end, read: this.read(batch.end) };
+          prefetch.read.catch(() => undefined); // read again, and then reported, if this batch fails
+        }
         const sealed = { origin: this.writer.origin, start: batch.start, end: batch.end, lines, checkpoint: batch.checkpoint };
-        if (this.sink.deliverBatch) await this.sink.deliverBatch(sealed, { gzip: this.gzip });
-        else await deliverBatch(this.sink, sealed, { gzip: this.gzip });
-        await this.settleAdvance();
-        this.advancing = this.writer.advance(this.sink.id, batch.end).then(
-          () => {
-            this.batchesDelivered++;
-          },
-          (err: unknown) => {
-            this.advanceError = err instanceof Error ? err : new Error(String(err));
-          },
+        // Lines read back from LevelDB are checked where they are delivered (the sink worker).
+        const opts = { gzip: this.gzip, checkLinks: unchecked };
+        if (this.sink.deliverBatch) await this.sink.deliverBatch(sealed, opts);
+        else await deliverBatch(this.sink, sealed, opts);
+        await this.settleAdvance(MAX_ADVANCING - 1);
+        this.advancing.push(
+          this.writer.advance(this.sink.id, batch.end).then(
+            () => {
+              this.batchesDelivered++;
+            },
+            (err: unknown) => {
+              this.advanceError ??= err instanceof Error ? err : new Error(String(err));
+            },
+          ),
         );
         this.ahead = batch.end;
         if (this.backoff.failures > 0) this.log('info', 'sink recovered', { sink: this.sink.id, batch_start: batch.start });
         this.backoff.reset();
         this.lastError = null;
       } catch (err) {
+        prefetch = null;
         this.ahead = 0; // start again from the durable cursor
         this.errors++;
         this.lastError = errorMessage(err);

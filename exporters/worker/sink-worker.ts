@@ -5,6 +5,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { isSealtrailError, errorMessage } from '../../lib/errors.js';
 import { createDirectSink } from '../factory.js';
 import { deliverBatch } from '../deliver.js';
+import { checkLinks } from '../../agent/buffer/check-links.js';
 import type { Call, Reply, WorkerInit } from './protocol.js';
 
 const port = parentPort;
@@ -32,9 +33,14 @@ async function handle(call: Call): Promise<unknown> {
       return sink.put(call.name, call.body);
     case 'get':
       return sink.get(call.name);
-    case 'deliver':
-      // A sink that takes whole batches (the gateway exporter) delivers them itself.
-      return sink.deliverBatch ? sink.deliverBatch(call.batch, call.opts) : deliverBatch(sink, call.batch, call.opts);
+    case 'deliver': {
+      // A sink that takes whole batches (the gateway exporter) delivers them itself, after the
+      // check deliverBatch would make.
+      const { batch, opts } = call;
+      if (!sink.deliverBatch) return deliverBatch(sink, batch, opts);
+      if (opts.checkLinks) checkLinks(Buffer.from(batch.lines.buffer, batch.lines.byteOffset, batch.lines.byteLength), batch.start);
+      return sink.deliverBatch(batch, { gzip: opts.gzip });
+    }
     case 'close':
       return sink.close();
   }

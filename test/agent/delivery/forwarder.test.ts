@@ -8,6 +8,8 @@ import path from 'node:path';
 import { tempDir } from '../../helpers/agent.js';
 import { openTestWriter, item } from '../../helpers/writer.js';
 import { listFiles } from '../../helpers/entries.js';
+import { createSink } from '../../../exporters/factory.js';
+import { openDb } from '../../../agent/buffer/store.js';
 
 async function setup(archive: string) {
   const dir = await tempDir();
@@ -81,3 +83,53 @@ test('batches are delivered in order and the cursor follows', async () => {
     await fs.rm(base, { recursive: true, force: true });
   }
 });
+
+// Batches sealed by an earlier process are read back from LevelDB, and their links are checked
+// where they are delivered: in the sink worker for the agent's sinks, in deliverBatch for a sink
+// run on this thread. A damaged one never reaches the archive; an intact one is delivered.
+for (const where of ['sink worker', 'this thread'] as const) {
+  test(`a batch read back from the buffer is checked before delivery (${where}): damaged refused with BUFFER_CORRUPT, intact delivered`, async () => {
+    const base = await tempDir();
+    const dir = path.join(base, 'data');
+    const archive = path.join(base, 'archive');
+    let w = await openTestWriter(dir, { maxRecords: 3, sinks: ['file'] });
+    await w.writer.append([item(0), item(1), item(2), item(3), item(4), item(5)]); // two sealed batches
+    await w.close();
+    // Change one record of the second batch; the head still matches the last entry.
+    const db = await openDb(path.join(dir, 'buffer'));
+    const segments = await db.iterator({ gte: 'e!', lt: 'e"' }).all();
+    const [key, value] = segments.find(([, v]) => v.includes('"r4"'))!;
+    await db.put(key, Buffer.from(value.toString().replace('"r4"', '"r9"')), { sync: true });
+    await db.close();
+    w = await openTestWriter(dir, { maxRecords: 3, sinks: ['file'] });
+    const cfg = { type: 'file', id: 'file', directory: archive, compression: 'none', immutable: false } as const;
+    const sink = where === 'sink worker' ? createSink(cfg, () => {}) : new FileSink(cfg, () => {});
+    const logged: Array<Record<string, unknown>> = [];
+    const f = new Forwarder(
+      sink,
+      w.writer,
+      false,
+      { initialIntervalMs: 60_000, maxIntervalMs: 60_000, multiplier: 2 },
+      (_l, _m, fields) => {
+        if (fields) logged.push(fields);
+      },
+    );
+    try {
+      assert.equal(w.writer.recentLines(0), undefined, 'the batches are not in memory: they are read back');
+      f.start();
+      await until(() => f.errors === 1, 'the damaged batch failed');
+      // The first batch's cursor move may still be on its way to disk; the second never moves it.
+      await until(() => f.cursor === 3, 'the intact first batch was delivered');
+      assert.equal(logged[0]?.code, 'BUFFER_CORRUPT');
+      // Entry 4 changed, so entry 5 no longer links to it.
+      assert.match(f.lastError ?? '', /entry 5 read back from the buffer is damaged/);
+      const names = (await listFiles(archive)).map((n) => n.split('/').pop());
+      assert.deepEqual(names, ['0000000000000000-0000000000000003.checkpoint', '0000000000000000-0000000000000003.entries.jsonl']);
+    } finally {
+      await f.stop();
+      await sink.close();
+      await w.close();
+      await fs.rm(base, { recursive: true, force: true });
+    }
+  });
+}
