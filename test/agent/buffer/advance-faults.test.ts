@@ -19,26 +19,10 @@ import { tempDir } from '../../helpers/agent.js';
 import { readBuffer } from '../../helpers/buffer.js';
 import { listFiles } from '../../helpers/entries.js';
 import { openTestWriter, item, TEST_ORIGIN } from '../../helpers/writer.js';
+import { fillDisk } from '../../helpers/full-disk.js';
 
 /** A bound on waiting for events ('recovered', the forwarder catching up), so a regression fails instead of hanging. */
 const WAIT_LIMIT = { timeout: 60_000 };
-
-/** Fills the filesystem of `file` to the last byte (as in write-faults.test.ts). */
-async function fill(file: string): Promise<void> {
-  const fh = await fs.open(file, 'w');
-  try {
-    for (const size of [1 << 16, 512, 1]) {
-      const chunk = Buffer.alloc(size, 0x61);
-      try {
-        for (;;) await fh.write(chunk);
-      } catch (err) {
-        assert.equal((err as NodeJS.ErrnoException).code, 'ENOSPC');
-      }
-    }
-  } finally {
-    await fh.close();
-  }
-}
 
 async function mark(dir: string): Promise<HighWater> {
   const r = await HighWaterFile.read(path.join(dir, 'buffer.hwm'));
@@ -92,7 +76,7 @@ test('a cursor move that cannot be written: STORAGE, nothing moved or freed, the
     writer.on('freed', () => freed++);
 
     const filler = path.join(dir, 'filler');
-    await fill(filler);
+    await fillDisk(filler);
     // 'a' is the only sink, so this commit would also have deleted batch [0,4).
     const failure = await writer.advance('a', 4).then(
       () => null,
@@ -200,7 +184,7 @@ test('a forwarder whose cursor move fails redelivers from the durable cursor aft
     );
 
     const filler = path.join(dir, 'filler');
-    await fill(filler);
+    await fillDisk(filler);
     f.start();
     await firstFailure;
     // Batch [0,2) is in the sink, but its cursor move failed: the durable cursor stays at 0.

@@ -9,22 +9,7 @@ import { isSealtrailError } from '../../../lib/errors.js';
 import { openDb, readEntries } from '../../../agent/buffer/store.js';
 import { tempDir } from '../../helpers/agent.js';
 import { openTestWriter, item } from '../../helpers/writer.js';
-
-async function fill(file: string): Promise<void> {
-  const fh = await fs.open(file, 'w');
-  try {
-    for (const size of [1 << 16, 512, 1]) {
-      const chunk = Buffer.alloc(size, 0x61);
-      try {
-        for (;;) await fh.write(chunk);
-      } catch (err) {
-        assert.equal((err as NodeJS.ErrnoException).code, 'ENOSPC');
-      }
-    }
-  } finally {
-    await fh.close();
-  }
-}
+import { fillDisk } from '../../helpers/full-disk.js';
 
 test('a failed write publishes no state, refuses with STORAGE, and the writer recovers when space returns', async () => {
   const dir = await tempDir();
@@ -36,7 +21,7 @@ test('a failed write publishes no state, refuses with STORAGE, and the writer re
     assert.equal(before.sealedSize, 4);
     const sealedEvents: number[] = [];
     w.writer.on('sealed', (b) => sealedEvents.push(b.end));
-    await fill(path.join(dir, 'filler'));
+    await fillDisk(path.join(dir, 'filler'));
     // Big appends until LevelDB's log cannot take one (a few small ones may still fit).
     const big = Array.from({ length: 64 }, (_, i) => ({
       resource: '{}',

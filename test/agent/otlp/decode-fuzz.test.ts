@@ -20,20 +20,9 @@ import { decodeJsonRequest } from '../../../agent/otlp/decode-json.js';
 import { isSealtrailError } from '../../../lib/errors.js';
 import type { DecodedRequest } from '../../../agent/otlp/model.js';
 import { requestType } from './otlp-fixtures.js';
+import { prng } from '../../helpers/prng.js';
 
 const Req = requestType();
-
-/** mulberry32: a small seeded PRNG, so every case can be replayed from its seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Rnd = () => number;
 const int = (r: Rnd, n: number) => Math.floor(r() * n);

@@ -21,17 +21,8 @@ import { decodedBytes } from '../../../agent/receivers/inflight.js';
 import { entryOverheadBytes } from '../../../agent/chain/entry.js';
 import { isSealtrailError } from '../../../lib/errors.js';
 import type { AuditContextConfig } from '../../../config/types.js';
+import { prng } from '../../helpers/prng.js';
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 type Rnd = () => number;
 const int = (r: Rnd, n: number) => Math.floor(r() * n);
 const pick = <T>(r: Rnd, xs: readonly T[]): T => xs[int(r, xs.length)]!;
