@@ -151,7 +151,7 @@ export class Forwarder {
 
   private async deliverLoop(): Promise<void> {
     // The batch after the one being delivered, read meanwhile (a lagging sink's batches come
-    // from LevelDB and are checked on this thread: reading and delivering then overlap).
+    // from LevelDB: reading one and delivering the one before then overlap).
     let prefetch: { at: number; read: Promise<ReadBatch> } | null = null;
     while (!this.stopping) {
       const next = Math.max(this.cursor, this.ahead);
@@ -175,7 +175,7 @@ export class Forwarder {
         const { batch, lines, unchecked } = await got;
         if (batch.end < this.writer.sealedSize) {
           prefetch = { at: batch.end, read: this.read(batch.end) };
-          prefetch.read.catch(() => undefined); // read again, and then reported, if this batch fails
+          prefetch.read.catch(() => undefined); // a failed read is reported when its batch is taken up
         }
         const sealed = { origin: this.writer.origin, start: batch.start, end: batch.end, lines, checkpoint: batch.checkpoint };
         // Lines read back from LevelDB are checked where they are delivered (the sink worker).
