@@ -36,7 +36,11 @@ const K_INT = 3;
 const K_DOUBLE = 4;
 const K_BYTES = 7;
 
-/** Worst case output bytes per input byte of a record (severity_number: 2 bytes -> 19). */
+/**
+ * Output bytes per input byte that a record's strings and attributes can reach: a control
+ * character in a string becomes 6 (\u00XX), a bool attribute 6 -> 29 with its comma. The fields
+ * written once per record (times, severity, counts, ids: under 256 bytes in all) are RECORD_SLACK.
+ */
 const EXPANSION = 10;
 const RECORD_SLACK = 256;
 /** Output memory kept between requests; a larger one is dropped after use. */
