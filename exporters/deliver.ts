@@ -47,7 +47,7 @@ export function encodeEntriesObject(lines: Uint8Array, gzip: boolean): Uint8Arra
  * the entries put did not succeed.
  */
 export async function deliverBatch(sink: Sink, batch: SealedBatch, opts: DeliverOptions): Promise<void> {
-  if (opts.checkLinks) checkLinks(Buffer.from(batch.lines.buffer, batch.lines.byteOffset, batch.lines.byteLength), batch.start);
+  checkBeforeDelivery(batch, opts);
   const entriesName = entriesObjectName(batch.origin, batch.start, batch.end, opts.gzip);
   try {
     await sink.put(entriesName, encodeEntriesObject(batch.lines, opts.gzip));
@@ -58,6 +58,11 @@ export async function deliverBatch(sink: Sink, batch: SealedBatch, opts: Deliver
     // Same entries compressed differently (e.g. by another zlib version): already delivered.
   }
   await sink.put(checkpointObjectName(batch.origin, batch.start, batch.end), new TextEncoder().encode(batch.checkpoint));
+}
+
+/** The check `opts.checkLinks` asks for (BUFFER_CORRUPT on damage); for sinks that deliver whole batches too. */
+export function checkBeforeDelivery(batch: SealedBatch, opts: DeliverOptions): void {
+  if (opts.checkLinks) checkLinks(Buffer.from(batch.lines.buffer, batch.lines.byteOffset, batch.lines.byteLength), batch.start);
 }
 
 /** True when the stored .gz object decompresses to exactly `lines`. */

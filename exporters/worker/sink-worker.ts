@@ -4,8 +4,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { isSealtrailError, errorMessage } from '../../lib/errors.js';
 import { createDirectSink } from '../factory.js';
-import { deliverBatch } from '../deliver.js';
-import { checkLinks } from '../../agent/buffer/check-links.js';
+import { checkBeforeDelivery, deliverBatch } from '../deliver.js';
 import type { Call, Reply, WorkerInit } from './protocol.js';
 
 const port = parentPort;
@@ -38,7 +37,7 @@ async function handle(call: Call): Promise<unknown> {
       // check deliverBatch would make.
       const { batch, opts } = call;
       if (!sink.deliverBatch) return deliverBatch(sink, batch, opts);
-      if (opts.checkLinks) checkLinks(Buffer.from(batch.lines.buffer, batch.lines.byteOffset, batch.lines.byteLength), batch.start);
+      checkBeforeDelivery(batch, opts);
       return sink.deliverBatch(batch, { gzip: opts.gzip });
     }
     case 'close':
