@@ -60,6 +60,11 @@ export async function deliverBatch(sink: Sink, batch: SealedBatch, opts: Deliver
   await sink.put(checkpointObjectName(batch.origin, batch.start, batch.end), new TextEncoder().encode(batch.checkpoint));
 }
 
+/** The error for a batch not handed to a sink because the delivery of the batch before it failed. */
+export function notAttempted(batch: { start: number; end: number }): SealtrailError {
+  return new SealtrailError('SINK_TRANSIENT', `batch [${batch.start}, ${batch.end}) was not attempted: the delivery before it failed`);
+}
+
 /** The check `opts.checkLinks` asks for (BUFFER_CORRUPT on damage); for sinks that deliver whole batches too. */
 export function checkBeforeDelivery(batch: SealedBatch, opts: DeliverOptions): void {
   if (opts.checkLinks) checkLinks(Buffer.from(batch.lines.buffer, batch.lines.byteOffset, batch.lines.byteLength), batch.start);

@@ -28,4 +28,11 @@ export interface Sink {
    * deliver.ts (entries object, then checkpoint). WorkerSink has it, to cross to its worker once.
    */
   deliverBatch?(batch: SealedBatch, opts: DeliverOptions): Promise<void>;
+  /**
+   * True when deliverBatch may be called again before the previous call settled: the calls run
+   * one after the other in call order, and one whose batch starts where a failed delivery's
+   * batch ended rejects (SINK_TRANSIENT) without touching the sink. WorkerSink does this, so a
+   * forwarder can hand over the next batch while one is being written.
+   */
+  readonly queuesDeliveries?: boolean;
 }

@@ -23,6 +23,9 @@ interface ReadBatch {
 /** Cursor moves a forwarder may have waiting in the buffer's queue. */
 const MAX_ADVANCING = 4;
 
+/** Batches handed to a sink that queues deliveries (Sink.queuesDeliveries) before the first is done. */
+const MAX_DELIVERING = 2;
+
 export class Forwarder {
   state: SinkState = 'idle';
   errors = 0;
@@ -150,83 +153,107 @@ export class Forwarder {
   }
 
   private async deliverLoop(): Promise<void> {
-    // The batch after the one being delivered, read meanwhile (a lagging sink's batches come
+    // The batch after the last one handed over, read meanwhile (a lagging sink's batches come
     // from LevelDB: reading one and delivering the one before then overlap).
     let prefetch: { at: number; read: Promise<ReadBatch> } | null = null;
-    while (!this.stopping) {
-      const next = Math.max(this.cursor, this.ahead);
-      if (next >= this.writer.sealedSize && this.advancing.length === 0) {
-        this.state = 'idle';
-        await this.sleep(null);
-        continue;
-      }
-      this.state = this.backoff.failures > 0 ? 'retrying' : 'delivering';
-      try {
-        if (next >= this.writer.sealedSize) {
-          await this.settleAdvance();
+    // Batches handed to the sink and not yet settled, in log order. A sink that queues
+    // deliveries gets the next batch while it writes one, so it never waits for this thread
+    // between batches; it runs them in order and attempts none after a failed one.
+    const delivering: Array<{ batch: BatchRecord; done: Promise<void> }> = [];
+    const depth = this.sink.queuesDeliveries ? MAX_DELIVERING : 1;
+    try {
+      while (!this.stopping) {
+        const next = Math.max(this.cursor, this.ahead);
+        if (delivering.length === 0 && next >= this.writer.sealedSize && this.advancing.length === 0) {
+          this.state = 'idle';
+          await this.sleep(null);
           continue;
         }
-        if (this.needsStart) {
-          await this.sink.start();
-          this.needsStart = false;
-        }
-        const got: Promise<ReadBatch> = prefetch !== null && prefetch.at === next ? prefetch.read : this.read(next);
-        prefetch = null;
-        const { batch, lines, unchecked } = await got;
-        if (batch.end < this.writer.sealedSize) {
-          prefetch = { at: batch.end, read: this.read(batch.end) };
-          prefetch.read.catch(() => undefined); // a failed read is reported when its batch is taken up
-        }
-        const sealed = { origin: this.writer.origin, start: batch.start, end: batch.end, lines, checkpoint: batch.checkpoint };
-        // Lines read back from LevelDB are checked where they are delivered (the sink worker).
-        const opts = { gzip: this.gzip, checkLinks: unchecked };
-        if (this.sink.deliverBatch) await this.sink.deliverBatch(sealed, opts);
-        else await deliverBatch(this.sink, sealed, opts);
-        await this.settleAdvance(MAX_ADVANCING - 1);
-        this.advancing.push(
-          this.writer.advance(this.sink.id, batch.end).then(
-            () => {
-              this.batchesDelivered++;
-            },
-            (err: unknown) => {
-              this.advanceError ??= err instanceof Error ? err : new Error(String(err));
-            },
-          ),
-        );
-        this.ahead = batch.end;
-        if (this.backoff.failures > 0) this.log('info', 'sink recovered', { sink: this.sink.id, batch_start: batch.start });
-        this.backoff.reset();
-        this.lastError = null;
-      } catch (err) {
-        prefetch = null;
-        this.ahead = 0; // start again from the durable cursor
-        this.errors++;
-        this.lastError = errorMessage(err);
-        if (isSealtrailError(err, 'SINK_CONFLICT')) {
-          this.state = 'conflict';
-          this.log(
-            'error',
-            'sink conflict: a different object already exists under a batch name; this sink is stopped and will not overwrite it',
-            {
-              sink: this.sink.id,
-              batch_start: next,
-              error: this.lastError,
-            },
+        this.state = this.backoff.failures > 0 ? 'retrying' : 'delivering';
+        try {
+          if (delivering.length === 0 && next >= this.writer.sealedSize) {
+            await this.settleAdvance();
+            continue;
+          }
+          if (this.needsStart) {
+            await this.sink.start();
+            this.needsStart = false;
+          }
+          let posted = delivering.length > 0 ? delivering[delivering.length - 1]!.batch.end : next;
+          while (delivering.length < depth && posted < this.writer.sealedSize) {
+            const got: Promise<ReadBatch> = prefetch !== null && prefetch.at === posted ? prefetch.read : this.read(posted);
+            prefetch = null;
+            const read = await got;
+            if (read.batch.end < this.writer.sealedSize) {
+              prefetch = { at: read.batch.end, read: this.read(read.batch.end) };
+              prefetch.read.catch(() => undefined); // a failed read is reported when its batch is taken up
+            }
+            const done = this.hand(read);
+            done.catch(() => undefined); // awaited below, in order
+            delivering.push({ batch: read.batch, done });
+            posted = read.batch.end;
+          }
+          const { batch, done } = delivering[0]!;
+          await done;
+          delivering.shift();
+          await this.settleAdvance(MAX_ADVANCING - 1);
+          this.advancing.push(
+            this.writer.advance(this.sink.id, batch.end).then(
+              () => {
+                this.batchesDelivered++;
+              },
+              (err: unknown) => {
+                this.advanceError ??= err instanceof Error ? err : new Error(String(err));
+              },
+            ),
           );
-          return;
+          this.ahead = batch.end;
+          if (this.backoff.failures > 0) this.log('info', 'sink recovered', { sink: this.sink.id, batch_start: batch.start });
+          this.backoff.reset();
+          this.lastError = null;
+        } catch (err) {
+          prefetch = null;
+          // Batches handed over after the failed one are not attempted; wait for their answers.
+          await Promise.allSettled(delivering.splice(0).map((d) => d.done));
+          this.ahead = 0; // start again from the durable cursor
+          this.errors++;
+          this.lastError = errorMessage(err);
+          if (isSealtrailError(err, 'SINK_CONFLICT')) {
+            this.state = 'conflict';
+            this.log(
+              'error',
+              'sink conflict: a different object already exists under a batch name; this sink is stopped and will not overwrite it',
+              {
+                sink: this.sink.id,
+                batch_start: next,
+                error: this.lastError,
+              },
+            );
+            return;
+          }
+          const delay = this.backoff.next();
+          this.log(isSealtrailError(err, 'SINK_TRANSIENT') ? 'warn' : 'error', 'sink delivery failed; will retry', {
+            sink: this.sink.id,
+            batch_start: next,
+            retry_in_ms: delay,
+            attempt: this.backoff.failures,
+            error: this.lastError,
+            code: isSealtrailError(err) ? err.code : undefined,
+          });
+          this.state = 'retrying';
+          await this.sleep(delay);
         }
-        const delay = this.backoff.next();
-        this.log(isSealtrailError(err, 'SINK_TRANSIENT') ? 'warn' : 'error', 'sink delivery failed; will retry', {
-          sink: this.sink.id,
-          batch_start: next,
-          retry_in_ms: delay,
-          attempt: this.backoff.failures,
-          error: this.lastError,
-          code: isSealtrailError(err) ? err.code : undefined,
-        });
-        this.state = 'retrying';
-        await this.sleep(delay);
       }
+    } finally {
+      // Stopping: let what was handed over finish (stop() closes the sink after its grace time).
+      await Promise.allSettled(delivering.map((d) => d.done));
     }
+  }
+
+  /** Hands one batch to the sink; lines read back from LevelDB are checked where they are delivered. */
+  private hand({ batch, lines, unchecked }: ReadBatch): Promise<void> {
+    const sealed = { origin: this.writer.origin, start: batch.start, end: batch.end, lines, checkpoint: batch.checkpoint };
+    const opts = { gzip: this.gzip, checkLinks: unchecked };
+    return this.sink.deliverBatch ? this.sink.deliverBatch(sealed, opts) : deliverBatch(this.sink, sealed, opts);
   }
 }

@@ -4,7 +4,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { isSealtrailError, errorMessage } from '../../lib/errors.js';
 import { createDirectSink } from '../factory.js';
-import { checkBeforeDelivery, deliverBatch } from '../deliver.js';
+import { checkBeforeDelivery, deliverBatch, notAttempted } from '../deliver.js';
 import type { Call, Reply, WorkerInit } from './protocol.js';
 
 const port = parentPort;
@@ -32,17 +32,39 @@ async function handle(call: Call): Promise<unknown> {
       return sink.put(call.name, call.body);
     case 'get':
       return sink.get(call.name);
-    case 'deliver': {
-      // A sink that takes whole batches (the gateway exporter) delivers them itself, after the
-      // check deliverBatch would make.
-      const { batch, opts } = call;
-      if (!sink.deliverBatch) return deliverBatch(sink, batch, opts);
-      checkBeforeDelivery(batch, opts);
-      return sink.deliverBatch(batch, { gzip: opts.gzip });
-    }
+    case 'deliver':
+      return queueDelivery(call);
     case 'close':
       return sink.close();
   }
+}
+
+/** The newest delivery: where its batch ends, and whether it succeeded. */
+let lastDelivery: { end: number; ok: Promise<boolean> } | null = null;
+
+/**
+ * Runs deliveries one after the other, in the order they were sent, and refuses one whose
+ * batch continues a delivery that failed: batch N+1 never reaches the sink when batch N did
+ * not, though the forwarder sent N+1 before it learnt of N's failure. A retry of N itself runs.
+ */
+function queueDelivery({ batch, opts }: Extract<Call, { op: 'deliver' }>): Promise<void> {
+  const prev = lastDelivery;
+  const run = (async () => {
+    if (prev !== null && !(await prev.ok) && prev.end === batch.start) throw notAttempted(batch);
+    // A sink that takes whole batches (the gateway exporter) delivers them itself, after the
+    // check deliverBatch would make.
+    if (!sink.deliverBatch) return deliverBatch(sink, batch, opts);
+    checkBeforeDelivery(batch, opts);
+    return sink.deliverBatch(batch, { gzip: opts.gzip });
+  })();
+  lastDelivery = {
+    end: batch.end,
+    ok: run.then(
+      () => true,
+      () => false,
+    ),
+  };
+  return run;
 }
 
 /** Log fields may hold errors; keep what structured clone can carry. */

@@ -7,7 +7,7 @@ import type { ExporterConfig } from '../../config/types.js';
 import { SealtrailError } from '../../lib/errors.js';
 import type { LogFn } from '../../lib/log.js';
 import type { PutResult, Sink } from '../sink.js';
-import type { DeliverOptions, SealedBatch } from '../deliver.js';
+import { notAttempted, type DeliverOptions, type SealedBatch } from '../deliver.js';
 import type { Call, Reply, SerializedError } from './protocol.js';
 
 type Pending = { resolve: (v: unknown) => void; reject: (e: unknown) => void };
@@ -20,6 +20,9 @@ export class WorkerSink implements Sink {
   private closed = false;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
+  /** The newest delivery: where its batch ends and whether it failed (see queuesDeliveries). */
+  private lastDelivery: { end: number; failed: boolean } | null = null;
+  readonly queuesDeliveries = true;
 
   constructor(
     private readonly cfg: ExporterConfig,
@@ -41,9 +44,22 @@ export class WorkerSink implements Sink {
     return (await this.call({ op: 'get', name })) as Uint8Array | null;
   }
 
-  /** deliverBatch (entries, then checkpoint) run inside the worker: one round trip per batch. */
+  /**
+   * deliverBatch (entries, then checkpoint) run inside the worker: one round trip per batch.
+   * Calls run in call order; one whose batch continues a delivery that failed is refused, here
+   * when that failure is known (a worker that died), else by the worker (sink-worker.ts).
+   */
   async deliverBatch(batch: SealedBatch, opts: DeliverOptions): Promise<void> {
-    await this.call({ op: 'deliver', batch, opts });
+    const last = this.lastDelivery;
+    if (last !== null && last.failed && last.end === batch.start) throw notAttempted(batch);
+    const mine = { end: batch.end, failed: false };
+    this.lastDelivery = mine;
+    try {
+      await this.call({ op: 'deliver', batch, opts });
+    } catch (err) {
+      mine.failed = true;
+      throw err;
+    }
   }
 
   async close(): Promise<void> {

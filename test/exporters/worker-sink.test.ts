@@ -9,6 +9,8 @@ import { assertRejectsCode, freshOrigin, makeTestBatch, sinkConformanceSuite } f
 import { makeFileHarness, type FileHarness } from './file-harness.js';
 import { checkpointObjectName, entriesObjectName } from '../../verify/layout.js';
 import { gunzipSync } from 'node:zlib';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
 
 /** The file harness (real directory, real chattr faults) with the sink behind a worker. */
 const harness = (): Promise<FileHarness<WorkerSink>> => makeFileHarness({}, (cfg, log) => new WorkerSink(cfg, log));
@@ -51,6 +53,62 @@ it('deliverBatch in the worker writes entries then checkpoint, is a no-op when r
       assert.equal(new TextDecoder().decode(await h.readBack(checkpointObjectName(origin, 0, 5))), batch.checkpoint);
     }
     await assertRejectsCode(h.sink.deliverBatch(makeTestBatch(origin, 0, 5, 'other'), { gzip: false }), 'SINK_CONFLICT');
+  } finally {
+    await h.sink.close();
+    await h.cleanup();
+  }
+});
+
+it('deliveries sent before the previous one settled run in order; one continuing a failed delivery is not attempted', async () => {
+  const h = await harness();
+  try {
+    await h.sink.start();
+    const origin = freshOrigin();
+    const [b0, b1, b2] = [makeTestBatch(origin, 0, 5), makeTestBatch(origin, 5, 10), makeTestBatch(origin, 10, 15)];
+    // A directory where batch [5, 10)'s entries object goes: that delivery fails with a conflict.
+    const blocker = path.join(h.root, ...entriesObjectName(origin, 5, 10, false).split('/'));
+    await fs.mkdir(blocker, { recursive: true });
+    // All three are sent at once, as a forwarder hands over the next batch while one is written.
+    const sent = [b0, b1, b2].map((b) => h.sink.deliverBatch(b, { gzip: false }));
+    await sent[0];
+    await assertRejectsCode(sent[1]!, 'SINK_CONFLICT');
+    await assert.rejects(sent[2]!, (e) => isSealtrailError(e, 'SINK_TRANSIENT') && /\[10, 15\) was not attempted/.test(e.message));
+    assert.equal(await h.readBack(entriesObjectName(origin, 10, 15, false)), null, 'batch [10, 15) did not reach the sink');
+    assert.equal(await h.readBack(checkpointObjectName(origin, 10, 15)), null);
+    assert.deepEqual(await h.readBack(entriesObjectName(origin, 0, 5, false)), b0.lines);
+    // The forwarder's retry starts again at the failed batch: that runs, and the next follows it.
+    await fs.rm(blocker, { recursive: true });
+    await h.sink.deliverBatch(b1, { gzip: false });
+    await h.sink.deliverBatch(b2, { gzip: false });
+    assert.deepEqual(await h.readBack(entriesObjectName(origin, 10, 15, false)), b2.lines);
+  } finally {
+    await h.sink.close();
+    await h.cleanup();
+  }
+});
+
+it('a delivery lost with its worker is failed: the batch after it is refused, not sent to the new worker', async () => {
+  const h = await harness();
+  try {
+    await h.sink.start();
+    const origin = freshOrigin();
+    // 64 MiB of lines keep the worker writing and fsyncing far longer than terminate() takes.
+    const big = { ...makeTestBatch(origin, 0, 1), lines: new Uint8Array(64 << 20).fill(0x61) };
+    const worker = (h.sink as unknown as { worker: { terminate(): Promise<number> } }).worker;
+    const first = h.sink.deliverBatch(big, { gzip: false });
+    first.catch(() => undefined);
+    await worker.terminate();
+    await assert.rejects(first, (e) => isSealtrailError(e, 'SINK_TRANSIENT') && /worker exited/.test(e.message));
+    const next = makeTestBatch(origin, 1, 3);
+    await assert.rejects(
+      h.sink.deliverBatch(next, { gzip: false }),
+      (e) => isSealtrailError(e, 'SINK_TRANSIENT') && /not attempted/.test(e.message),
+    );
+    assert.equal(await h.readBack(entriesObjectName(origin, 1, 3, false)), null);
+    // A retry of the lost batch goes to a new worker; after it, the next batch is delivered.
+    await h.sink.deliverBatch(big, { gzip: false });
+    await h.sink.deliverBatch(next, { gzip: false });
+    assert.deepEqual(await h.readBack(entriesObjectName(origin, 1, 3, false)), next.lines);
   } finally {
     await h.sink.close();
     await h.cleanup();

@@ -10,6 +10,7 @@ import { openTestWriter, item } from '../../helpers/writer.js';
 import { listFiles } from '../../helpers/entries.js';
 import { createSink } from '../../../exporters/factory.js';
 import { openDb } from '../../../agent/buffer/store.js';
+import { entriesObjectName } from '../../../verify/layout.js';
 
 async function setup(archive: string) {
   const dir = await tempDir();
@@ -133,3 +134,31 @@ for (const where of ['sink worker', 'this thread'] as const) {
     }
   });
 }
+
+test('a worker sink gets the next batch while one is written, and none after a batch that failed', async () => {
+  const base = await tempDir();
+  const dir = path.join(base, 'data');
+  const archive = path.join(base, 'archive');
+  const w = await openTestWriter(dir, { maxRecords: 2, sinks: ['file'] });
+  const sink = createSink({ type: 'file', id: 'file', directory: archive, compression: 'none', immutable: false }, () => {});
+  const f = new Forwarder(sink, w.writer, false, { initialIntervalMs: 60_000, maxIntervalMs: 60_000, multiplier: 2 }, () => {});
+  try {
+    assert.equal(sink.queuesDeliveries, true);
+    await w.writer.append(Array.from({ length: 8 }, (_, i) => item(i))); // four sealed batches
+    // A directory where batch [2, 4)'s entries object goes: that delivery is a conflict.
+    const blocker = path.join(archive, ...entriesObjectName(w.writer.origin, 2, 4, false).split('/'));
+    await fs.mkdir(blocker, { recursive: true });
+    f.start();
+    await until(() => f.state === 'conflict', 'the forwarder stopped on the conflict');
+    await until(() => f.cursor === 2, 'the first batch was delivered and its cursor moved');
+    assert.match(f.lastError ?? '', /0000000000000002-0000000000000004\.entries\.jsonl already exists/);
+    const names = (await listFiles(archive)).map((n) => n.split('/').pop());
+    // Batch [4, 6) was handed over with [2, 4) in flight, and was refused when [2, 4) failed.
+    assert.deepEqual(names, ['0000000000000000-0000000000000002.checkpoint', '0000000000000000-0000000000000002.entries.jsonl']);
+  } finally {
+    await f.stop();
+    await sink.close();
+    await w.close();
+    await fs.rm(base, { recursive: true, force: true });
+  }
+});
