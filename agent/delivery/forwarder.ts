@@ -170,6 +170,8 @@ export class Forwarder {
           continue;
         }
         this.state = this.backoff.failures > 0 ? 'retrying' : 'delivering';
+        // The batch whose read or delivery is awaited, named in a failure's log.
+        let at = next;
         try {
           if (delivering.length === 0 && next >= this.writer.sealedSize) {
             await this.settleAdvance();
@@ -181,6 +183,7 @@ export class Forwarder {
           }
           let posted = delivering.length > 0 ? delivering[delivering.length - 1]!.batch.end : next;
           while (delivering.length < depth && posted < this.writer.sealedSize) {
+            at = posted;
             const got: Promise<ReadBatch> = prefetch !== null && prefetch.at === posted ? prefetch.read : this.read(posted);
             prefetch = null;
             const read = await got;
@@ -194,6 +197,7 @@ export class Forwarder {
             posted = read.batch.end;
           }
           const { batch, done } = delivering[0]!;
+          at = batch.start;
           await done;
           delivering.shift();
           await this.settleAdvance(MAX_ADVANCING - 1);
@@ -225,7 +229,7 @@ export class Forwarder {
               'sink conflict: a different object already exists under a batch name; this sink is stopped and will not overwrite it',
               {
                 sink: this.sink.id,
-                batch_start: next,
+                batch_start: at,
                 error: this.lastError,
               },
             );
@@ -234,7 +238,7 @@ export class Forwarder {
           const delay = this.backoff.next();
           this.log(isSealtrailError(err, 'SINK_TRANSIENT') ? 'warn' : 'error', 'sink delivery failed; will retry', {
             sink: this.sink.id,
-            batch_start: next,
+            batch_start: at,
             retry_in_ms: delay,
             attempt: this.backoff.failures,
             error: this.lastError,

@@ -162,3 +162,42 @@ test('a worker sink gets the next batch while one is written, and none after a b
     await fs.rm(base, { recursive: true, force: true });
   }
 });
+
+test('a batch that cannot be read while the one before it is delivered is the one the log names', async () => {
+  const base = await tempDir();
+  const dir = path.join(base, 'data');
+  const archive = path.join(base, 'archive');
+  let w = await openTestWriter(dir, { maxRecords: 3, sinks: ['file'] });
+  for (let b = 0; b < 3; b++) await w.writer.append([item(3 * b), item(3 * b + 1), item(3 * b + 2)]); // three sealed batches
+  await w.close();
+  // Reopened, the batches are read back from LevelDB. The second batch's segment then loses its
+  // last line on disk (start-up checks passed before): reading [3, 6) fails while [0, 3) is in
+  // the sink's worker.
+  w = await openTestWriter(dir, { maxRecords: 3, sinks: ['file'] });
+  const segments = await w.store.db.iterator({ gte: 'e!', lt: 'e"' }).all();
+  const damaged = segments.filter(([, v]) => v.includes('"r4"'));
+  assert.equal(damaged.length, 1);
+  const [key, value] = damaged[0]!;
+  assert.ok(!value.includes('"r2"') && !value.includes('"r6"'), 'the segment holds only the second batch');
+  await w.store.db.put(key, value.subarray(0, value.lastIndexOf(0x0a, value.length - 2) + 1), { sync: true });
+  const sink = createSink({ type: 'file', id: 'file', directory: archive, compression: 'none', immutable: false }, () => {});
+  const logged: Array<{ msg: string; fields: Record<string, unknown> }> = [];
+  const f = new Forwarder(sink, w.writer, false, { initialIntervalMs: 60_000, maxIntervalMs: 60_000, multiplier: 2 }, (_l, msg, fields) => {
+    if (fields) logged.push({ msg, fields });
+  });
+  try {
+    assert.equal(w.writer.state().sealedSize, 9);
+    f.start();
+    await until(() => f.errors === 1, 'reading the second batch failed');
+    const failed = logged.filter((l) => l.msg === 'sink delivery failed; will retry');
+    assert.equal(failed.length, 1);
+    assert.equal(failed[0]!.fields.code, 'BUFFER_CORRUPT');
+    assert.match(String(failed[0]!.fields.error), /entries 5\.\.5 are missing from the buffer/);
+    assert.equal(failed[0]!.fields.batch_start, 3, 'the log names the batch that failed, not the one in flight');
+  } finally {
+    await f.stop();
+    await sink.close();
+    await w.close();
+    await fs.rm(base, { recursive: true, force: true });
+  }
+});
