@@ -123,6 +123,9 @@ export class Forwarder {
   /** Where the next delivery starts while moves are pending (the durable cursor lags it). */
   private ahead = 0;
 
+  /** Set when a cursor move failed: the next delivery starts from the durable cursor. */
+  private restartFromCursor = false;
+
   /** Waits for the pending cursor moves (all, or only the oldest ones beyond `keep`). */
   private async settleAdvance(keep = 0): Promise<void> {
     while (this.advancing.length > keep) await this.advancing.shift();
@@ -130,8 +133,25 @@ export class Forwarder {
     this.advanceError = null;
     if (err !== null) {
       await Promise.all(this.advancing.splice(0)); // later moves ride on the failed one's state
+      this.restartFromCursor = true;
       throw err;
     }
+  }
+
+  /** Queues the cursor move past `batch`, which is in the sink; the next delivery starts after it. */
+  private async queueAdvance(batch: BatchRecord): Promise<void> {
+    await this.settleAdvance(MAX_ADVANCING - 1);
+    this.advancing.push(
+      this.writer.advance(this.sink.id, batch.end).then(
+        () => {
+          this.batchesDelivered++;
+        },
+        (err: unknown) => {
+          this.advanceError ??= err instanceof Error ? err : new Error(String(err));
+        },
+      ),
+    );
+    this.ahead = batch.end;
   }
 
   /** The sealed batch at `start` and its lines (`unchecked`: read back, checkLinks still to run). */
@@ -200,26 +220,21 @@ export class Forwarder {
           at = batch.start;
           await done;
           delivering.shift();
-          await this.settleAdvance(MAX_ADVANCING - 1);
-          this.advancing.push(
-            this.writer.advance(this.sink.id, batch.end).then(
-              () => {
-                this.batchesDelivered++;
-              },
-              (err: unknown) => {
-                this.advanceError ??= err instanceof Error ? err : new Error(String(err));
-              },
-            ),
-          );
-          this.ahead = batch.end;
+          await this.queueAdvance(batch);
           if (this.backoff.failures > 0) this.log('info', 'sink recovered', { sink: this.sink.id, batch_start: batch.start });
           this.backoff.reset();
           this.lastError = null;
         } catch (err) {
           prefetch = null;
           // Batches handed over after the failed one are not attempted; wait for their answers.
-          await Promise.allSettled(delivering.splice(0).map((d) => d.done));
-          this.ahead = 0; // start again from the durable cursor
+          // Those handed over before it that landed (the read of a later batch failed meanwhile)
+          // keep their place: their cursor moves are queued, so they are not delivered again.
+          const handed = delivering.splice(0);
+          const answers = await Promise.allSettled(handed.map((d) => d.done));
+          for (let i = 0; i < handed.length && answers[i]!.status === 'fulfilled' && !this.restartFromCursor; i++)
+            await this.queueAdvance(handed[i]!.batch).catch(() => undefined); // a failed move sets restartFromCursor
+          if (this.restartFromCursor) this.ahead = 0; // start again from the durable cursor
+          this.restartFromCursor = false;
           this.errors++;
           this.lastError = errorMessage(err);
           if (isSealtrailError(err, 'SINK_CONFLICT')) {

@@ -163,7 +163,7 @@ test('a worker sink gets the next batch while one is written, and none after a b
   }
 });
 
-test('a batch that cannot be read while the one before it is delivered is the one the log names', async () => {
+test('a batch that cannot be read while the one before it is delivered: the log names it, and the one before keeps its place', async () => {
   const base = await tempDir();
   const dir = path.join(base, 'data');
   const archive = path.join(base, 'archive');
@@ -194,6 +194,11 @@ test('a batch that cannot be read while the one before it is delivered is the on
     assert.equal(failed[0]!.fields.code, 'BUFFER_CORRUPT');
     assert.match(String(failed[0]!.fields.error), /entries 5\.\.5 are missing from the buffer/);
     assert.equal(failed[0]!.fields.batch_start, 3, 'the log names the batch that failed, not the one in flight');
+    // [0, 3) landed while [3, 6) was read: its cursor moves now, not after the retry (a minute
+    // away) that would deliver it a second time.
+    await until(() => f.cursor === 3, 'the batch that landed before the failure moved the cursor');
+    assert.equal(f.errors, 1);
+    assert.equal(f.state, 'retrying');
   } finally {
     await f.stop();
     await sink.close();
