@@ -14,7 +14,29 @@ export type BodyFormat = 'protobuf' | 'json';
 
 /** How receivers turn a body into a DecodedRequest. */
 export interface RequestDecoder {
+  /** Takes `body` over: the caller must not read it after this call (it may be detached). */
   decode(body: Buffer, format: BodyFormat): Promise<DecodedRequest>;
+}
+
+/** Bodies at least this big that span their whole memory are transferred, not copied. */
+const TRANSFER_MIN_BYTES = 64 << 10;
+/** Bytes of its memory outside the body that may go along (gRPC's 5-byte message prefix). */
+const TRANSFER_MAX_SLACK = 64;
+
+/**
+ * The body's bytes as a Uint8Array whose memory can be transferred to the worker. A body that
+ * spans its own ArrayBuffer (grpc-js's message, the HTTP receiver's concatenated body) is
+ * handed over as is, which detaches it here: one copy less per request, and less Buffer memory
+ * for V8 to collect on this thread. Anything else is copied: a small body may share Node's
+ * Buffer pool, and a view of a bigger buffer would carry (and detach) all of it.
+ */
+export function transferable(body: Buffer): Uint8Array<ArrayBuffer> {
+  const memory = body.buffer;
+  if (body.byteLength >= TRANSFER_MIN_BYTES && memory instanceof ArrayBuffer && memory.byteLength - body.byteLength <= TRANSFER_MAX_SLACK)
+    return new Uint8Array(memory, body.byteOffset, body.byteLength);
+  const copy = new Uint8Array(body.byteLength);
+  copy.set(body);
+  return copy;
 }
 
 // The worker's heap holds one request's decoded form at a time per request in flight; the
@@ -36,10 +58,7 @@ export class DecodePool implements RequestDecoder {
   decode(body: Buffer, format: BodyFormat): Promise<DecodedRequest> {
     if (this.closed) return Promise.reject(new SealtrailError('SHUTTING_DOWN', 'the agent is shutting down', { retryAfterSeconds: 5 }));
     const w = this.worker ?? this.spawn();
-    // A copy of the body is transferred (not cloned): the caller's buffer stays usable, and a
-    // view of a bigger buffer would carry all of it over.
-    const bytes = new Uint8Array(body.length);
-    bytes.set(body);
+    const bytes = transferable(body);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });

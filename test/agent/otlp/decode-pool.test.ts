@@ -3,7 +3,7 @@
 // thread's processor, requests answered in order, and a dead worker replaced.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DecodePool } from '../../../agent/otlp/decode-pool.js';
+import { DecodePool, transferable } from '../../../agent/otlp/decode-pool.js';
 import { decodeProtobufRequest } from '../../../agent/otlp/decode-protobuf.js';
 import { decodeJsonRequest } from '../../../agent/otlp/decode-json.js';
 import { DEFAULT_DECODE_LIMITS, type DecodedRequest } from '../../../agent/otlp/model.js';
@@ -84,8 +84,51 @@ test('decode worker: the same tails, counts and sizes as decoding here, for prot
     const none = await d.decode(encodeRequest([{ body: 'x', attributes: { audit: false } }]), 'protobuf');
     assert.equal(none.prepared!.tails, null);
     assert.equal(none.prepared!.filtered, 1);
-    // The caller's buffer is not detached: the worker gets a copy.
+    // A small body may share Node's Buffer pool: the worker gets a copy and it stays intact.
     assert.equal(Buffer.compare(pb, copy), 0);
+  } finally {
+    await d.close();
+  }
+});
+
+test('transferable: a body that spans its own memory is handed over as is, anything else is copied', () => {
+  // As grpc-js hands over a message: its own buffer, after a 5-byte prefix.
+  const framed = Buffer.alloc(5 + (100 << 10), 0x61);
+  const message = framed.subarray(5);
+  const t = transferable(message);
+  assert.equal(t.buffer, framed.buffer, 'the same memory, not a copy');
+  assert.equal(t.byteOffset, 5);
+  assert.equal(t.byteLength, message.byteLength);
+  // A small body from the shared pool, and a view of a much bigger buffer, are copied.
+  const pooled = Buffer.from('small body');
+  const neighbour = Buffer.from('its neighbour in the pool');
+  assert.equal(pooled.buffer, neighbour.buffer, 'both come from the shared pool');
+  const small = transferable(pooled);
+  assert.notEqual(small.buffer, pooled.buffer);
+  assert.equal(Buffer.compare(Buffer.from(small), pooled), 0);
+  const big = Buffer.alloc(1 << 20, 0x62);
+  const view = big.subarray(1000, 1000 + (100 << 10));
+  const copied = transferable(view);
+  assert.notEqual(copied.buffer, big.buffer);
+  assert.equal(Buffer.compare(Buffer.from(copied), view), 0);
+});
+
+test('decode worker: a big body is transferred, not copied, and decodes the same; a pooled one leaves its neighbours intact', async () => {
+  const d = pool();
+  try {
+    const pb = body(1000);
+    assert.ok(pb.byteLength >= 64 << 10 && pb.buffer.byteLength === pb.byteLength, 'a body that spans its own memory');
+    const inline = decodeProtobufRequest(Buffer.from(pb), LIMITS);
+    const got = await d.decode(pb, 'protobuf');
+    assert.equal(pb.byteLength, 0, 'the body was transferred to the worker (detached here)');
+    sameAsInline(got, inline);
+    // A small body from the pool: copied, so the pool's other buffers are untouched.
+    const small = encodeRequest([{ body: 'tiny', attributes: { audit: true } }]);
+    const neighbour = Buffer.from('a neighbour in the pool');
+    const smallCopy = Buffer.from(small);
+    sameAsInline(await d.decode(small, 'protobuf'), decodeProtobufRequest(smallCopy, LIMITS));
+    assert.equal(neighbour.toString(), 'a neighbour in the pool');
+    assert.equal(Buffer.compare(small, smallCopy), 0);
   } finally {
     await d.close();
   }
