@@ -1,7 +1,8 @@
 // The page-cache helper (native/page-cache.c): the shipped binary is what its source builds,
 // it loads here, and the file sink's objects leave the page cache after their fsync. Residency
 // is read with util-linux's fincore, independent of the helper; a file written without it is
-// the control that shows the check can fail.
+// the control that shows the check can fail. The rebuild needs a C compiler: the setup script
+// installs Debian's gcc when there is none.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -15,7 +16,7 @@ import { FileSink } from '../../exporters/file/file-sink.js';
 import { dropCache, pageCacheUnavailable } from '../../exporters/file/page-cache.js';
 import { BINARY, buildHelper } from '../../native/build.js';
 import { entriesObjectName, makeOrigin } from '../../verify/layout.js';
-import { tempDir } from '../helpers/agent.js';
+import { REPO_ROOT, tempDir } from '../helpers/agent.js';
 
 const run = promisify(execFile);
 
@@ -30,6 +31,7 @@ async function residentBytes(file: string): Promise<number> {
 describe('page-cache helper', () => {
   let dir: string;
   before(async () => {
+    await run('bash', [path.join(REPO_ROOT, 'test/setup/native/ensure-cc.sh')]);
     // Under the OS temp dir: tmpfs would keep every page (they are its storage), so the sink's
     // directory must be a disk filesystem, as /tmp is here.
     dir = await tempDir('sealtrail-page-cache-');
