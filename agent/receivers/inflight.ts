@@ -9,7 +9,14 @@
 // except for the oldest request in flight, which may always grow: otherwise a burst of
 // admitted requests could each hold its reservation and all fail to grow, and none would
 // ever finish. The bound is therefore the budget plus what one request may cost.
+//
+// Before a body is decoded, its lease grows by what decoding it is expected to take, learned
+// from the requests decoded before it (decoded records take many times their protobuf size).
+// A request that will not fit is then refused before the decode, not after it: under overload
+// that work was thrown away (measured: 429 of 504 refusals in 10 s of 2000-record HTTP requests
+// came after their decode).
 import { SealtrailError } from '../../lib/errors.js';
+import type { BodyFormat } from '../otlp/decode-pool.js';
 import type { DecodedRequest } from '../otlp/model.js';
 
 /** Default budget; with it the agent stays within docs/receivers.md's RSS bound (about 300 MiB). */
@@ -24,12 +31,31 @@ export function overBudget(max: number): SealtrailError {
   });
 }
 
+/** Bound on the learned expansion, so one odd request cannot make every later one look huge. */
+const MAX_EXPANSION = 64;
+
 export class InflightBudget {
   private used = 0;
   /** Live leases in the order they were taken (a Set iterates in insertion order). */
   private readonly live = new Set<Lease>();
+  /** Decoded bytes per body byte, per format (protobuf expands far more than JSON): a moving average over the requests decoded so far (0 = none yet). */
+  private readonly expansion: Record<BodyFormat, number> = { protobuf: 0, json: 0 };
 
   constructor(readonly max: number) {}
+
+  /** Bytes decoding a body of `bodyBytes` is expected to take: at least the body's size again. */
+  expectedDecoded(format: BodyFormat, bodyBytes: number): number {
+    return Math.ceil(bodyBytes * Math.max(1, this.expansion[format]));
+  }
+
+  /** Learns from one decode what the next ones of `format` will take (see expectedDecoded). */
+  noteDecoded(format: BodyFormat, bodyBytes: number, decoded: number): void {
+    if (bodyBytes <= 0) return;
+    const ratio = Math.min(MAX_EXPANSION, Math.max(1, decoded / bodyBytes));
+    const e = this.expansion[format];
+    // The first decode sets it; then an average over about the last eight.
+    this.expansion[format] = e === 0 ? ratio : e + (ratio - e) / 8;
+  }
 
   /** Bytes currently leased. */
   get bytes(): number {

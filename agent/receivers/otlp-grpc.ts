@@ -148,14 +148,17 @@ export async function startGrpcReceiver(cfg: GrpcReceiverConfig, ingestor: Inges
   const handler: grpc.handleUnaryCall<Buffer, Buffer> = (call, callback) => {
     const peer = call.getPeer();
     const lease = leases.get(call.metadata);
-    // As in otlp-http.ts: check that at least the message's size again fits before decoding.
-    if (lease && !lease.grow(call.request.length)) {
+    // As in otlp-http.ts: check that what decoding is expected to take fits before decoding.
+    const bodyBytes = call.request.length;
+    const expected = budget.expectedDecoded('protobuf', bodyBytes);
+    if (lease && !lease.grow(expected)) {
       fail(callback, overBudget(budget.max), peer);
       return;
     }
-    const bodyBytes = call.request.length;
     const ingest = (req: DecodedRequest): Promise<unknown> => {
-      if (lease && !lease.grow(decodedBytes(req) - bodyBytes)) return Promise.reject(overBudget(budget.max));
+      const took = decodedBytes(req);
+      budget.noteDecoded('protobuf', bodyBytes, took);
+      if (lease && !lease.grow(took - expected)) return Promise.reject(overBudget(budget.max));
       return ingestor.ingest(req);
     };
     const stored = decoder

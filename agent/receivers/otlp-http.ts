@@ -249,18 +249,22 @@ export async function startHttpReceiver(cfg: HttpReceiverConfig, ingestor: Inges
         return sendError(req, res, format, err);
       }
     }
-    // The decoded records take at least about the body's size again: refuse before spending
-    // the CPU on decoding when even that does not fit, then count what they really take.
-    if (!lease.grow(body.length)) return sendError(req, res, format, overBudget(budget.max));
-    let decoded: DecodedRequest | null;
+    // Refuse before spending the CPU on decoding when what the decoded records are expected to
+    // take does not fit (inflight.ts), then count what they really take.
+    const bodyFormat = format === 'json' ? 'json' : 'protobuf';
     const bodyBytes = body.length; // a body decoded in the worker is transferred there (detached here)
+    const expected = budget.expectedDecoded(bodyFormat, bodyBytes);
+    if (!lease.grow(expected)) return sendError(req, res, format, overBudget(budget.max));
+    let decoded: DecodedRequest | null;
     try {
-      if (decoder) decoded = await decoder.decode(body, format === 'json' ? 'json' : 'protobuf');
+      if (decoder) decoded = await decoder.decode(body, bodyFormat);
       else decoded = format === 'json' ? decodeJsonRequest(body, limits) : decodeProtobufRequest(body, limits);
     } catch (err) {
       return sendError(req, res, format, err);
     }
-    if (!lease.grow(decodedBytes(decoded) - bodyBytes)) return sendError(req, res, format, overBudget(budget.max));
+    const took = decodedBytes(decoded);
+    budget.noteDecoded(bodyFormat, bodyBytes, took);
+    if (!lease.grow(took - expected)) return sendError(req, res, format, overBudget(budget.max));
     const stored = ingestor.ingest(decoded);
     // The records are bytes in the writer's queue now: let the decoded request and the bodies go,
     // or this frame keeps them (promoted to V8's old space) until the fsync.

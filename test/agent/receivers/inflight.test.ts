@@ -61,3 +61,20 @@ test('decodedBytes counts each record, and a shared resource and scope once', ()
   assert.equal(decodedBytes(one), perRecord + r.resource.length + r.view.resourceAttributes.size * 320 + r.scope.length);
   assert.equal(decodedBytes(two) - decodedBytes(one), perRecord);
 });
+
+test('the expected decoded size is learned per format: the first decode sets it, later ones move it an eighth', () => {
+  const b = new InflightBudget(100);
+  assert.equal(b.expectedDecoded('protobuf', 1000), 1000, 'nothing decoded yet: the body size again');
+  b.noteDecoded('protobuf', 1000, 10_000);
+  assert.equal(b.expectedDecoded('protobuf', 500), 5000);
+  assert.equal(b.expectedDecoded('json', 500), 500, 'JSON has its own');
+  b.noteDecoded('protobuf', 1000, 2000); // ratio 2: 10 + (2 - 10) / 8 = 9
+  assert.equal(b.expectedDecoded('protobuf', 100), 900);
+  b.noteDecoded('json', 1000, 10); // smaller than the body still counts as the body
+  assert.equal(b.expectedDecoded('json', 300), 300);
+  const odd = new InflightBudget(100);
+  odd.noteDecoded('protobuf', 1, 1_000_000); // bounded, so one odd request cannot block the rest
+  assert.equal(odd.expectedDecoded('protobuf', 10), 640);
+  odd.noteDecoded('protobuf', 0, 5); // an empty body teaches nothing
+  assert.equal(odd.expectedDecoded('protobuf', 10), 640);
+});

@@ -6,11 +6,12 @@ import assert from 'node:assert/strict';
 import http2 from 'node:http2';
 import * as grpc from '@grpc/grpc-js';
 import { startGrpcReceiver } from '../../../agent/receivers/otlp-grpc.js';
+import { InflightBudget } from '../../../agent/receivers/inflight.js';
 import type { ReceiverHandle } from '../../../agent/receivers/common.js';
 import { SealtrailError } from '../../../lib/errors.js';
 import { RETRY_INFO_TYPE_URL } from '../../../agent/otlp/response.js';
 import { deepProtobufRequest, loadOtlpRoot, requestType } from '../otlp/otlp-fixtures.js';
-import { OPTS, RecordingIngestor, grpcConfig, gzipBomb } from './receiver-fixtures.js';
+import { CountingDecoder, OPTS, RecordingIngestor, grpcConfig, gzipBomb, manyRecords } from './receiver-fixtures.js';
 
 const EXPORT_PATH = '/opentelemetry.proto.collector.logs.v1.LogsService/Export';
 const Req = requestType(loadOtlpRoot());
@@ -173,4 +174,29 @@ test('close(true) then close(false) resolves and is safe to repeat', async () =>
   await r.close(true);
   await r.close(false);
   assert.notEqual((await call(r.address, VALID)).code, grpc.status.OK);
+});
+
+test('a call whose expected decoded size does not fit the budget gets UNAVAILABLE before it is decoded', async () => {
+  const body = manyRecords(2000);
+  const decoder = new CountingDecoder();
+  const budget = new InflightBudget(1 << 30);
+  const r = await startGrpcReceiver(grpcConfig(), new RecordingIngestor(), { ...OPTS, inflight: budget, decoder });
+  try {
+    assert.equal((await call(r.address, body)).code, grpc.status.OK);
+    assert.equal(decoder.calls, 1);
+    assert.ok(budget.expectedDecoded('protobuf', body.length) > 3 * body.length);
+    // Room for the message and its size again (the old check), not for its expected decoded size.
+    // (More than the 64 KiB the call reserves at its headers, so it gets past those.)
+    const held = budget.acquire((1 << 30) - 3 * body.length)!;
+    const refused = await call(r.address, body);
+    assert.equal(refused.code, grpc.status.UNAVAILABLE);
+    assert.match(refused.details, /bytes of OTLP requests are in flight/);
+    assert.equal(decoder.calls, 1, 'refused before decoding');
+    held.release();
+    assert.equal((await call(r.address, body)).code, grpc.status.OK);
+    assert.equal(decoder.calls, 2);
+    assert.equal(budget.bytes, 0, 'every lease is back');
+  } finally {
+    await r.close(false);
+  }
 });

@@ -5,10 +5,11 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import zlib from 'node:zlib';
 import { startHttpReceiver } from '../../../agent/receivers/otlp-http.js';
+import { InflightBudget } from '../../../agent/receivers/inflight.js';
 import type { ReceiverHandle } from '../../../agent/receivers/common.js';
 import { SealtrailError } from '../../../lib/errors.js';
 import { deepJsonRequest, deepProtobufRequest, requestType } from '../otlp/otlp-fixtures.js';
-import { OPTS, RecordingIngestor, gzipBomb, httpConfig } from './receiver-fixtures.js';
+import { CountingDecoder, OPTS, RecordingIngestor, gzipBomb, httpConfig, manyRecords } from './receiver-fixtures.js';
 
 const Req = requestType();
 
@@ -241,6 +242,32 @@ test('bearer auth: missing or wrong token gets 401, the right one 200', async ()
     assert.equal(ing.records.length, 0);
     assert.equal((await request(r.address, { headers: { ...pb, Authorization: 'Bearer tok-123' }, body: VALID_PB })).status, 200);
     assert.equal(ing.records.length, 1);
+  } finally {
+    await r.close(false);
+  }
+});
+
+test('a request whose expected decoded size does not fit the budget is refused with 503 before it is decoded', async () => {
+  const body = manyRecords(2000);
+  const decoder = new CountingDecoder();
+  const budget = new InflightBudget(1 << 30);
+  const r = await startHttpReceiver(httpConfig(), new RecordingIngestor(), { ...OPTS, inflight: budget, decoder });
+  try {
+    assert.equal((await request(r.address, { headers: pb, body })).status, 200);
+    assert.equal(decoder.calls, 1);
+    const expansion = budget.expectedDecoded('protobuf', body.length) / body.length;
+    assert.ok(expansion > 3, `a decoded protobuf request is several times its body (${expansion})`);
+    // An older lease holds the budget so that the body and its size again fit beside it (the
+    // old check), but not the body and its expected decoded size.
+    const held = budget.acquire((1 << 30) - 3 * body.length)!;
+    const refused = await request(r.address, { headers: pb, body });
+    assert.equal(refused.status, 503);
+    assert.equal(refused.headers['retry-after'], '1');
+    assert.equal(decoder.calls, 1, 'refused before decoding');
+    held.release();
+    assert.equal((await request(r.address, { headers: pb, body })).status, 200);
+    assert.equal(decoder.calls, 2);
+    assert.equal(budget.bytes, 0, 'every lease is back');
   } finally {
     await r.close(false);
   }

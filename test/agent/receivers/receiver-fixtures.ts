@@ -4,6 +4,10 @@ import type { Ingestor, IngestResult } from '../../../agent/pipeline/ingest.js';
 import type { DecodedRequest } from '../../../agent/otlp/model.js';
 import type { GrpcReceiverConfig, HttpReceiverConfig } from '../../../config/types.js';
 import type { LogFn } from '../../../lib/log.js';
+import type { BodyFormat, RequestDecoder } from '../../../agent/otlp/decode-pool.js';
+import { decodeJsonRequest } from '../../../agent/otlp/decode-json.js';
+import { decodeProtobufRequest } from '../../../agent/otlp/decode-protobuf.js';
+import { encodeRequest } from '../../helpers/otlp-client.js';
 
 export class RecordingIngestor implements Ingestor {
   readonly requests: DecodedRequest[] = [];
@@ -66,4 +70,21 @@ export async function gzipBomb(size: number): Promise<Buffer> {
   gz.end();
   await done;
   return Buffer.concat(out);
+}
+
+/** The receivers' in-thread decoders behind the RequestDecoder interface, counting the calls. */
+export class CountingDecoder implements RequestDecoder {
+  calls = 0;
+  async decode(body: Buffer, format: BodyFormat): Promise<DecodedRequest> {
+    this.calls++;
+    return format === 'json' ? decodeJsonRequest(body) : decodeProtobufRequest(body);
+  }
+}
+
+/** A protobuf request of `n` audit records with a few attributes each. */
+export function manyRecords(n: number): Buffer {
+  const records = [];
+  for (let i = 0; i < n; i++)
+    records.push({ body: `user ${i} opened /doc/${i}`, attributes: { audit: true, actor: `u-${i}`, action: 'read' } });
+  return encodeRequest(records);
 }
