@@ -2,8 +2,8 @@
 // the package ships (npm runs no install scripts here, so users never compile it).
 //   node dist/native/build.js          rebuild the binary in place
 //   node dist/native/build.js --check  rebuild into a temp dir and fail unless it is byte for
-//                                      byte the committed binary (CI runs this: what ships is
-//                                      what the source builds)
+//                                      byte the committed binary (test/native/page-cache.test.ts
+//                                      makes the same check in every test run)
 // The build is reproducible: stripped, no paths or dates inside; the compiler's version string
 // is, so --check needs the compiler the binary was built with (the README names it).
 import { execFile } from 'node:child_process';
