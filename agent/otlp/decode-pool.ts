@@ -5,6 +5,7 @@
 // with a retryable error and the next request starts a new one.
 import { Worker } from 'node:worker_threads';
 import { SealtrailError } from '../../lib/errors.js';
+import { spansOwnMemory } from '../../lib/own-memory.js';
 import type { LogFn } from '../../lib/log.js';
 import type { AuditContextProcessor } from '../context/audit-context.js';
 import type { DecodedRequest } from './model.js';
@@ -18,11 +19,6 @@ export interface RequestDecoder {
   decode(body: Buffer, format: BodyFormat): Promise<DecodedRequest>;
 }
 
-/** Bodies at least this big that span their whole memory are transferred, not copied. */
-const TRANSFER_MIN_BYTES = 64 << 10;
-/** Bytes of its memory outside the body that may go along (gRPC's 5-byte message prefix). */
-const TRANSFER_MAX_SLACK = 64;
-
 /**
  * The body's bytes as a Uint8Array whose memory can be transferred to the worker. A body that
  * spans its own ArrayBuffer (grpc-js's message, the HTTP receiver's concatenated body) is
@@ -31,9 +27,7 @@ const TRANSFER_MAX_SLACK = 64;
  * Buffer pool, and a view of a bigger buffer would carry (and detach) all of it.
  */
 export function transferable(body: Buffer): Uint8Array<ArrayBuffer> {
-  const memory = body.buffer;
-  if (body.byteLength >= TRANSFER_MIN_BYTES && memory instanceof ArrayBuffer && memory.byteLength - body.byteLength <= TRANSFER_MAX_SLACK)
-    return new Uint8Array(memory, body.byteOffset, body.byteLength);
+  if (spansOwnMemory(body)) return new Uint8Array(body.buffer, body.byteOffset, body.byteLength);
   const copy = new Uint8Array(body.byteLength);
   copy.set(body);
   return copy;

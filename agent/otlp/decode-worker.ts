@@ -11,6 +11,7 @@ import { prepareRequest, type PreparedRequest } from '../pipeline/prepare.js';
 import { transcodeProtobuf } from './transcode-protobuf.js';
 import { decodedBytes } from '../receivers/inflight.js';
 import { errorMessage, isSealtrailError } from '../../lib/errors.js';
+import { releaseNow } from '../../lib/own-memory.js';
 import type { DecodeCall, DecodeInit, DecodeReply } from './decode-protocol.js';
 import type { ContextReject } from '../context/audit-context.js';
 
@@ -64,4 +65,6 @@ port.on('message', (m: DecodeCall) => {
     // Never leave a request unanswered (a reply that cannot be sent would kill the worker).
     port.postMessage({ id: m.id, ok: false, error: { code: null, message: `decode worker: ${errorMessage(err)}` } } satisfies DecodeReply);
   }
+  // The reply is serialized: the body (this thread's own copy or transfer) has no use left.
+  releaseNow(m.body);
 });

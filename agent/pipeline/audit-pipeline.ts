@@ -7,6 +7,7 @@ import type { BufferWriter } from '../buffer/writer.js';
 import type { EntryTails } from '../chain/entry.js';
 import { prepareRequest, type PreparedRequest } from './prepare.js';
 import { SealtrailError, isSealtrailError } from '../../lib/errors.js';
+import { releaseNow } from '../../lib/own-memory.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import type { LogFn } from '../../lib/log.js';
 import type { IngestResult, Ingestor } from './ingest.js';
@@ -101,6 +102,8 @@ export class AuditPipeline implements Ingestor {
         throw err;
       } finally {
         this.pendingBytes -= bytes;
+        // The writer copied them into its entry lines (or refused them): free them now.
+        releaseNow(tails.bytes);
       }
       this.acceptedAgain();
       if (tally) this.context!.stored(tally);
