@@ -3,7 +3,7 @@
 // (flags or BENCH_* env), e.g.
 //   node dist/bench/run.js --duration 10 --concurrency 16 --records 100,500,2000 --sizes audit,250,1024
 //   node dist/bench/run.js --quick        (audit records only, 3 s steps)
-import { promises as fs } from 'node:fs';
+import { promises as fs, readdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { REPO_ROOT } from '../test/helpers/agent.js';
@@ -26,12 +26,33 @@ const OVERLOAD = 1.5; // open-loop overload step, times the measured maximum
 /** Share of the machine's CPU that other processes may use before the report flags the run. */
 const BUSY_MACHINE = 0.05;
 
+/** Servers the S3 test tier leaves running (test/setup/s3): their disk I/O moves fsync latency. */
+const CEPH_COMMANDS = new Set(['ceph-mon', 'ceph-mgr', 'ceph-osd', 'radosgw']);
+
+/** Names of the Ceph processes running on this machine (from /proc/<pid>/comm). */
+function cephRunning(): string[] {
+  const found = new Set<string>();
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const comm = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+      if (CEPH_COMMANDS.has(comm)) found.add(comm);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return [...found].sort();
+}
+
 /** Share of all cores busy over `ms` while this process does nothing: other work on the machine. */
-async function otherLoad(ms = 3000): Promise<{ share: number; seconds: number }> {
+async function otherLoad(ms = 3000): Promise<{ share: number; seconds: number; ceph: string[] }> {
   const before = machineBusySeconds();
   await new Promise((r) => setTimeout(r, ms));
-  return { share: (machineBusySeconds() - before) / ((ms / 1000) * os.cpus().length), seconds: ms / 1000 };
+  return { share: (machineBusySeconds() - before) / ((ms / 1000) * os.cpus().length), seconds: ms / 1000, ceph: cephRunning() };
 }
+
+/** Whether the run's figures are disturbed by other work on the machine. */
+const disturbed = (idle: { share: number; ceph: string[] }): boolean => idle.share > BUSY_MACHINE || idle.ceph.length > 0;
 
 const log = (m: string): void => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${m}`);
 
@@ -49,6 +70,10 @@ async function main(): Promise<void> {
   if (idle.share > BUSY_MACHINE)
     log(
       `WARNING: other processes kept ${(idle.share * 100).toFixed(0)} % of the machine's CPU busy before the run; the figures will be disturbed (a Ceph cluster left by the S3 test tier? bash test/setup/s3/stop-s3.sh /tmp/sealtrail-ceph)`,
+    );
+  if (idle.ceph.length > 0)
+    log(
+      `WARNING: the S3 test tier's Ceph is running (${idle.ceph.join(', ')}); its disk I/O disturbs fsync latency: bash test/setup/s3/stop-s3.sh /tmp/sealtrail-ceph`,
     );
 
   const grpc = s.transports.includes('grpc') ? await ingestGrpc(s, log, ref) : [];
@@ -145,7 +170,7 @@ interface Report {
   ref: { recordsPerRequest: number; shape: RecordShape };
   steady: IngestResult | null;
   /** Other processes' CPU share measured before the run. */
-  idle: { share: number; seconds: number };
+  idle: { share: number; seconds: number; ceph: string[] };
 }
 
 function ingestTable(rows: IngestResult[], withTransport = false): string {
@@ -168,7 +193,8 @@ const refLabelOf = (r: Report): string => `${r.ref.recordsPerRequest}-record req
 
 function machineSection(idle: Report['idle']): string[] {
   const cpus = os.cpus();
-  const busy = `${(idle.share * 100).toFixed(0)} % of all cores busy over ${idle.seconds} s before the run`;
+  const ceph = idle.ceph.length > 0 ? `; the S3 test tier's Ceph was running (${idle.ceph.join(', ')})` : '';
+  const busy = `${(idle.share * 100).toFixed(0)} % of all cores busy over ${idle.seconds} s before the run${ceph}`;
   return [
     '## Machine',
     '',
@@ -176,9 +202,7 @@ function machineSection(idle: Report['idle']): string[] {
     `- RAM: ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
     `- OS: ${os.type()} ${os.release()} (${os.arch()})`,
     `- Node.js ${process.version}`,
-    idle.share > BUSY_MACHINE
-      ? `- **Other load: ${busy}: the machine was not quiet and the figures are disturbed.**`
-      : `- Other load: ${busy}.`,
+    disturbed(idle) ? `- **Other load: ${busy}: the machine was not quiet and the figures are disturbed.**` : `- Other load: ${busy}.`,
     '',
   ];
 }
