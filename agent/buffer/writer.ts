@@ -571,14 +571,17 @@ export class BufferWriter extends EventEmitter<{ sealed: [batch: BatchRecord]; f
     return batch;
   }
 
+  /**
+   * Keeps a sealed batch's lines for the forwarders while there is room. They take batches
+   * oldest first, so when the cache is full the newest batch is the one left out: evicting the
+   * oldest instead dropped the very batch needed next, and a forwarder that fell behind then
+   * read every batch back from LevelDB and never caught up (measured: 127 of 133 reads in 10 s
+   * of 2000-record HTTP requests).
+   */
   private remember(batch: BatchRecord, lines: Buffer): void {
+    if (this.recentBytes + lines.length > RECENT_MAX_BYTES) return;
     this.recent.set(batch.start, { batch, lines });
     this.recentBytes += lines.length;
-    for (const [k, v] of this.recent) {
-      if (this.recentBytes <= RECENT_MAX_BYTES) break;
-      this.recent.delete(k);
-      this.recentBytes -= v.lines.length;
-    }
   }
 
   private forget(start: number): void {

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { openDb, openStore, readEntries } from '../../../agent/buffer/store.js';
+import { openDb, openStore, readBatch, readEntries } from '../../../agent/buffer/store.js';
 import { SEGMENT_RANGE } from '../../../agent/buffer/keys.js';
 import { parseNote, parseCheckpointBody, parseVerifierKey, verifyNote } from '../../../verify/note.js';
 import { leafHash, rootOfLeaves } from '../../../verify/merkle.js';
@@ -210,5 +210,27 @@ test('lines built in place are byte for byte the v1 encoding: non-ASCII text, se
   }
   assert.equal(at, raw.length);
   await close();
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+test('when more is sealed than memory keeps, the oldest batches stay in memory and the newest are read back', async () => {
+  const dir = await tempDir();
+  const w = await openTestWriter(dir, { maxRecords: 4 });
+  const big = (i: number) => ({ ...item(i), record: JSON.stringify({ body: { stringValue: `r${i} ${'x'.repeat(256 << 10)}` } }) });
+  // 96 entries of ~256 KiB in 24 batches of ~1 MiB: well past the 16 MiB kept for the forwarders.
+  for (let i = 0; i < 96; i += 8) await w.writer.append(Array.from({ length: 8 }, (_, k) => big(i + k)));
+  assert.equal(w.writer.state().sealedSize, 96);
+  const kept = Array.from({ length: 24 }, (_, b) => w.writer.recentLines(b * 4) !== undefined);
+  const first = kept.indexOf(false);
+  assert.ok(first > 0, 'the oldest batches are in memory');
+  assert.deepEqual(kept.slice(0, first), Array<boolean>(first).fill(true), 'a prefix of the oldest');
+  assert.deepEqual(kept.slice(first), Array<boolean>(24 - first).fill(false), 'none after the first one left out');
+  assert.ok(first * (1 << 20) <= 16 << 20, `${first} batches of ~1 MiB fit in 16 MiB`);
+  for (const start of [0, (first - 1) * 4]) assert.deepEqual(w.writer.recentLines(start), await readEntries(w.store.db, start, start + 4));
+  // The newest come back from the buffer, intact.
+  const last = await w.writer.readStoredLines((await readBatch(w.store.db, 92))!);
+  assert.equal(last.unchecked, true);
+  assert.equal(last.lines.toString().split('\n').length, 5);
+  await w.close();
   await fs.rm(dir, { recursive: true, force: true });
 });
