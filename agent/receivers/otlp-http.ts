@@ -22,6 +22,7 @@ import { SealtrailError, isSealtrailError } from '../../lib/errors.js';
 import type { HttpReceiverConfig } from '../../config/types.js';
 import type { Ingestor } from '../pipeline/ingest.js';
 import type { DecodedRequest } from '../otlp/model.js';
+import type { BodyFormat } from '../otlp/decode-pool.js';
 import { bearerChecker, classify, formatAddress, loadTls, parseEndpoint, type ReceiverHandle, type ReceiverOptions } from './common.js';
 import { DEFAULT_MAX_INFLIGHT_BYTES, InflightBudget, decodedBytes, overBudget, type Lease } from './inflight.js';
 import { ResponseOrder } from './order.js';
@@ -30,8 +31,6 @@ export const LOGS_PATH = '/v1/logs';
 const CT_PROTOBUF = 'application/x-protobuf';
 const CT_JSON = 'application/json';
 
-type Format = 'protobuf' | 'json';
-
 /** Media type without parameters, lower-cased ("application/json; charset=utf-8" -> "application/json"). */
 function mediaType(header: string | undefined): string {
   if (header === undefined) return '';
@@ -39,7 +38,7 @@ function mediaType(header: string | undefined): string {
   return (semi < 0 ? header : header.slice(0, semi)).trim().toLowerCase();
 }
 
-function formatOf(header: string | undefined): Format | null {
+function formatOf(header: string | undefined): BodyFormat | null {
   const mt = mediaType(header);
   return mt === CT_PROTOBUF ? 'protobuf' : mt === CT_JSON ? 'json' : null;
 }
@@ -147,7 +146,7 @@ export async function startHttpReceiver(cfg: HttpReceiverConfig, ingestor: Inges
   function send(
     res: http.ServerResponse,
     status: number,
-    format: Format,
+    format: BodyFormat,
     body: Buffer | string,
     headers: Record<string, string> = {},
   ): void {
@@ -164,7 +163,7 @@ export async function startHttpReceiver(cfg: HttpReceiverConfig, ingestor: Inges
   function sendError(
     req: http.IncomingMessage,
     res: http.ServerResponse,
-    format: Format,
+    format: BodyFormat,
     err: unknown,
     drained = true,
     close = false,
@@ -196,7 +195,7 @@ export async function startHttpReceiver(cfg: HttpReceiverConfig, ingestor: Inges
   async function refuse(
     req: http.IncomingMessage,
     res: http.ServerResponse,
-    format: Format,
+    format: BodyFormat,
     err: SealtrailError,
     expectContinue: boolean,
   ): Promise<void> {
@@ -251,19 +250,18 @@ export async function startHttpReceiver(cfg: HttpReceiverConfig, ingestor: Inges
     }
     // Refuse before spending the CPU on decoding when what the decoded records are expected to
     // take does not fit (inflight.ts), then count what they really take.
-    const bodyFormat = format === 'json' ? 'json' : 'protobuf';
     const bodyBytes = body.length; // a body decoded in the worker is transferred there (detached here)
-    const expected = budget.expectedDecoded(bodyFormat, bodyBytes);
+    const expected = budget.expectedDecoded(format, bodyBytes);
     if (!lease.grow(expected)) return sendError(req, res, format, overBudget(budget.max));
     let decoded: DecodedRequest | null;
     try {
-      if (decoder) decoded = await decoder.decode(body, bodyFormat);
+      if (decoder) decoded = await decoder.decode(body, format);
       else decoded = format === 'json' ? decodeJsonRequest(body, limits) : decodeProtobufRequest(body, limits);
     } catch (err) {
       return sendError(req, res, format, err);
     }
     const took = decodedBytes(decoded);
-    budget.noteDecoded(bodyFormat, bodyBytes, took);
+    budget.noteDecoded(format, bodyBytes, took);
     if (!lease.grow(took - expected)) return sendError(req, res, format, overBudget(budget.max));
     const stored = ingestor.ingest(decoded);
     // The records are bytes in the writer's queue now: let the decoded request and the bodies go,

@@ -12,7 +12,7 @@ interface PageCacheBinding {
 }
 
 /** The prebuilt helper for this platform, relative to dist/exporters/file/. */
-export const HELPER_PATH = `../../../native/prebuilds/${process.platform}-${process.arch}/page-cache.node`;
+const HELPER_PATH = `../../../native/prebuilds/${process.platform}-${process.arch}/page-cache.node`;
 
 function load(): { binding: PageCacheBinding | null; reason: string } {
   try {
