@@ -55,6 +55,8 @@ export class Agent {
   private ready = false;
   private startedAt = Date.now();
   private stopping: Promise<void> | null = null;
+  /** What a running shutdown is waiting for (for the log when it overruns its bound). */
+  shutdownStage = '';
   private startup: Promise<AgentAddresses> | null = null;
   private batchesSealed = 0;
   origin = '';
@@ -260,16 +262,22 @@ export class Agent {
   // Components stop in the reverse order of start: receivers, forwarders (after the stop entry
   // is sealed and delivered, up to the timeout), sinks, the buffer, telemetry, the lock.
   private async doShutdown(reason: string): Promise<void> {
+    const stage = (what: string): void => void (this.shutdownStage = what);
+    stage('waiting for start-up to finish');
     if (this.startup) await this.startup.catch(() => undefined);
     this.ready = false;
     const timeout = this.loaded.config.agent.shutdownTimeoutMs;
     this.pipeline?.stopAccepting();
+    stage('closing receivers');
     await Promise.all(this.receivers.map((r) => r.close(true).catch(() => undefined)));
+    stage('closing the decoder pool');
     await this.decoder?.close();
+    stage('flushing the OTLP forwarding');
     await this.forwarding?.stop(Math.min(timeout, 5000)); // best effort: a short flush, then counted drops
     if (this.writer) {
       const a = this.loaded.config.agent;
       try {
+        stage('recording the stop entry');
         await this.writer.append(
           [
             ownEntry(ownResource(a.name, a.environment), 'sealtrail.stop', 'agent stopping', {
@@ -279,10 +287,12 @@ export class Agent {
           ],
           true,
         );
+        stage('sealing the open batch');
         await this.writer.sealNow();
       } catch (err) {
         this.log('error', 'could not record the stop entry; the tail is sealed at the next start', { error: errorMessage(err) });
       }
+      stage('delivering to the sinks');
       const deadline = Date.now() + timeout;
       while (Date.now() < deadline && !this.forwarders.every((f) => f.caughtUp() || f.state === 'conflict')) {
         await new Promise((r) => setTimeout(r, 20));
@@ -294,15 +304,30 @@ export class Agent {
         this.log('warn', 'shutdown timeout: undelivered batches stay in the buffer for the next start', { sinks: behind });
     }
     // A forwarder stops between attempts; one stuck in a sink call is released by closing its sink.
+    stage('stopping the forwarders');
     await Promise.all(this.forwarders.map((f) => f.stop(FORWARDER_STOP_GRACE_MS)));
+    stage('closing the sinks');
     await Promise.all(this.sinks.map((s) => s.close().catch(() => undefined)));
+    stage('closing the buffer');
     await this.writer?.close();
     await this.highWater?.close().catch(() => undefined);
+    stage('closing telemetry');
     await this.telemetry?.close();
     await this.lock?.release().catch(() => undefined);
+    stage('stopped');
     this.log('info', 'stopped', { reason, origin: this.origin });
+  }
+
+  /**
+   * How long a shutdown may take before `sealtrail run` gives up on it: the OTLP flush, the
+   * delivery wait, the forwarders' grace, and a margin for closing the rest.
+   */
+  shutdownBoundMs(): number {
+    return 5000 + this.loaded.config.agent.shutdownTimeoutMs + FORWARDER_STOP_GRACE_MS + SHUTDOWN_MARGIN_MS;
   }
 }
 
 /** How long a stopping forwarder may finish its current attempt before its sink is closed under it. */
 const FORWARDER_STOP_GRACE_MS = 5000;
+/** Closing receivers, sinks, the buffer and telemetry: each takes milliseconds when healthy. */
+const SHUTDOWN_MARGIN_MS = 15_000;

@@ -31,7 +31,8 @@ the open batch and delivers it, within agent.shutdown_timeout.
 options:
   --config FILE, -c FILE   the YAML config (default: the embedded default config)
 
-exit codes: 0 stopped gracefully, 1 start-up failed, 2 usage error or invalid config
+exit codes: 0 stopped gracefully, 1 start-up failed or the shutdown overran its bound
+(shutdown_timeout + 25 s), 2 usage error or invalid config
 `,
   validate: `usage: sealtrail validate [--config FILE | FILE]
 

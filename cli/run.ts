@@ -37,15 +37,31 @@ export async function runCommand(argv: string[]): Promise<number> {
   }
   const agent = new Agent(loaded, log);
   let signalled: string | null = null;
+  let exitCode = 0;
   const done = new Promise<void>((resolve) => {
     const onSignal = (sig: NodeJS.Signals): void => {
       if (signalled) return;
       signalled = sig;
       log('info', 'shutting down', { signal: sig });
-      agent.shutdown(sig).then(resolve, (err) => {
-        log('error', 'shutdown failed', { error: errorMessage(err) });
+      // A shutdown that overruns its bound is abandoned: everything acknowledged is already on
+      // disk, so exiting now is no worse than kill -9, and an agent that never exits is worse.
+      const bound = agent.shutdownBoundMs();
+      const overrun = setTimeout(() => {
+        log('error', 'shutdown overran its bound; exiting without finishing it', { bound_ms: bound, stuck_in: agent.shutdownStage });
+        exitCode = 1;
         resolve();
-      });
+      }, bound);
+      agent.shutdown(sig).then(
+        () => {
+          clearTimeout(overrun);
+          resolve();
+        },
+        (err) => {
+          clearTimeout(overrun);
+          log('error', 'shutdown failed', { error: errorMessage(err) });
+          resolve();
+        },
+      );
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
@@ -58,5 +74,5 @@ export async function runCommand(argv: string[]): Promise<number> {
     return 1;
   }
   await done;
-  return 0;
+  return exitCode;
 }

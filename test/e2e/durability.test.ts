@@ -41,15 +41,22 @@ it('acknowledged records survive SIGKILL at several points, and the chain contin
     const grpcClient = new GrpcLogsClient(agent.grpc);
     let stop = false;
     let acksThisRun = 0;
+    const outcomes = new Map<string, number>(); // for the failure message: what the senders saw
+    const saw = (what: string): void => void outcomes.set(what, (outcomes.get(what) ?? 0) + 1);
     const sender = async (useGrpc: boolean): Promise<void> => {
       while (!stop) {
         const batch = Array.from({ length: 5 }, () => `r${nextId++}`);
         const body = encodeRequest(batch.map((id) => ({ body: `record ${id}`, attributes: { audit: true, id } })));
         let ok: boolean;
         try {
-          ok = useGrpc ? (await grpcClient.export(body, 5000)).code === 0 : (await postHttp(agent.http, body)).status === 200;
-        } catch {
+          const answer = useGrpc
+            ? `grpc ${(await grpcClient.export(body, 5000)).code}`
+            : `http ${(await postHttp(agent.http, body)).status}`;
+          ok = answer === 'grpc 0' || answer === 'http 200';
+          saw(answer);
+        } catch (err) {
           ok = false; // connection reset by the kill: not acknowledged
+          saw(`error ${(err as Error).message}`);
         }
         if (ok && !stop) {
           for (const id of batch) acked.add(id);
@@ -60,7 +67,26 @@ it('acknowledged records survive SIGKILL at several points, and the chain contin
       }
     };
     const senders = [sender(true), sender(false), sender(true), sender(false)];
-    while (acksThisRun < killAfterAcks) await new Promise((r) => setTimeout(r, 2));
+    // An agent that stops acknowledging (exited, stuck or refusing) fails here with what the
+    // senders saw and its last log lines, instead of holding the test until the tier's timeout.
+    const deadline = Date.now() + 60_000;
+    while (acksThisRun < killAfterAcks) {
+      if (agent.proc.exitCode !== null || agent.proc.signalCode !== null || Date.now() > deadline) {
+        stop = true;
+        await agent.kill();
+        await Promise.allSettled(senders);
+        grpcClient.close();
+        const tail = agent.logs
+          .slice(-15)
+          .map((l) => JSON.stringify(l))
+          .join('\n');
+        assert.fail(
+          `${acksThisRun} of ${killAfterAcks} acknowledgements before the kill (agent exit ${agent.proc.exitCode}/${agent.proc.signalCode}); ` +
+            `senders saw ${JSON.stringify([...outcomes])}; last log lines:\n${tail}`,
+        );
+      }
+      await new Promise((r) => setTimeout(r, 2));
+    }
     stop = true;
     agent.proc.kill('SIGKILL'); // requests are still in flight: the kill lands mid group commit
     // grpc-js keeps only unref'd timers for a call to a dead server; hold the loop until it fails.

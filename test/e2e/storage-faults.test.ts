@@ -269,3 +269,67 @@ test('SIGTERM during a long sink backoff stops the agent promptly and cleanly', 
     await fs.rm(dir, { recursive: true, force: true });
   }
 });
+
+test('a disk that stops answering: SIGTERM still ends the agent, and the restart loses nothing acknowledged', async () => {
+  // A frozen ext4 (fsfreeze on a loop mount) blocks every write as a hung disk does. The
+  // shutdown cannot finish (an in-flight commit never completes), so `sealtrail run` abandons
+  // it at its bound, names the stage it was stuck in, and exits 1 once the kernel lets the
+  // blocked threads go.
+  const dir = await tempDir();
+  const mnt = path.join(dir, 'data');
+  const image = path.join(dir, 'data.img');
+  await fs.mkdir(mnt);
+  await fs.writeFile(image, '');
+  await fs.truncate(image, 64 << 20);
+  execFileSync('mkfs.ext4', ['-q', image]);
+  execFileSync('mount', ['-o', 'loop', image, mnt]);
+  const yaml = testConfig(dir, { maxAge: '100ms', shutdownTimeout: '1s' });
+  let agent: AgentProcess | null = null;
+  let frozen = false;
+  try {
+    agent = await startAgentWith(dir, yaml);
+    const acked: string[] = [];
+    for (let i = 0; i < 5; i++) if ((await post(agent, `pre-${i}`)) === 200) acked.push(`pre-${i}`);
+    assert.equal(acked.length, 5);
+    execFileSync('fsfreeze', ['-f', mnt]);
+    frozen = true;
+    // This request's commit blocks on the frozen disk: it is never acknowledged while frozen.
+    const pending = post(agent, 'during').then(
+      (status) => status,
+      () => 'connection closed',
+    );
+    const first = await Promise.race([pending, new Promise((r) => setTimeout(() => r('no answer'), 1000))]);
+    assert.equal(first, 'no answer');
+    const bound = 5000 + 1000 + 5000 + 15_000;
+    agent.proc.kill('SIGTERM');
+    const overran = await agent.waitForLog((l) => l.msg === 'shutdown overran its bound; exiting without finishing it', bound + 15_000);
+    assert.equal(overran.bound_ms, bound);
+    // The receivers wait for the in-flight request, whose commit waits for the disk.
+    assert.equal(overran.stuck_in, 'closing receivers');
+    execFileSync('fsfreeze', ['-u', mnt]);
+    frozen = false;
+    const code = await new Promise<number | null>((resolve) => {
+      if (agent!.proc.exitCode !== null) resolve(agent!.proc.exitCode);
+      else agent!.proc.once('exit', (c) => resolve(c));
+    });
+    assert.equal(code, 1);
+    // Whatever the client saw, an answer of 200 is a promise like the others.
+    if ((await pending) === 200) acked.push('during');
+
+    // The next start recovers the buffer and delivers every acknowledged record.
+    agent = await startAgentWith(dir, yaml);
+    assert.equal(await agent.stop(), 0);
+    const archived = new Set(ids(await archive(path.join(dir, 'archive'))));
+    assert.deepEqual(
+      acked.filter((id) => !archived.has(id)),
+      [],
+    );
+    const verify = await runCli(['verify', path.join(dir, 'archive'), '--key', path.join(mnt, 'keys', 'test-agent.pub')]);
+    assert.equal(verify.code, 0, verify.stdout + verify.stderr);
+  } finally {
+    if (frozen) execFileSync('fsfreeze', ['-u', mnt]);
+    await agent?.kill();
+    execFileSync('umount', [mnt]);
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+});

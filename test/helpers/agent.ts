@@ -94,8 +94,8 @@ export interface AgentProcess {
   logs: LogLine[];
   /** Resolves with the first log line matching `pred` (already seen or future). */
   waitForLog(pred: (l: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
-  /** SIGTERM and wait for exit; resolves the exit code. */
-  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** SIGTERM and wait for exit; resolves the exit code, rejects after `timeoutMs` (default 60 s). */
+  stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | null>;
   /** SIGKILL and wait for exit. */
   kill(): Promise<void>;
   /** Prometheus metrics as name{labels} -> value. */
@@ -173,10 +173,18 @@ export async function startAgent(opts: {
     verifierKey: String(ready.verifier_key),
     logs,
     waitForLog,
-    async stop(signal: NodeJS.Signals = 'SIGTERM') {
+    async stop(signal: NodeJS.Signals = 'SIGTERM', timeoutMs = 60_000) {
       if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
       proc.kill(signal);
-      return exited;
+      // A stop that hangs fails the test that asked for it, with the agent's last words.
+      let timer: NodeJS.Timeout | undefined;
+      const overdue = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          proc.kill('SIGKILL');
+          reject(new Error(`the agent did not exit within ${timeoutMs} ms of ${signal}; stderr tail:\n${stderrTail}`));
+        }, timeoutMs);
+      });
+      return Promise.race([exited, overdue]).finally(() => clearTimeout(timer));
     },
     async kill() {
       if (proc.exitCode !== null || proc.signalCode !== null) return;

@@ -51,7 +51,13 @@ export function encodeRequest(records: SimpleRecord[], service = 'load-app'): Bu
 }
 
 export async function postHttp(httpAddr: string, body: Buffer): Promise<{ status: number; headers: Headers; body: Buffer }> {
-  const res = await fetch(`http://${httpAddr}/v1/logs`, { method: 'POST', headers: { 'content-type': 'application/x-protobuf' }, body });
+  // Bounded so a stuck agent fails the test that sent the request instead of holding it.
+  const res = await fetch(`http://${httpAddr}/v1/logs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-protobuf' },
+    body,
+    signal: AbortSignal.timeout(60_000),
+  });
   return { status: res.status, headers: res.headers, body: Buffer.from(await res.arrayBuffer()) };
 }
 
