@@ -7,6 +7,11 @@ export function sha256One(data: Uint8Array): Uint8Array {
   return hash('sha256', data, 'buffer');
 }
 
+/** SHA-256 of one buffer as a 32-character latin1 string: a string digest costs less than a Buffer. */
+export function sha256String(data: Uint8Array): string {
+  return hash('sha256', data, 'binary'); // 'binary' is latin1: one character per byte
+}
+
 /** SHA-256 of the concatenation of `parts`. */
 export function sha256(...parts: Uint8Array[]): Uint8Array {
   const h = createHash('sha256');

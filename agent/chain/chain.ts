@@ -1,7 +1,7 @@
 // The in-memory head of one hash chain: next seq, the previous entry's hash and the RFC 6962
 // compact frontier. Pure state; the buffer persists it with every write (see buffer/store.ts).
-import { CompactFrontier } from '../../verify/merkle.js';
-import { sha256One } from '../../verify/sha256.js';
+import { StringFrontier } from '../../verify/merkle.js';
+import { sha256String } from '../../verify/sha256.js';
 import { encodeTails, entryOverheadBytes, ZERO_HASH_HEX, type EntryParts } from './entry.js';
 
 export interface ChainHead {
@@ -25,19 +25,21 @@ function put(out: Buffer, pos: number, src: Buffer): number {
   return pos + src.length;
 }
 
+// Hashes are held as 32-character latin1 strings (StringFrontier says why); the head converts
+// them to hex.
+const fromHex = (h: string): string => Buffer.from(h, 'hex').toString('latin1');
+const toHex = (h: string): string => Buffer.from(h, 'latin1').toString('hex');
+
 export class Chain {
-  private frontier: CompactFrontier;
-  private lastHash: Uint8Array;
+  private frontier: StringFrontier;
+  private lastHash: string;
   private readonly envJson: string;
   /** Upper bound of the envelope's bytes per entry (see entryOverheadBytes). */
   readonly overheadBytes: number;
 
   constructor(head: ChainHead, env: string) {
-    this.frontier = new CompactFrontier(
-      head.size,
-      head.frontier.map((h) => Buffer.from(h, 'hex')),
-    );
-    this.lastHash = Buffer.from(head.lastHash, 'hex');
+    this.frontier = new StringFrontier(head.size, head.frontier.map(fromHex));
+    this.lastHash = fromHex(head.lastHash);
     this.envJson = JSON.stringify(env);
     this.overheadBytes = entryOverheadBytes(env);
   }
@@ -68,14 +70,15 @@ export class Chain {
     pos = put(out, pos, PREV_OPEN);
     const h = this.lastHash;
     for (let i = 0; i < 32; i++) {
-      out[pos++] = HEX[h[i]! >> 4]!;
-      out[pos++] = HEX[h[i]! & 15]!;
+      const b = h.charCodeAt(i);
+      out[pos++] = HEX[b >> 4]!;
+      out[pos++] = HEX[b & 15]!;
     }
     pos = put(out, pos, timeEnv);
     pos += tails.copy(out, pos, ts, te);
     const saved = out[start - 1]!;
     out[start - 1] = 0x00;
-    const leaf = sha256One(out.subarray(start - 1, pos));
+    const leaf = sha256String(out.subarray(start - 1, pos));
     out[start - 1] = saved;
     out[pos++] = 0x0a;
     this.frontier.append(leaf);
@@ -93,24 +96,21 @@ export class Chain {
   }
 
   root(): Uint8Array {
-    return this.frontier.root();
+    return Buffer.from(this.frontier.root(), 'latin1');
   }
 
   head(): ChainHead {
     return {
       size: this.frontier.size,
-      lastHash: Buffer.from(this.lastHash).toString('hex'),
-      frontier: this.frontier.hashes.map((h) => Buffer.from(h.buffer, h.byteOffset, h.byteLength).toString('hex')),
+      lastHash: toHex(this.lastHash),
+      frontier: this.frontier.hashes.map(toHex),
     };
   }
 
   /** Restores a head taken earlier (used to roll back when a buffer write fails). */
   reset(head: ChainHead): void {
-    this.frontier = new CompactFrontier(
-      head.size,
-      head.frontier.map((h) => Buffer.from(h, 'hex')),
-    );
-    this.lastHash = Buffer.from(head.lastHash, 'hex');
+    this.frontier = new StringFrontier(head.size, head.frontier.map(fromHex));
+    this.lastHash = fromHex(head.lastHash);
   }
 }
 
