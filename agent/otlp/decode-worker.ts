@@ -9,7 +9,7 @@ import { compileFilter } from '../filter/audit-filter.js';
 import { AuditContextProcessor } from '../context/audit-context.js';
 import { prepareRequest, type PreparedRequest } from '../pipeline/prepare.js';
 import { transcodeProtobuf } from './transcode-protobuf.js';
-import { decodedBytes } from '../receivers/inflight.js';
+import { heldTailBytes } from '../receivers/inflight.js';
 import { errorMessage, isSealtrailError } from '../../lib/errors.js';
 import { releaseNow } from '../../lib/own-memory.js';
 import type { DecodeCall, DecodeInit, DecodeReply } from './decode-protocol.js';
@@ -29,15 +29,14 @@ port.on('message', (m: DecodeCall) => {
     // Protobuf goes straight to entry bytes when it can; the full decoder decides the rest.
     const fast = m.format === 'protobuf' ? transcodeProtobuf(body, init.limits, filter, context) : null;
     let prepared: PreparedRequest;
-    let size: number;
     if (fast !== null) {
       prepared = fast.prepared;
-      size = fast.decodedBytes;
     } else {
       const req = m.format === 'json' ? decodeJsonRequest(body, init.limits) : decodeProtobufRequest(body, init.limits);
       prepared = prepareRequest(req, filter, context);
-      size = decodedBytes(req);
     }
+    // The decoded objects stay here and die young; the main thread holds the tails.
+    const size = heldTailBytes(prepared.tails);
     const tails = prepared.tails;
     if (tails !== null) {
       // Small Buffers are slices of Node's shared pool, which cannot be transferred: those are

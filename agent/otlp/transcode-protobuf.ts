@@ -14,7 +14,6 @@ import { isUtf8 } from 'node:buffer';
 import type { AuditFilter } from '../filter/audit-filter.js';
 import { newTally, type AttrReader, type AuditContextProcessor, type ContextTally } from '../context/audit-context.js';
 import type { PreparedRequest } from '../pipeline/prepare.js';
-import { ATTRIBUTE_OVERHEAD, RECORD_OVERHEAD } from '../receivers/inflight.js';
 import { doubleJson, doubleView, i64ToDecimal } from './canonical.js';
 import { beginRequest, decodeResourceOrScopeOf, schemaUrlsSeen, type Described } from './decode-protobuf.js';
 import type { DecodeLimits, RecordView } from './model.js';
@@ -514,10 +513,6 @@ interface Run {
   records: number;
   filtered: number;
   canonical: number;
-  decodedBytes: number;
-  // The decoded-size estimate counts a resource or scope once per run of records sharing it.
-  lastResource: string;
-  lastScope: string;
 }
 
 /**
@@ -530,7 +525,7 @@ export function transcodeProtobuf(
   limits: DecodeLimits,
   filter: AuditFilter,
   context: AuditContextProcessor | null,
-): { prepared: PreparedRequest; decodedBytes: number } | null {
+): { prepared: PreparedRequest } | null {
   if (limits.maxDepth < 1) return null;
   src = body;
   o = 0;
@@ -544,9 +539,6 @@ export function transcodeProtobuf(
     records: 0,
     filtered: 0,
     canonical: 0,
-    decodedBytes: 0,
-    lastResource: '',
-    lastScope: '',
   };
   try {
     beginRequest(limits);
@@ -579,7 +571,7 @@ export function transcodeProtobuf(
         tally: run.tally,
       };
     }
-    return { prepared, decodedBytes: run.decodedBytes };
+    return { prepared };
   } catch {
     return null; // BAIL, a budget of the Resource/scope decoder, or a `reject`: the full decoder decides
   } finally {
@@ -611,7 +603,6 @@ function scopeLogs(run: Run, s: number, e: number, resource: Described): void {
   const head = Buffer.from(`,"resource":${resource.json},"scope":${scope.json},"record":`, 'utf8');
   const contextBytes = Buffer.byteLength(resource.json, 'utf8') + Buffer.byteLength(scope.json, 'utf8');
   const contextChars = resource.json.length + scope.json.length;
-  let counted = false;
   view.resourceAttributes = resource.attrs;
   view.scopeName = scope.name;
   let pos = s;
@@ -622,17 +613,6 @@ function scopeLogs(run: Run, s: number, e: number, resource: Described): void {
       pos = readLen(pos, e);
       const pe = pos + vLo;
       if (++run.records > run.limits.maxRecords) throw BAIL;
-      if (!counted) {
-        counted = true;
-        if (resource.json !== run.lastResource) {
-          run.lastResource = resource.json;
-          run.decodedBytes += resource.json.length + resource.attrs.size * ATTRIBUTE_OVERHEAD;
-        }
-        if (scope.json !== run.lastScope) {
-          run.lastScope = scope.json;
-          run.decodedBytes += scope.json.length;
-        }
-      }
       logRecord(run, pos, pe, head, contextBytes, contextChars);
       pos = pe;
     } else {
@@ -823,8 +803,6 @@ function logRecord(run: Run, s: number, e: number, head: Buffer, contextBytes: n
   run.canonical += contextChars + recordChars;
   if (run.canonical > run.limits.maxCanonicalSize) throw BAIL;
   if (contextBytes + recordBytes > maxPiece) throw BAIL;
-  // Its estimate counts distinct keys; a repeated key makes this one a little higher.
-  run.decodedBytes += recordChars + RECORD_OVERHEAD + nAttrs * ATTRIBUTE_OVERHEAD;
 
   view.severityNumber = severity;
   view.textS = textS;

@@ -18,6 +18,7 @@
 import { SealtrailError } from '../../lib/errors.js';
 import type { BodyFormat } from '../otlp/decode-pool.js';
 import type { DecodedRequest } from '../otlp/model.js';
+import type { EntryTails } from '../chain/entry.js';
 
 /** Default budget; with it the agent stays within docs/receivers.md's RSS bound (about 300 MiB). */
 export const DEFAULT_MAX_INFLIGHT_BYTES = 64 << 20;
@@ -127,6 +128,15 @@ export class Lease {
     this.budget.adjust(-this.held);
     this.held = 0;
   }
+}
+
+/**
+ * What a request decoded in a worker holds on the main thread until its answer: its entry
+ * tails (no per-record objects cross over), the writer's copy of them in a commit buffer, and
+ * 4 bytes of end offset per record.
+ */
+export function heldTailBytes(tails: EntryTails | null): number {
+  return tails === null ? 0 : 2 * tails.bytes.length + 4 * tails.ends.length;
 }
 
 // What a decoded record costs on the heap beyond its canonical text, measured with
