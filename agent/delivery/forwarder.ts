@@ -20,8 +20,8 @@ interface ReadBatch {
   unchecked: boolean;
 }
 
-/** Cursor moves a forwarder may have waiting in the buffer's queue. */
-const MAX_ADVANCING = 4;
+/** Cursor moves a forwarder may have waiting in the buffer's queue (one commit takes all queued; see docs/architecture.md). */
+const MAX_ADVANCING = 16;
 
 /** Batches handed to a sink that queues deliveries (Sink.queuesDeliveries) before the first is done. */
 const MAX_DELIVERING = 2;
