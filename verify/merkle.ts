@@ -31,12 +31,6 @@ export function nodeHash(left: Uint8Array, right: Uint8Array): Uint8Array {
   return sha256(NODE, left, right);
 }
 
-/** Leaf hash of a buffer that already holds 0x00 followed by the leaf data (saves a copy). */
-export function leafHashOfPrefixed(prefixed: Uint8Array): Uint8Array {
-  if (prefixed[0] !== RFC6962_LEAF_HASH_PREFIX) throw new RangeError('buffer must start with the leaf prefix 0x00');
-  return sha256One(prefixed);
-}
-
 /**
  * The compact frontier of a tree of `size` leaves: the roots of its perfect subtrees, one per
  * set bit of `size`, from the largest (leftmost) to the smallest. About log2(size) hashes.

@@ -1,7 +1,8 @@
 // The check of entry lines read back from the buffer, before any sink gets them. Its own module
 // so the sink worker can run it (exporters/worker/sink-worker.ts) without loading the buffer.
 import { SealtrailError } from '../../lib/errors.js';
-import { leafHash, leafHashOfPrefixed } from '../../verify/merkle.js';
+import { leafHash } from '../../verify/merkle.js';
+import { sha256String } from '../../verify/sha256.js';
 
 const HEAD = Buffer.from('{"v":1,"seq":', 'latin1');
 const PREV = Buffer.from(',"prev":"', 'latin1');
@@ -18,17 +19,18 @@ const HEX = Buffer.from('0123456789abcdef', 'latin1');
 export function checkLinks(lines: Buffer, start: number): void {
   let from = 0;
   let seq = start;
-  let prev: Uint8Array | null = null;
+  // Hashes as latin1 strings: a string digest costs less than a Buffer one (StringFrontier).
+  let prev: string | null = null;
   while (from < lines.length) {
     const nl = lines.indexOf(0x0a, from);
     if (nl < 0 || !linksTo(lines, from, nl, seq, prev)) {
       throw new SealtrailError('BUFFER_CORRUPT', `entry ${seq} read back from the buffer is damaged`);
     }
-    if (from === 0) prev = leafHash(lines.subarray(0, nl));
+    if (from === 0) prev = Buffer.from(leafHash(lines.subarray(0, nl))).toString('latin1');
     else {
       const before = lines[from - 1]!;
-      lines[from - 1] = 0x00;
-      prev = leafHashOfPrefixed(lines.subarray(from - 1, nl));
+      lines[from - 1] = 0x00; // the leaf prefix
+      prev = sha256String(lines.subarray(from - 1, nl));
       lines[from - 1] = before;
     }
     seq++;
@@ -37,7 +39,7 @@ export function checkLinks(lines: Buffer, start: number): void {
 }
 
 /** Whether the line at [s, e) carries `seq` and links to `prev` (any hex when null). */
-function linksTo(b: Buffer, s: number, e: number, seq: number, prev: Uint8Array | null): boolean {
+function linksTo(b: Buffer, s: number, e: number, seq: number, prev: string | null): boolean {
   let p = s;
   if (e - p < HEAD.length || b.compare(HEAD, 0, HEAD.length, p, p + HEAD.length) !== 0) return false;
   p += HEAD.length;
@@ -51,7 +53,8 @@ function linksTo(b: Buffer, s: number, e: number, seq: number, prev: Uint8Array 
     const hi = b[p + 2 * i]!;
     const lo = b[p + 2 * i + 1]!;
     if (prev !== null) {
-      if (hi !== HEX[prev[i]! >>> 4] || lo !== HEX[prev[i]! & 15]) return false;
+      const h = prev.charCodeAt(i);
+      if (hi !== HEX[h >>> 4] || lo !== HEX[h & 15]) return false;
     } else if (!isHex(hi) || !isHex(lo)) return false;
   }
   return b[p + 64] === 0x22;
