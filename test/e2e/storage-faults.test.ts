@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { eventually, startAgent, startAgentWith, tempDir, testConfig, type AgentProcess } from '../helpers/agent.js';
 import { encodeRequest, postHttp } from '../helpers/otlp-client.js';
@@ -275,13 +275,15 @@ test('a disk that stops answering: SIGTERM still ends the agent, and the restart
   // shutdown cannot finish (an in-flight commit never completes), so `sealtrail run` abandons
   // it at its bound, names the stage it was stuck in, and exits 1 once the kernel lets the
   // blocked threads go.
+  // mkfs.ext4 and fsfreeze live in /usr/sbin, which a non-login PATH may lack.
+  const sbin = (tool: string): string => ['/usr/sbin', '/sbin'].map((d) => path.join(d, tool)).find((p) => existsSync(p)) ?? tool;
   const dir = await tempDir();
   const mnt = path.join(dir, 'data');
   const image = path.join(dir, 'data.img');
   await fs.mkdir(mnt);
   await fs.writeFile(image, '');
   await fs.truncate(image, 64 << 20);
-  execFileSync('mkfs.ext4', ['-q', image]);
+  execFileSync(sbin('mkfs.ext4'), ['-q', image]);
   execFileSync('mount', ['-o', 'loop', image, mnt]);
   const yaml = testConfig(dir, { maxAge: '100ms', shutdownTimeout: '1s' });
   let agent: AgentProcess | null = null;
@@ -291,7 +293,7 @@ test('a disk that stops answering: SIGTERM still ends the agent, and the restart
     const acked: string[] = [];
     for (let i = 0; i < 5; i++) if ((await post(agent, `pre-${i}`)) === 200) acked.push(`pre-${i}`);
     assert.equal(acked.length, 5);
-    execFileSync('fsfreeze', ['-f', mnt]);
+    execFileSync(sbin('fsfreeze'), ['-f', mnt]);
     frozen = true;
     // This request's commit blocks on the frozen disk: it is never acknowledged while frozen.
     const pending = post(agent, 'during').then(
@@ -306,7 +308,7 @@ test('a disk that stops answering: SIGTERM still ends the agent, and the restart
     assert.equal(overran.bound_ms, bound);
     // The receivers wait for the in-flight request, whose commit waits for the disk.
     assert.equal(overran.stuck_in, 'closing receivers');
-    execFileSync('fsfreeze', ['-u', mnt]);
+    execFileSync(sbin('fsfreeze'), ['-u', mnt]);
     frozen = false;
     const code = await new Promise<number | null>((resolve) => {
       if (agent!.proc.exitCode !== null) resolve(agent!.proc.exitCode);
@@ -327,7 +329,7 @@ test('a disk that stops answering: SIGTERM still ends the agent, and the restart
     const verify = await runCli(['verify', path.join(dir, 'archive'), '--key', path.join(mnt, 'keys', 'test-agent.pub')]);
     assert.equal(verify.code, 0, verify.stdout + verify.stderr);
   } finally {
-    if (frozen) execFileSync('fsfreeze', ['-u', mnt]);
+    if (frozen) execFileSync(sbin('fsfreeze'), ['-u', mnt]);
     await agent?.kill();
     execFileSync('umount', [mnt]);
     await fs.rm(dir, { recursive: true, force: true });
