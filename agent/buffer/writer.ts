@@ -25,6 +25,7 @@ import { formatCheckpointBody } from '../../verify/note.js';
 import type { SealConfig } from '../../config/types.js';
 import { CHAIN_KEY, HEAD_KEY, batchKey, cursorKey, segmentKey } from './keys.js';
 import type { HighWaterFile } from './high-water.js';
+import { releaseNow } from '../../lib/own-memory.js';
 import {
   checkConsistency,
   getJson,
@@ -114,7 +115,7 @@ export class BufferWriter extends EventEmitter<{ sealed: [batch: BatchRecord]; f
   private reopenTimer: { timer: NodeJS.Timeout; wake: () => void } | null = null;
   /**
    * The lines of the commit being built, written in place (byte 0 is the first line's hashing
-   * scratch). A fresh buffer per commit: an earlier one may still be read by LevelDB's write.
+   * scratch). A fresh buffer per commit: the open batch keeps ranges of earlier ones.
    */
   private out: Buffer = Buffer.alloc(1);
   private outPos = 1;
@@ -122,6 +123,8 @@ export class BufferWriter extends EventEmitter<{ sealed: [batch: BatchRecord]; f
   private segment: { first: number; from: number } | null = null;
   /** Lines of the open batch (ranges of earlier commits' buffers), so forwarders need not read them back. */
   private openBatch: Buffer[] = [];
+  /** The commit buffers openBatch's parts lie in: freed once a seal has copied them out. */
+  private openOuts = new Set<Buffer>();
   /** Entries in openBatch, plus the part of `out` from openFrom. */
   private openEntries = 0;
   private openFrom = 1;
@@ -380,6 +383,7 @@ export class BufferWriter extends EventEmitter<{ sealed: [batch: BatchRecord]; f
     this.pendingRecent = [];
     // The open batch's lines in memory no longer match the buffer: read it back when sealed.
     this.openBatch = [];
+    this.openOuts.clear();
     this.openEntries = 0;
     this.openBatchComplete = false;
     this.chain.reset(this.durable.ledger.chain);
@@ -480,6 +484,7 @@ export class BufferWriter extends EventEmitter<{ sealed: [batch: BatchRecord]; f
       this.recent.clear();
       this.recentBytes = 0;
       this.openBatch = [];
+      this.openOuts.clear();
       this.openEntries = 0;
       this.openBatchComplete = this.ledger.chain.size === this.ledger.sealedSize;
       if (!this.newChain) await this.writeHighWater(this.durable.ledger);
@@ -538,7 +543,10 @@ export class BufferWriter extends EventEmitter<{ sealed: [batch: BatchRecord]; f
 
   /** Moves this commit's lines of the open batch into openBatch (the commit's buffer is never written again). */
   private keepOpenLines(): void {
-    if (this.outPos > this.openFrom) this.openBatch.push(this.out.subarray(this.openFrom, this.outPos));
+    if (this.outPos > this.openFrom) {
+      this.openBatch.push(this.out.subarray(this.openFrom, this.outPos));
+      this.openOuts.add(this.out);
+    }
     this.openFrom = this.outPos;
   }
 
@@ -566,9 +574,22 @@ export class BufferWriter extends EventEmitter<{ sealed: [batch: BatchRecord]; f
     const complete = this.openBatchComplete && this.openEntries === end - start;
     this.pendingRecent.push({ batch, lines: complete ? Buffer.concat(this.openBatch) : null });
     this.openBatch = [];
+    this.releaseOpenOuts();
     this.openEntries = 0;
     this.openBatchComplete = true;
     return batch;
+  }
+
+  /**
+   * Frees the earlier commits' buffers whose lines the open batch no longer holds. LevelDB
+   * copied them when their commit's batch was written (classic-level copies every value before
+   * its write is queued), and nothing else keeps them; freed now, their megabytes stop counting
+   * towards the external memory that triggers V8's full collections. The current commit's
+   * buffer is still being written.
+   */
+  private releaseOpenOuts(): void {
+    for (const b of this.openOuts) if (b !== this.out) releaseNow(b);
+    this.openOuts.clear();
   }
 
   /**

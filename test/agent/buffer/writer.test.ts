@@ -173,6 +173,37 @@ test('sealed batches are handed to forwarders from memory exactly as stored, nev
   await fs.rm(dir, { recursive: true, force: true });
 });
 
+test('commit buffers freed after a seal copied them out: every batch held in memory is still its stored bytes', async () => {
+  // Commits of 75-500 KB (big enough to have memory of their own, which a seal frees) and
+  // 37-entry batches, so seals land inside commits and batches span several commits. Freeing
+  // needs Node >= 22 (lib/own-memory.ts); CI runs this tier on 22 and 24 too.
+  const dir = await tempDir();
+  const { store, writer, close } = await openTestWriter(dir, { maxRecords: 37 });
+  const parts = (i: number) => ({
+    resource: '{}',
+    scope: '{}',
+    record: JSON.stringify({ body: { stringValue: `${i} ${'z'.repeat(5000)}` } }),
+  });
+  let n = 0;
+  for (let round = 0; round < 6; round++) {
+    const requests = Array.from({ length: 4 }, () => Array.from({ length: 15 + (round % 3) * 5 }, () => parts(n++)));
+    await Promise.all(requests.map((items) => writer.append(items)));
+  }
+  await writer.sealNow();
+  assert.equal(writer.sealedSize, n);
+  let batches = 0;
+  for (let start = 0; start < writer.sealedSize; batches++) {
+    const b = await writer.readBatch(start);
+    const mem = writer.recentLines(start);
+    assert.ok(mem !== undefined, `batch ${start} is held in memory`);
+    assert.equal(Buffer.compare(mem, await readEntries(store.db, b.start, b.end)), 0, `batch [${b.start}, ${b.end})`);
+    start = b.end;
+  }
+  assert.ok(batches >= 10, `${batches} batches`);
+  await close();
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
 test('lines built in place are byte for byte the v1 encoding: non-ASCII text, several resources, seals inside a commit', async () => {
   const dir = await tempDir();
   const { store, writer, close } = await openTestWriter(dir, { maxRecords: 7 });
