@@ -132,6 +132,31 @@ test('batches leave the buffer only when every sink has them', async () => {
   await fs.rm(dir, { recursive: true, force: true });
 });
 
+test('freeing delivered batches deletes every segment: batches of several commits, sealed before and after a restart', async () => {
+  const dir = await tempDir();
+  let w = await openTestWriter(dir, { maxRecords: 5, sinks: ['a'] });
+  // Commits of two entries: each 5-entry batch lies in three segments.
+  for (let i = 0; i < 12; i += 2) await w.writer.append([item(i), item(i + 1)]);
+  const sealedBefore = w.writer.sealedSize;
+  assert.equal(sealedBefore, 10);
+  await w.close();
+  // After the restart the batches sealed before it are listed from LevelDB when freed.
+  w = await openTestWriter(dir, { maxRecords: 5, sinks: ['a'] });
+  for (let i = 12; i < 24; i += 2) await w.writer.append([item(i), item(i + 1)]);
+  await w.writer.sealNow();
+  assert.ok((await segmentKeys(w.store.db)).length > 8);
+  for (let start = 0; start < w.writer.sealedSize;) {
+    const b = await w.writer.readBatch(start);
+    await w.writer.advance('a', b.end);
+    start = b.end;
+  }
+  assert.deepEqual(await segmentKeys(w.store.db), [], 'no segment outlives its batch');
+  assert.equal(w.writer.state().entries, 0);
+  assert.equal(w.writer.state().bytes, 0);
+  await w.close();
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
 test('a head that disagrees with the stored entries is quarantined, never reset', async () => {
   const dir = await tempDir();
   const w = await openTestWriter(dir);
