@@ -7,7 +7,7 @@ import { decodeProtobufRequest } from './decode-protobuf.js';
 import { decodeJsonRequest } from './decode-json.js';
 import { compileFilter } from '../filter/audit-filter.js';
 import { AuditContextProcessor } from '../context/audit-context.js';
-import { prepareRequest, type PreparedRequest } from '../pipeline/prepare.js';
+import { prepareRequest } from '../pipeline/prepare.js';
 import { transcodeProtobuf } from './transcode-protobuf.js';
 import { heldTailBytes } from '../receivers/inflight.js';
 import { errorMessage, isSealtrailError } from '../../lib/errors.js';
@@ -27,11 +27,8 @@ port.on('message', (m: DecodeCall) => {
   try {
     const body = Buffer.from(m.body.buffer, m.body.byteOffset, m.body.byteLength);
     // Protobuf goes straight to entry bytes when it can; the full decoder decides the rest.
-    const fast = m.format === 'protobuf' ? transcodeProtobuf(body, init.limits, filter, context) : null;
-    let prepared: PreparedRequest;
-    if (fast !== null) {
-      prepared = fast.prepared;
-    } else {
+    let prepared = m.format === 'protobuf' ? transcodeProtobuf(body, init.limits, filter, context) : null;
+    if (prepared === null) {
       const req = m.format === 'json' ? decodeJsonRequest(body, init.limits) : decodeProtobufRequest(body, init.limits);
       prepared = prepareRequest(req, filter, context);
     }

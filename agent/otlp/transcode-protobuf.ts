@@ -517,15 +517,15 @@ interface Run {
 
 /**
  * Transcodes a protobuf request into the PreparedRequest prepareRequest would give for
- * decodeProtobufRequest's result, plus the decoded-size estimate (receivers/inflight.ts) of
- * that result. Returns null when the full decoder must decide (see the top of this file).
+ * decodeProtobufRequest's result. Returns null when the full decoder must decide (see the top
+ * of this file).
  */
 export function transcodeProtobuf(
   body: Buffer,
   limits: DecodeLimits,
   filter: AuditFilter,
   context: AuditContextProcessor | null,
-): { prepared: PreparedRequest } | null {
+): PreparedRequest | null {
   if (limits.maxDepth < 1) return null;
   src = body;
   o = 0;
@@ -571,7 +571,7 @@ export function transcodeProtobuf(
         tally: run.tally,
       };
     }
-    return { prepared };
+    return prepared;
   } catch {
     return null; // BAIL, a budget of the Resource/scope decoder, or a `reject`: the full decoder decides
   } finally {
