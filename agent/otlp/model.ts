@@ -46,7 +46,7 @@ export interface DecodedRequest {
    * and this holds what the pipeline stores (agent/pipeline/prepare.ts).
    */
   prepared?: import('../pipeline/prepare.js').PreparedRequest;
-  /** With `prepared`: the decoded request's estimated heap size, measured in the worker (receivers/inflight.ts). */
+  /** With `prepared`: what it holds on the main thread, from the worker (heldTailBytes in receivers/inflight.ts). */
   decodedBytes?: number;
 }
 

@@ -151,7 +151,7 @@ export const ATTRIBUTE_OVERHEAD = 320;
  * cost 20-30 times their protobuf size, so the budget has to count this, not just the body.
  */
 export function decodedBytes(req: DecodedRequest): number {
-  if (req.decodedBytes !== undefined) return req.decodedBytes; // measured in the decode worker
+  if (req.decodedBytes !== undefined) return req.decodedBytes; // from the decode worker: what its tails hold (heldTailBytes)
   let bytes = 0;
   let resource = '';
   let scope = '';
