@@ -610,6 +610,9 @@ export class BufferWriter extends EventEmitter<{ sealed: [batch: BatchRecord]; f
     if (v === undefined) return;
     this.recent.delete(start);
     this.recentBytes -= v.lines.length;
+    // Every sink has this batch, and sinks got copies (they run in workers): free the lines
+    // now instead of at the next full collection.
+    releaseNow(v.lines);
   }
 
   /** The batch record at `start` as this commit sees it (sealed earlier, or in this commit). */

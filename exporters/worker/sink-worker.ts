@@ -5,6 +5,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { isSealtrailError, errorMessage } from '../../lib/errors.js';
 import { createDirectSink } from '../factory.js';
 import { checkBeforeDelivery, deliverBatch, notAttempted } from '../deliver.js';
+import { freeOnceDelivered } from './free-delivered.js';
 import type { Call, Reply, WorkerInit } from './protocol.js';
 
 const port = parentPort;
@@ -57,6 +58,7 @@ function queueDelivery({ batch, opts }: Extract<Call, { op: 'deliver' }>): Promi
     checkBeforeDelivery(batch, opts);
     return sink.deliverBatch(batch, { gzip: opts.gzip });
   })();
+  freeOnceDelivered(run, batch.lines, cfg.type);
   lastDelivery = {
     end: batch.end,
     ok: run.then(

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { WorkerSink } from '../../exporters/worker/worker-sink.js';
+import { freeOnceDelivered } from '../../exporters/worker/free-delivered.js';
 import { isSealtrailError } from '../../lib/errors.js';
 import { assertRejectsCode, freshOrigin, makeTestBatch, sinkConformanceSuite } from './conformance.js';
 import { makeFileHarness, type FileHarness } from './file-harness.js';
@@ -113,4 +114,25 @@ it('a delivery lost with its worker is failed: the batch after it is refused, no
     await h.sink.close();
     await h.cleanup();
   }
+});
+
+it("a sink worker frees its copy of a batch's lines once delivered: not after a failure, never for a module sink", async () => {
+  // Freeing needs Node >= 22 (lib/own-memory.ts); elsewhere the collector frees them later.
+  const canFree = typeof (ArrayBuffer.prototype as { transfer?: unknown }).transfer === 'function';
+  const lines = () => new Uint8Array(128 << 10).fill(0x61);
+  const delivered = lines();
+  const ok = Promise.resolve();
+  freeOnceDelivered(ok, delivered, 'file');
+  await ok;
+  assert.equal(delivered.length, canFree ? 0 : 128 << 10, 'freed after a delivery');
+  const failed = lines();
+  const fail = Promise.reject(new Error('sink timed out'));
+  freeOnceDelivered(fail, failed, 's3');
+  await fail.catch(() => undefined);
+  assert.equal(failed.length, 128 << 10, 'kept after a failure: the sink may still be writing them');
+  assert.ok(failed.every((b) => b === 0x61));
+  const kept = lines();
+  freeOnceDelivered(ok, kept, 'module');
+  await ok;
+  assert.equal(kept.length, 128 << 10, "a module sink's copy is its code's to keep");
 });

@@ -132,6 +132,43 @@ test('batches leave the buffer only when every sink has them', async () => {
   await fs.rm(dir, { recursive: true, force: true });
 });
 
+test('the lines kept for the forwarders are freed once every sink has the batch, and not before', async () => {
+  // Entries of ~5 KB in batches of 20: each batch's lines (~100 KB) have memory of their own,
+  // which freeing empties. Freeing needs Node >= 22 (lib/own-memory.ts); elsewhere the lines
+  // stay intact until collected, and CI runs this tier on 22 and 24 too.
+  const canFree = typeof (ArrayBuffer.prototype as { transfer?: unknown }).transfer === 'function';
+  const dir = await tempDir();
+  const { store, writer, close } = await openTestWriter(dir, { maxRecords: 20, sinks: ['a', 'b'] });
+  const parts = (i: number) => ({
+    resource: '{}',
+    scope: '{}',
+    record: JSON.stringify({ body: { stringValue: `${i} ${'q'.repeat(5000)}` } }),
+  });
+  await writer.append(Array.from({ length: 60 }, (_, i) => parts(i)));
+  const held = [0, 20, 40].map((start) => writer.recentLines(start));
+  const stored = await Promise.all([0, 20, 40].map((start) => readEntries(store.db, start, start + 20)));
+  held.forEach((lines, i) => {
+    assert.ok(lines !== undefined && lines.length > 64 << 10, `batch ${i} is held in memory with memory of its own`);
+    assert.equal(Buffer.compare(lines, stored[i]!), 0);
+  });
+  // Sink a has everything, sink b only the first batch: only that one is freed.
+  await writer.advance('a', 60);
+  await writer.advance('b', 20);
+  assert.equal(writer.recentLines(0), undefined);
+  assert.equal(held[0]!.length, canFree ? 0 : stored[0]!.length, 'batch 0 freed (Node >= 22)');
+  for (const i of [1, 2]) {
+    assert.equal(writer.recentLines(i * 20), held[i], `batch ${i * 20} still held`);
+    assert.equal(Buffer.compare(held[i]!, stored[i]!), 0, `batch ${i * 20} intact: sink b has not got it`);
+  }
+  const { lines } = await writer.readStoredLines(await writer.readBatch(20));
+  assert.equal(Buffer.compare(lines, stored[1]!), 0, 'a forwarder still reads batch 20 whole');
+  await writer.advance('b', 60);
+  assert.equal(held[1]!.length, canFree ? 0 : stored[1]!.length);
+  assert.equal(held[2]!.length, canFree ? 0 : stored[2]!.length);
+  await close();
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
 test('freeing delivered batches deletes every segment: batches of several commits, sealed before and after a restart', async () => {
   const dir = await tempDir();
   let w = await openTestWriter(dir, { maxRecords: 5, sinks: ['a'] });
