@@ -20,7 +20,7 @@ import type { BodyFormat } from '../otlp/decode-pool.js';
 import type { DecodedRequest } from '../otlp/model.js';
 import type { EntryTails } from '../chain/entry.js';
 
-/** Default budget; with it the agent stays within docs/receivers.md's RSS bound (about 300 MiB). */
+/** Default budget (config default too). What it means for RSS, measured: docs/receivers.md, "RSS". */
 export const DEFAULT_MAX_INFLIGHT_BYTES = 64 << 20;
 
 /** Seconds a client refused for the budget is told to wait: requests in flight finish in well under that. */
