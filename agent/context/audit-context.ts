@@ -40,6 +40,29 @@ export function newTally(): ContextTally {
 /** What the checks read of a record's or its resource's attributes (RecordView's maps). */
 export interface AttrReader {
   get(key: string): string | null | undefined;
+  /**
+   * Whether `key` holds a value resolveField would take (a scalar that is not the empty
+   * string), without making its string: the transcoder's reader answers from the bytes.
+   */
+  usable?(key: string): boolean;
+}
+
+/** A check's source, resolved once: a record attribute (`record`) or a resource attribute. */
+interface Source {
+  record: boolean;
+  key: string;
+}
+
+function usable(reader: AttrReader, key: string): boolean {
+  if (reader.usable !== undefined) return reader.usable(key);
+  const v = reader.get(key);
+  return typeof v === 'string' && v !== '';
+}
+
+/** resolveField(sources, ...) !== null: some source holds a usable value. */
+function anyUsable(sources: readonly Source[], attributes: AttrReader, resourceAttributes: AttrReader): boolean {
+  for (const s of sources) if (usable(s.record ? attributes : resourceAttributes, s.key)) return true;
+  return false;
 }
 
 // Canonical OTLP/JSON omits unset (zero) fields, and a string value can never contain an
@@ -55,7 +78,7 @@ export class AuditContextProcessor {
   private mismatchTotal = 0;
   /** When each problem was last seen, for once-per-episode logging. */
   private readonly lastSeen = new Map<string, number>();
-  private readonly checks: Array<{ field: MappedField; policy: ContextPolicy }>;
+  private readonly checks: Array<{ field: MappedField; policy: ContextPolicy; sources: Source[] }>;
   private readonly envSources;
 
   constructor(
@@ -64,7 +87,13 @@ export class AuditContextProcessor {
     private readonly log: LogFn = () => {},
     private readonly now: () => number = Date.now,
   ) {
-    this.checks = MAPPED_FIELDS.filter((f) => cfg.fields[f].missing !== 'accept').map((f) => ({ field: f, policy: cfg.fields[f].missing }));
+    this.checks = MAPPED_FIELDS.filter((f) => cfg.fields[f].missing !== 'accept').map((f) => ({
+      field: f,
+      policy: cfg.fields[f].missing,
+      sources: cfg.fields[f].from.map((s) =>
+        'attribute' in s ? { record: true, key: s.attribute } : { record: false, key: s.resourceAttribute },
+      ),
+    }));
     this.envSources = cfg.fields.environment.from;
     for (const f of CHECKED_FIELDS) this.rejectedTotal.set(`missing:${f}`, 0);
     this.rejectedTotal.set('mismatch:environment', 0);
@@ -90,8 +119,6 @@ export class AuditContextProcessor {
    * timeUnixNano or observedTimeUnixNano is set. Throws BAD_REQUEST for a `reject` problem.
    */
   checkRecord(tally: ContextTally, i: number, hasTime: boolean, attributes: AttrReader, resourceAttributes: AttrReader): void {
-    const recAttr = (k: string) => attributes.get(k);
-    const resAttr = (k: string) => resourceAttributes.get(k);
     const timePolicy = this.cfg.fields.time.missing;
     if (timePolicy !== 'accept' && !hasTime) {
       this.problem(
@@ -103,8 +130,8 @@ export class AuditContextProcessor {
         () => `record ${i}: missing time (neither timeUnixNano nor observedTimeUnixNano is set)`,
       );
     }
-    for (const { field, policy } of this.checks) {
-      if (resolveField(this.cfg.fields[field].from, recAttr, resAttr) !== null) continue;
+    for (const { field, policy, sources } of this.checks) {
+      if (anyUsable(sources, attributes, resourceAttributes)) continue;
       this.problem(
         tally,
         field,
@@ -116,7 +143,11 @@ export class AuditContextProcessor {
     }
     const mismatch = this.cfg.environmentMismatch;
     if (mismatch !== 'accept') {
-      const env = resolveField(this.envSources, recAttr, resAttr);
+      const env = resolveField(
+        this.envSources,
+        (k) => attributes.get(k),
+        (k) => resourceAttributes.get(k),
+      );
       if (env !== null && env !== this.agentEnvironment) {
         this.problem(
           tally,

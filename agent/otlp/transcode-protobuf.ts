@@ -457,6 +457,33 @@ const keyBytes = new Map<string, Buffer>();
 /** The current record's attributes as the filter and the checks read them. */
 class RecordAttrs implements AttrReader {
   get(key: string): string | null | undefined {
+    const i = this.find(key);
+    return i < 0 ? undefined : attrs[i + 2] === K_ABSENT ? null : valueView(attrs[i + 2]!, attrs[i + 3]!, attrs[i + 4]!);
+  }
+
+  /** valueView would give a non-empty string: any bool, int or double; a non-empty string or bytes. */
+  usable(key: string): boolean {
+    const i = this.find(key);
+    if (i < 0) return false;
+    switch (attrs[i + 2]) {
+      case K_STRING:
+      case K_BYTES:
+        return attrs[i + 4]! > attrs[i + 3]!;
+      case K_BOOL:
+      case K_INT:
+      case K_DOUBLE:
+        return true;
+      default:
+        return false;
+    }
+  }
+
+  has(key: string): boolean {
+    return this.find(key) >= 0;
+  }
+
+  /** Where in `attrs` the key's last occurrence is (the last wins, as in AttrList), or -1. */
+  private find(key: string): number {
     let k = keyBytes.get(key);
     if (k === undefined) {
       k = Buffer.from(key, 'utf8');
@@ -474,13 +501,9 @@ class RecordAttrs implements AttrReader {
           break;
         }
       }
-      if (same) return attrs[i + 2] === K_ABSENT ? null : valueView(attrs[i + 2]!, attrs[i + 3]!, attrs[i + 4]!);
+      if (same) return i;
     }
-    return undefined;
-  }
-
-  has(key: string): boolean {
-    return this.get(key) !== undefined;
+    return -1;
   }
 }
 
