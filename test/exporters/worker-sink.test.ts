@@ -60,6 +60,30 @@ it('deliverBatch in the worker writes entries then checkpoint, is a no-op when r
   }
 });
 
+it("a batch big enough for the worker to free its copy: the caller's lines stay whole, and redelivery and retry still work", async () => {
+  const h = await harness();
+  try {
+    await h.sink.start();
+    const origin = freshOrigin();
+    const batch = makeTestBatch(origin, 0, 3000); // about 150 KB of lines: memory of its own
+    assert.ok(batch.lines.length > 128 << 10);
+    const copy = Uint8Array.from(batch.lines);
+    // A directory where the entries object goes: the first delivery fails, as a full disk would.
+    const blocker = path.join(h.root, ...entriesObjectName(origin, 0, 3000, false).split('/'));
+    await fs.mkdir(blocker, { recursive: true });
+    await assertRejectsCode(h.sink.deliverBatch(batch, { gzip: false }), 'SINK_CONFLICT');
+    await fs.rm(blocker, { recursive: true });
+    await h.sink.deliverBatch(batch, { gzip: false }); // the forwarder's retry, same lines
+    await h.sink.deliverBatch(batch, { gzip: false }); // a redelivery after a restart: a no-op
+    assert.deepEqual(batch.lines, copy, "the caller's lines are not the worker's to free");
+    assert.deepEqual(await h.readBack(entriesObjectName(origin, 0, 3000, false)), copy);
+    assert.equal(new TextDecoder().decode(await h.readBack(checkpointObjectName(origin, 0, 3000))), batch.checkpoint);
+  } finally {
+    await h.sink.close();
+    await h.cleanup();
+  }
+});
+
 it('deliveries sent before the previous one settled run in order; one continuing a failed delivery is not attempted', async () => {
   const h = await harness();
   try {
