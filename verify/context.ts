@@ -34,14 +34,19 @@ export const DEFAULT_MAPPING: ContextMapping = {
 /** Looks up an attribute as a string: undefined when absent, null when not a scalar. */
 export type AttrLookup = (key: string) => string | null | undefined;
 
+/** A looked-up value a field may take: a scalar that is not the empty string (an empty actor names nobody). */
+export function isUsableValue(v: string | null | undefined): v is string {
+  return typeof v === 'string' && v !== '';
+}
+
 /**
- * The first source holding a usable value: a scalar that is not the empty string (an empty
- * actor names nobody). Arrays and maps are skipped. Null when no source has one.
+ * The first source holding a usable value (isUsableValue). Arrays and maps are skipped. Null
+ * when no source has one.
  */
 export function resolveField(sources: readonly ContextSource[], recordAttr: AttrLookup, resourceAttr: AttrLookup): string | null {
   for (const s of sources) {
     const v = 'attribute' in s ? recordAttr(s.attribute) : resourceAttr(s.resourceAttribute);
-    if (typeof v === 'string' && v !== '') return v;
+    if (isUsableValue(v)) return v;
   }
   return null;
 }

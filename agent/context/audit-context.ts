@@ -6,7 +6,7 @@
 // tallied and become metrics only once the request is stored, so a retried request is not
 // counted twice. Records are never changed: the entry keeps the record as sent.
 import type { AuditContextConfig, ContextPolicy } from '../../config/types.js';
-import { MAPPED_FIELDS, describeSources, resolveField, type MappedField } from '../../verify/context.js';
+import { MAPPED_FIELDS, describeSources, isUsableValue, resolveField, type MappedField } from '../../verify/context.js';
 import { SealtrailError } from '../../lib/errors.js';
 import type { DecodedRecord } from '../otlp/model.js';
 import type { LogFn } from '../../lib/log.js';
@@ -41,7 +41,7 @@ export function newTally(): ContextTally {
 export interface AttrReader {
   get(key: string): string | null | undefined;
   /**
-   * Whether `key` holds a value resolveField would take (a scalar that is not the empty
+   * Whether `key` holds a value resolveField would take (isUsableValue: a scalar that is not the empty
    * string), without making its string: the transcoder's reader answers from the bytes.
    */
   usable?(key: string): boolean;
@@ -54,9 +54,7 @@ interface Source {
 }
 
 function usable(reader: AttrReader, key: string): boolean {
-  if (reader.usable !== undefined) return reader.usable(key);
-  const v = reader.get(key);
-  return typeof v === 'string' && v !== '';
+  return reader.usable !== undefined ? reader.usable(key) : isUsableValue(reader.get(key));
 }
 
 /** resolveField(sources, ...) !== null: some source holds a usable value. */
