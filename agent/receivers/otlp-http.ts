@@ -26,6 +26,9 @@ import type { BodyFormat } from '../otlp/decode-pool.js';
 import { bearerChecker, classify, formatAddress, loadTls, parseEndpoint, type ReceiverHandle, type ReceiverOptions } from './common.js';
 import { DEFAULT_MAX_INFLIGHT_BYTES, InflightBudget, decodedBytes, overBudget, type Lease } from './inflight.js';
 import { ResponseOrder } from './order.js';
+import { readBody, type BodyResult } from './read-body.js';
+
+const EMPTY_BODY = Buffer.alloc(0);
 
 export const LOGS_PATH = '/v1/logs';
 const CT_PROTOBUF = 'application/x-protobuf';
@@ -41,58 +44,6 @@ function mediaType(header: string | undefined): string {
 function formatOf(header: string | undefined): BodyFormat | null {
   const mt = mediaType(header);
   return mt === CT_PROTOBUF ? 'protobuf' : mt === CT_JSON ? 'json' : null;
-}
-
-type BodyResult = { body: Buffer } | { tooLarge: true; drained: boolean };
-
-const EMPTY_BODY = Buffer.alloc(0);
-
-/**
- * Reads the body up to `limit` bytes. Past the limit nothing more is kept; the rest is read and
- * discarded until `drainLimit` more bytes, then reading stops (drained: false).
- */
-function readBody(req: http.IncomingMessage, limit: number, drainLimit: number): Promise<BodyResult> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let over = false;
-    let discarded = 0;
-    let done = false;
-    const finish = (r: BodyResult | Error): void => {
-      if (done) return;
-      done = true;
-      req.removeListener('data', onData);
-      req.removeListener('end', onEnd);
-      req.removeListener('error', onError);
-      req.removeListener('close', onClose);
-      if (r instanceof Error) reject(r);
-      else resolve(r);
-    };
-    const onData = (chunk: Buffer): void => {
-      if (over) {
-        discarded += chunk.length;
-        if (discarded > drainLimit) {
-          req.pause();
-          finish({ tooLarge: true, drained: false });
-        }
-        return;
-      }
-      size += chunk.length;
-      if (size > limit) {
-        over = true;
-        chunks.length = 0;
-        return;
-      }
-      chunks.push(chunk);
-    };
-    const onEnd = (): void => finish(over ? { tooLarge: true, drained: true } : { body: Buffer.concat(chunks, size) });
-    const onError = (err: Error): void => finish(err);
-    const onClose = (): void => finish(new Error('client closed the connection before the body ended'));
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', onError);
-    req.on('close', onClose);
-  });
 }
 
 /**
