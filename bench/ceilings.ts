@@ -5,8 +5,8 @@
 //  (b) raw synced LevelDB: the same entry lines (taken from the archive the agent wrote)
 //      put with batch(ops, { sync: true }), group-committed the way the buffer writer does it:
 //      `concurrency` producers of `recordsPerRequest` lines, whatever queued while a write was
-//      in flight goes into the next single batch. Two layouts: one value per group commit
-//      (the buffer's segments) and one key per entry (the buffer's earlier layout).
+//      in flight goes into the next single batch. Two layouts: values of up to 256 KiB per
+//      group commit (the buffer's segments) and one key per entry (the buffer's earlier layout).
 import type { RecordShape } from './lib/requests.js';
 import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { ClassicLevel } from 'classic-level';
 import { pos } from '../verify/layout.js';
 import { DB_OPTIONS } from '../agent/buffer/store.js';
+import { SEGMENT_MAX_BYTES } from '../agent/buffer/writer.js';
 import { runLoad } from './lib/load.js';
 import { cpuSeconds, memory } from './lib/proc-stats.js';
 import { latencySummary, type Latency } from './lib/stats.js';
@@ -99,6 +100,26 @@ export interface LevelCeilingResult {
 
 const entryKey = (seq: number): string => `e!${pos(seq)}`;
 
+/** One commit's entry puts as the buffer stores them: segments cut once they reach SEGMENT_MAX_BYTES. */
+function asSegments(ops: Array<{ type: 'put'; key: string; value: Buffer }>): Array<{ type: 'put'; key: string; value: Buffer }> {
+  const out: Array<{ type: 'put'; key: string; value: Buffer }> = [];
+  let parts: Buffer[] = [];
+  let key = '';
+  let bytes = 0;
+  for (const op of ops) {
+    if (parts.length === 0) key = op.key;
+    parts.push(op.value, NL);
+    bytes += op.value.length + 1;
+    if (bytes >= SEGMENT_MAX_BYTES) {
+      out.push({ type: 'put', key, value: Buffer.concat(parts) });
+      parts = [];
+      bytes = 0;
+    }
+  }
+  if (parts.length > 0) out.push({ type: 'put', key, value: Buffer.concat(parts) });
+  return out;
+}
+
 export async function leveldbCeiling(o: {
   lines: Buffer[];
   concurrency: number;
@@ -126,7 +147,7 @@ export async function leveldbCeiling(o: {
       queue = [];
       let ops = jobs.flatMap((j) => j.ops);
       const entries = ops.length;
-      if (o.segments) ops = [{ type: 'put', key: ops[0]!.key, value: Buffer.concat(ops.flatMap((op) => [op.value, NL])) }];
+      if (o.segments) ops = asSegments(ops);
       ops.push({ type: 'put', key: 'h!head', value: Buffer.from(`{"size":${seq}}`) });
       await db.batch(ops, { sync: true });
       if (measuring) {

@@ -6,12 +6,14 @@
 //                    buffered entry bytes/count, oldest batch still buffered    every write
 //   e!<first seq>    a segment: the lines of entries first, first+1, ... each ending in '\n',
 //                    written by one group commit; never crosses a batch boundary  until delivered
+//                    and is cut at 256 KiB (SEGMENT_MAX_BYTES in writer.ts)
 //   b!<start>        sealed batch {start, end, root, checkpoint}               until delivered
 //   c!<sink id>      {next}: start of the next batch this sink must receive
 //
 // Rules:
-//  - Entries are stored per segment, not per key: one LevelDB value per group commit (cut at
-//    batch boundaries) costs about a quarter of the CPU of one key per entry.
+//  - Entries are stored per segment, not per key: values of up to 256 KiB per group commit (cut
+//    at batch boundaries) cost about a quarter of the CPU of one key per entry, and LevelDB's
+//    threads hold far less malloc memory than with one multi-MB value per commit.
 //  - Every mutation (entries + head, or a seal, or a cursor move) is one atomic LevelDB batch
 //    written with sync: true (fsync) before anyone is told it happened. Concurrent appends share
 //    one batch (group commit, writer.ts).

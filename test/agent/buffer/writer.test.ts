@@ -5,6 +5,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { openDb, openStore, readBatch, readEntries } from '../../../agent/buffer/store.js';
 import { SEGMENT_RANGE } from '../../../agent/buffer/keys.js';
+import { SEGMENT_MAX_BYTES } from '../../../agent/buffer/writer.js';
 import { parseNote, parseCheckpointBody, parseVerifierKey, verifyNote } from '../../../verify/note.js';
 import { leafHash, rootOfLeaves } from '../../../verify/merkle.js';
 import { encodeEntry, ZERO_HASH_HEX } from '../../../agent/chain/entry.js';
@@ -190,6 +191,51 @@ test('freeing delivered batches deletes every segment: batches of several commit
   assert.deepEqual(await segmentKeys(w.store.db), [], 'no segment outlives its batch');
   assert.equal(w.writer.state().entries, 0);
   assert.equal(w.writer.state().bytes, 0);
+  await w.close();
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+test('a commit bigger than SEGMENT_MAX_BYTES is stored as several segments, cut after the line that reaches it, and reads back whole', async () => {
+  const dir = await tempDir();
+  let w = await openTestWriter(dir, { maxRecords: 1000, maxBytes: 64 << 20, sinks: ['a'] });
+  // One job of 400 entries of about 2 KB: about 800 KB in one group commit.
+  const big = (i: number) => ({
+    resource: '{}',
+    scope: '{}',
+    record: JSON.stringify({ body: { stringValue: `r${i}:` + 'x'.repeat(2000) } }),
+  });
+  await w.writer.append(Array.from({ length: 400 }, (_, i) => big(i)));
+  const segs = await w.store.db.iterator({ ...SEGMENT_RANGE }).all();
+  assert.ok(segs.length >= 3, `${segs.length} segments`);
+  let expect = 0;
+  for (const [i, [key, value]] of segs.entries()) {
+    assert.equal(key, `e!${String(expect).padStart(16, '0')}`, 'segments are contiguous');
+    const lines = value.toString().split('\n').slice(0, -1);
+    const withoutLast = value.length - lines[lines.length - 1]!.length - 1;
+    if (i < segs.length - 1) {
+      assert.ok(value.length >= SEGMENT_MAX_BYTES, 'a segment is cut only once it reaches the size');
+      assert.ok(withoutLast < SEGMENT_MAX_BYTES, 'and right after the line that reached it');
+    } else assert.ok(value.length < SEGMENT_MAX_BYTES + 2100);
+    expect += lines.length;
+  }
+  assert.equal(expect, 400);
+  await w.writer.sealNow();
+  await w.close();
+  // After a restart the store checks the segments against its head and the batch reads back whole.
+  w = await openTestWriter(dir, { maxRecords: 1000, maxBytes: 64 << 20, sinks: ['a'] });
+  assert.equal(w.writer.state().chain.size, 400);
+  const batch = await w.writer.readBatch(0);
+  assert.equal(batch.end, 400);
+  const lines = (await w.writer.readStoredLines(batch)).lines.toString().trimEnd().split('\n');
+  assert.equal(lines.length, 400);
+  let prev = ZERO_HASH_HEX;
+  for (const [i, l] of lines.entries()) {
+    const e = JSON.parse(l) as { seq: number; prev: string; record: { body: { stringValue: string } } };
+    assert.equal(e.seq, i);
+    assert.equal(e.prev, prev);
+    assert.ok(e.record.body.stringValue.startsWith(`r${i}:`));
+    prev = Buffer.from(leafHash(Buffer.from(l))).toString('hex');
+  }
   await w.close();
   await fs.rm(dir, { recursive: true, force: true });
 });
