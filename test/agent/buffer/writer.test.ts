@@ -5,7 +5,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { openDb, openStore, readBatch, readEntries } from '../../../agent/buffer/store.js';
 import { SEGMENT_RANGE } from '../../../agent/buffer/keys.js';
-import { SEGMENT_MAX_BYTES } from '../../../agent/buffer/writer.js';
+import { COMMIT_MAX_BYTES, SEGMENT_MAX_BYTES } from '../../../agent/buffer/writer.js';
 import { parseNote, parseCheckpointBody, parseVerifierKey, verifyNote } from '../../../verify/note.js';
 import { leafHash, rootOfLeaves } from '../../../verify/merkle.js';
 import { encodeEntry, ZERO_HASH_HEX } from '../../../agent/chain/entry.js';
@@ -236,6 +236,53 @@ test('a commit bigger than SEGMENT_MAX_BYTES is stored as several segments, cut 
     assert.ok(e.record.body.stringValue.startsWith(`r${i}:`));
     prev = Buffer.from(leafHash(Buffer.from(l))).toString('hex');
   }
+  await w.close();
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+test('appends queued past COMMIT_MAX_BYTES are written in several commits, in order, and a queued cursor move rides the first', async () => {
+  const dir = await tempDir();
+  const w = await openTestWriter(dir, { maxRecords: 100_000, maxBytes: 256 << 20, sinks: ['a'] });
+  // Something to deliver, so there is a cursor move to queue.
+  await w.writer.append([item(0), item(1)]);
+  await w.writer.sealNow();
+  // Every LevelDB batch the writer writes, by the entry bytes it carries and whether it moved the cursor.
+  const commits: Array<{ entryBytes: number; cursor: boolean }> = [];
+  const db = w.store.db as unknown as { batch: (ops: Array<{ type: string; key: string; value?: Buffer }>, o: object) => Promise<void> };
+  const batch = db.batch.bind(db);
+  db.batch = (ops, o) => {
+    let entryBytes = 0;
+    for (const op of ops) if (op.type === 'put' && op.key.startsWith('e!')) entryBytes += op.value!.length;
+    commits.push({ entryBytes, cursor: ops.some((op) => op.key.startsWith('c!')) });
+    return batch(ops, o);
+  };
+  // 24 jobs of about 500 KB queued at once (one is written first, the others queue behind it), then a cursor move.
+  const job = (j: number) =>
+    Array.from({ length: 50 }, (_, i) => ({
+      resource: '{}',
+      scope: '{}',
+      record: JSON.stringify({ body: { stringValue: `j${j}r${i}:` + 'x'.repeat(10_000) } }),
+    }));
+  const done = Array.from({ length: 24 }, (_, j) => w.writer.append(job(j)));
+  const moved = w.writer.advance('a', 2);
+  const results = await Promise.all(done);
+  await moved;
+  assert.deepEqual(
+    results.map((r) => r.first),
+    Array.from({ length: 24 }, (_, j) => 2 + j * 50),
+    'jobs keep their order',
+  );
+  const withEntries = commits.filter((c) => c.entryBytes > 0);
+  assert.ok(withEntries.length >= 3, `${withEntries.length} commits`);
+  for (const c of withEntries)
+    assert.ok(c.entryBytes < COMMIT_MAX_BYTES + 600_000, `a commit of ${c.entryBytes} B stops at the first job past ${COMMIT_MAX_BYTES}`);
+  const cursorAt = commits.findIndex((c) => c.cursor);
+  assert.ok(
+    cursorAt >= 0 && cursorAt <= 1,
+    `the cursor move went in commit ${cursorAt} of ${commits.length}, not after the appends queued before it`,
+  );
+  assert.equal(w.writer.cursor('a'), 2);
+  assert.equal(w.writer.state().chain.size, 2 + 24 * 50);
   await w.close();
   await fs.rm(dir, { recursive: true, force: true });
 });
