@@ -5,8 +5,9 @@
 //  (b) raw synced LevelDB: the same entry lines (taken from the archive the agent wrote)
 //      put with batch(ops, { sync: true }), group-committed the way the buffer writer does it:
 //      `concurrency` producers of `recordsPerRequest` lines, whatever queued while a write was
-//      in flight goes into the next single batch. Two layouts: values of up to 256 KiB per
-//      group commit (the buffer's segments) and one key per entry (the buffer's earlier layout).
+//      in flight goes into the next single batch, up to 4 MiB of lines. Two layouts: values of
+//      up to 256 KiB per group commit (the buffer's segments) and one key per entry (the
+//      buffer's earlier layout).
 import type { RecordShape } from './lib/requests.js';
 import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
@@ -17,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { ClassicLevel } from 'classic-level';
 import { pos } from '../verify/layout.js';
 import { DB_OPTIONS } from '../agent/buffer/store.js';
-import { SEGMENT_MAX_BYTES } from '../agent/buffer/writer.js';
+import { COMMIT_MAX_BYTES, SEGMENT_MAX_BYTES } from '../agent/buffer/writer.js';
 import { runLoad } from './lib/load.js';
 import { cpuSeconds, memory } from './lib/proc-stats.js';
 import { latencySummary, type Latency } from './lib/stats.js';
@@ -143,8 +144,12 @@ export async function leveldbCeiling(o: {
   const drain = async (): Promise<void> => {
     running = true;
     while (queue.length > 0) {
-      const jobs = queue;
-      queue = [];
+      // As the buffer's writer: jobs in order up to COMMIT_MAX_BYTES of lines, at least one.
+      let n = 0;
+      let bytes = 0;
+      while (n < queue.length && (n === 0 || bytes < COMMIT_MAX_BYTES)) for (const op of queue[n++]!.ops) bytes += op.value.length;
+      const jobs = queue.slice(0, n);
+      queue = queue.slice(n);
       let ops = jobs.flatMap((j) => j.ops);
       const entries = ops.length;
       if (o.segments) ops = asSegments(ops);

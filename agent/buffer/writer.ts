@@ -1,8 +1,9 @@
 // The single writer of the buffer. Every mutation goes through its queue; whatever is queued
 // while a write is in flight is applied together, up to COMMIT_MAX_BYTES of entries, and
-// written as ONE LevelDB batch with sync: true (group commit). A job's promise settles only after that batch is on disk, so an
-// acknowledged append survives kill -9. If the write fails, the in-memory head is rolled back
-// and every job of the batch is rejected: nothing of it was acknowledged.
+// written as ONE LevelDB batch with sync: true (group commit). A job's promise settles only
+// after that batch is on disk, so an acknowledged append survives kill -9. If the write fails,
+// the in-memory head is rolled back and every job of the batch is rejected: nothing of it was
+// acknowledged.
 //
 // What others see is the durable snapshot: state(), cursor() and recentBatch() change only after
 // the batch that made them true is synced, and after the high-water mark (high-water.ts)
