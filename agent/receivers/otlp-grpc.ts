@@ -23,6 +23,7 @@ import { decodeProtobufRequest } from '../otlp/decode-protobuf.js';
 import type { DecodedRequest } from '../otlp/model.js';
 import { encodeExportResponseProto, encodeStatusProto } from '../otlp/response.js';
 import { SealtrailError } from '../../lib/errors.js';
+import { releaseNow } from '../../lib/own-memory.js';
 import type { GrpcReceiverConfig } from '../../config/types.js';
 import type { Ingestor } from '../pipeline/ingest.js';
 import {
@@ -130,6 +131,7 @@ export async function startGrpcReceiver(cfg: GrpcReceiverConfig, ingestor: Inges
             clearTimeout(timer);
             // The lease becomes what arrived (grpc-js has dropped the compressed copy).
             if (lease && !lease.grow(message.length - lease.bytes)) {
+              releaseNow(message); // refused unread: free it now, not at the next full collection
               done();
               call.sendStatus(statusOf(overBudget(budget.max), call.getPeer()));
               return;
@@ -152,6 +154,7 @@ export async function startGrpcReceiver(cfg: GrpcReceiverConfig, ingestor: Inges
     const bodyBytes = call.request.length;
     const expected = budget.expectedDecoded('protobuf', bodyBytes);
     if (lease && !lease.grow(expected)) {
+      releaseNow(call.request); // refused undecoded, as in the admission interceptor
       fail(callback, overBudget(budget.max), peer);
       return;
     }

@@ -19,6 +19,7 @@ import { decodeJsonRequest } from '../otlp/decode-json.js';
 import { decodeProtobufRequest } from '../otlp/decode-protobuf.js';
 import { encodeExportResponseJson, encodeExportResponseProto, encodeStatusJson, encodeStatusProto } from '../otlp/response.js';
 import { SealtrailError, isSealtrailError } from '../../lib/errors.js';
+import { releaseNow } from '../../lib/own-memory.js';
 import type { HttpReceiverConfig } from '../../config/types.js';
 import type { Ingestor } from '../pipeline/ingest.js';
 import type { DecodedRequest } from '../otlp/model.js';
@@ -203,7 +204,11 @@ export async function startHttpReceiver(cfg: HttpReceiverConfig, ingestor: Inges
     // take does not fit (inflight.ts), then count what they really take.
     const bodyBytes = body.length; // a body decoded in the worker is transferred there (detached here)
     const expected = budget.expectedDecoded(format, bodyBytes);
-    if (!lease.grow(expected)) return sendError(req, res, format, overBudget(budget.max));
+    if (!lease.grow(expected)) {
+      releaseNow(body); // refused undecoded: free it now, not at the next full collection
+      if (body !== r.body) releaseNow(r.body); // the gzip'd body too
+      return sendError(req, res, format, overBudget(budget.max));
+    }
     let decoded: DecodedRequest | null;
     try {
       if (decoder) decoded = await decoder.decode(body, format);

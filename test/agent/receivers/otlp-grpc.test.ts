@@ -11,7 +11,7 @@ import type { ReceiverHandle } from '../../../agent/receivers/common.js';
 import { SealtrailError } from '../../../lib/errors.js';
 import { RETRY_INFO_TYPE_URL } from '../../../agent/otlp/response.js';
 import { deepProtobufRequest, loadOtlpRoot, requestType } from '../otlp/otlp-fixtures.js';
-import { CountingDecoder, OPTS, RecordingIngestor, grpcConfig, gzipBomb, manyRecords } from './receiver-fixtures.js';
+import { CAN_FREE, CountingDecoder, OPTS, RecordingIngestor, grpcConfig, gzipBomb, manyRecords, sendFromWorker } from './receiver-fixtures.js';
 
 const EXPORT_PATH = '/opentelemetry.proto.collector.logs.v1.LogsService/Export';
 const Req = requestType(loadOtlpRoot());
@@ -195,6 +195,31 @@ test('a call whose expected decoded size does not fit the budget gets UNAVAILABL
     held.release();
     assert.equal((await call(r.address, body)).code, grpc.status.OK);
     assert.equal(decoder.calls, 2);
+    assert.equal(budget.bytes, 0, 'every lease is back');
+  } finally {
+    await r.close(false);
+  }
+});
+
+test('a refused message is freed at once, not at the next collection', async () => {
+  const body = manyRecords(5000); // about 470 KB: memory of its own once received
+  const decoder = new CountingDecoder();
+  const budget = new InflightBudget(1 << 30);
+  const r = await startGrpcReceiver(grpcConfig(), new RecordingIngestor(), { ...OPTS, inflight: budget, decoder });
+  const calls = 10;
+  try {
+    // Refused where the message arrives: the budget has room for its headers' reservation only.
+    // Then refused before decoding: room for the message, not for what decoding it takes.
+    for (const room of [70_000, 1.5 * body.length]) {
+      const held = budget.acquire((1 << 30) - room)!;
+      const { answers, grownBytes } = await sendFromWorker('grpc', r.address, body, calls);
+      held.release();
+      for (const a of answers) assert.match(a, /^14 more than \d+ bytes of OTLP requests are in flight/);
+      // Each message arrives in HTTP/2 chunks that only a collection frees (about its size);
+      // the message itself, kept until then, would be as much again.
+      if (CAN_FREE) assert.ok(grownBytes < 1.4 * calls * body.length, `refused with room ${room}: grew ${grownBytes} B`);
+    }
+    assert.equal(decoder.calls, 0);
     assert.equal(budget.bytes, 0, 'every lease is back');
   } finally {
     await r.close(false);

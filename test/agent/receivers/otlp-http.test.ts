@@ -9,7 +9,7 @@ import { InflightBudget } from '../../../agent/receivers/inflight.js';
 import type { ReceiverHandle } from '../../../agent/receivers/common.js';
 import { SealtrailError } from '../../../lib/errors.js';
 import { deepJsonRequest, deepProtobufRequest, requestType } from '../otlp/otlp-fixtures.js';
-import { CountingDecoder, OPTS, RecordingIngestor, gzipBomb, httpConfig, manyRecords } from './receiver-fixtures.js';
+import { CAN_FREE, CountingDecoder, OPTS, RecordingIngestor, gzipBomb, httpConfig, manyRecords, sendFromWorker } from './receiver-fixtures.js';
 
 const Req = requestType();
 
@@ -267,6 +267,28 @@ test('a request whose expected decoded size does not fit the budget is refused w
     held.release();
     assert.equal((await request(r.address, { headers: pb, body })).status, 200);
     assert.equal(decoder.calls, 2);
+    assert.equal(budget.bytes, 0, 'every lease is back');
+  } finally {
+    await r.close(false);
+  }
+});
+
+test('a body refused before decoding is freed at once, not at the next collection', async () => {
+  const body = manyRecords(5000); // about 470 KB: memory of its own once read
+  const decoder = new CountingDecoder();
+  const budget = new InflightBudget(1 << 30);
+  const r = await startHttpReceiver(httpConfig(), new RecordingIngestor(), { ...OPTS, inflight: budget, decoder });
+  const calls = 10;
+  try {
+    // Room for the body, not for what decoding it is expected to take.
+    const held = budget.acquire((1 << 30) - 1.5 * body.length)!;
+    const { answers, grownBytes } = await sendFromWorker('http', r.address, body, calls);
+    held.release();
+    for (const a of answers) assert.match(a, /^503 .*bytes of OTLP requests are in flight/);
+    // The chunks it was read in are freed once copied (read-body.ts); kept until a collection,
+    // each refused body would add its size.
+    if (CAN_FREE) assert.ok(grownBytes < 0.4 * calls * body.length, `grew ${grownBytes} B`);
+    assert.equal(decoder.calls, 0);
     assert.equal(budget.bytes, 0, 'every lease is back');
   } finally {
     await r.close(false);

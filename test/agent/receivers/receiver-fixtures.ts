@@ -88,3 +88,59 @@ export function manyRecords(n: number): Buffer {
     records.push({ body: `user ${i} opened /doc/${i}`, attributes: { audit: true, actor: `u-${i}`, action: 'read' } });
   return encodeRequest(records);
 }
+
+/**
+ * Sends `body` `count` times, one call after the other, from a client in a worker thread (its
+ * buffers count in that thread, not here), and returns the answers and how much this thread's
+ * ArrayBuffer memory grew meanwhile. What the receiver refuses and does not free early stays
+ * in that figure until the next collection.
+ */
+export async function sendFromWorker(
+  kind: 'grpc' | 'http',
+  address: string,
+  body: Buffer,
+  count: number,
+): Promise<{ answers: string[]; grownBytes: number }> {
+  const { Worker } = await import('node:worker_threads');
+  const { createRequire } = await import('node:module');
+  const grpcPath = createRequire(import.meta.url).resolve('@grpc/grpc-js');
+  const w = new Worker(
+    `const { workerData: d, parentPort } = require('node:worker_threads');
+const body = Buffer.from(d.body);
+const answers = [];
+const next = () => (answers.length < d.count ? one() : parentPort.postMessage(answers));
+let one;
+if (d.kind === 'grpc') {
+  const grpc = require(d.grpcPath);
+  const client = new grpc.Client(d.address, grpc.credentials.createInsecure());
+  one = () => client.makeUnaryRequest('/opentelemetry.proto.collector.logs.v1.LogsService/Export', (b) => b, (b) => b, body,
+    new grpc.Metadata(), (err) => { answers.push(err ? err.code + ' ' + err.details : 'OK'); next(); });
+} else {
+  const http = require('node:http');
+  const [host, port] = [d.address.slice(0, d.address.lastIndexOf(':')), Number(d.address.slice(d.address.lastIndexOf(':') + 1))];
+  one = () => {
+    const req = http.request({ host, port, method: 'POST', path: '/v1/logs', headers: { 'content-type': 'application/x-protobuf' } }, (res) => {
+      const out = [];
+      res.on('data', (c) => out.push(c));
+      res.on('end', () => { answers.push(res.statusCode + ' ' + Buffer.concat(out).toString('latin1')); next(); });
+    });
+    req.end(body);
+  };
+}
+one();`,
+    { eval: true, workerData: { kind, address, body, count, grpcPath } },
+  );
+  try {
+    const before = process.memoryUsage().arrayBuffers;
+    const answers = await new Promise<string[]>((resolve, reject) => {
+      w.once('message', resolve);
+      w.once('error', reject);
+    });
+    return { answers, grownBytes: process.memoryUsage().arrayBuffers - before };
+  } finally {
+    await w.terminate();
+  }
+}
+
+/** Whether this Node can free a buffer's memory before a collection (lib/own-memory.ts). */
+export const CAN_FREE = typeof (ArrayBuffer.prototype as { transfer?: unknown }).transfer === 'function';
