@@ -11,7 +11,16 @@ import type { ReceiverHandle } from '../../../agent/receivers/common.js';
 import { SealtrailError } from '../../../lib/errors.js';
 import { RETRY_INFO_TYPE_URL } from '../../../agent/otlp/response.js';
 import { deepProtobufRequest, loadOtlpRoot, requestType } from '../otlp/otlp-fixtures.js';
-import { CAN_FREE, CountingDecoder, OPTS, RecordingIngestor, grpcConfig, gzipBomb, manyRecords, sendFromWorker } from './receiver-fixtures.js';
+import {
+  CAN_FREE,
+  CountingDecoder,
+  OPTS,
+  RecordingIngestor,
+  grpcConfig,
+  gzipBomb,
+  manyRecords,
+  sendFromWorker,
+} from './receiver-fixtures.js';
 
 const EXPORT_PATH = '/opentelemetry.proto.collector.logs.v1.LogsService/Export';
 const Req = requestType(loadOtlpRoot());

@@ -9,7 +9,16 @@ import { InflightBudget } from '../../../agent/receivers/inflight.js';
 import type { ReceiverHandle } from '../../../agent/receivers/common.js';
 import { SealtrailError } from '../../../lib/errors.js';
 import { deepJsonRequest, deepProtobufRequest, requestType } from '../otlp/otlp-fixtures.js';
-import { CAN_FREE, CountingDecoder, OPTS, RecordingIngestor, gzipBomb, httpConfig, manyRecords, sendFromWorker } from './receiver-fixtures.js';
+import {
+  CAN_FREE,
+  CountingDecoder,
+  OPTS,
+  RecordingIngestor,
+  gzipBomb,
+  httpConfig,
+  manyRecords,
+  sendFromWorker,
+} from './receiver-fixtures.js';
 
 const Req = requestType();
 
