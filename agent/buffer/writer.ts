@@ -26,7 +26,7 @@ import { formatCheckpointBody } from '../../verify/note.js';
 import type { SealConfig } from '../../config/types.js';
 import { CHAIN_KEY, HEAD_KEY, batchKey, cursorKey, segmentKey } from './keys.js';
 import type { HighWaterFile } from './high-water.js';
-import { releaseNow } from '../../lib/own-memory.js';
+import { releaseNow, spansOwnMemory } from '../../lib/own-memory.js';
 import {
   checkConsistency,
   getJson,
@@ -148,7 +148,8 @@ export class BufferWriter extends EventEmitter<{ sealed: [batch: BatchRecord]; f
   private openFrom = 1;
   /** False while openBatch lacks entries of the open batch (a crash tail, a rolled-back write). */
   private openBatchComplete: boolean;
-  private readonly recent = new Map<number, { batch: BatchRecord; lines: Buffer }>();
+  /** Sealed batches kept for the forwarders; lines null once the only sink's forwarder took them. */
+  private readonly recent = new Map<number, { batch: BatchRecord; lines: Buffer | null }>();
   private recentBytes = 0;
   /** Batches sealed by the commit being built; published only once it is durable. */
   private pendingRecent: Array<{ batch: BatchRecord; lines: Buffer | null }> = [];
@@ -234,13 +235,22 @@ export class BufferWriter extends EventEmitter<{ sealed: [batch: BatchRecord]; f
   /**
    * The lines of a sealed batch: from memory when this process sealed it recently, else read
    * back from LevelDB and `unchecked`: the caller runs checkLinks before any sink gets them (the
-   * forwarder has its sink worker do it, off this thread).
+   * forwarder has its sink worker do it, off this thread). `own`: nothing else holds them, so
+   * their memory may be handed to another thread. With `take`, lines in memory that only one
+   * sink needs (one sink configured) are given up here and returned as `own`; a later read
+   * (a retry) gets them from LevelDB.
    */
-  async readStoredLines(batch: BatchRecord): Promise<{ lines: Buffer; unchecked: boolean }> {
+  async readStoredLines(batch: BatchRecord, take = false): Promise<{ lines: Buffer; unchecked: boolean; own: boolean }> {
     const mem = this.recent.get(batch.start);
-    if (mem && mem.batch.end === batch.end) return { lines: mem.lines, unchecked: false };
+    if (mem && mem.lines !== null && mem.batch.end === batch.end) {
+      const lines = mem.lines;
+      if (!take || this.cursors.size !== 1 || !spansOwnMemory(lines)) return { lines, unchecked: false, own: false };
+      mem.lines = null;
+      this.recentBytes -= lines.length;
+      return { lines, unchecked: false, own: true };
+    }
     this.throwIfBroken();
-    return { lines: await readEntries(this.db, batch.start, batch.end), unchecked: true };
+    return { lines: await readEntries(this.db, batch.start, batch.end), unchecked: true, own: true };
   }
 
   /**
@@ -248,7 +258,7 @@ export class BufferWriter extends EventEmitter<{ sealed: [batch: BatchRecord]; f
    * (at most RECENT_MAX_BYTES of recent batches); undefined means read them from the buffer.
    */
   recentLines(start: number): Buffer | undefined {
-    return this.recent.get(start)?.lines;
+    return this.recent.get(start)?.lines ?? undefined;
   }
 
   /** The sealed batch record starting at `start`, when still held in memory. */
@@ -654,6 +664,7 @@ export class BufferWriter extends EventEmitter<{ sealed: [batch: BatchRecord]; f
     const v = this.recent.get(start);
     if (v === undefined) return;
     this.recent.delete(start);
+    if (v.lines === null) return; // the forwarder took them
     this.recentBytes -= v.lines.length;
     // Every sink has this batch, and sinks got copies (they run in workers): free the lines
     // now instead of at the next full collection.

@@ -18,6 +18,8 @@ interface ReadBatch {
   batch: BatchRecord;
   lines: Buffer;
   unchecked: boolean;
+  /** Nothing else holds the lines: a sink in a worker takes their memory instead of a copy. */
+  own: boolean;
 }
 
 /** Cursor moves a forwarder may have waiting in the buffer's queue (one commit takes all queued; see docs/architecture.md). */
@@ -157,10 +159,11 @@ export class Forwarder {
   /** The sealed batch at `start` and its lines (`unchecked`: read back, checkLinks still to run). */
   private async read(start: number): Promise<ReadBatch> {
     const batch = await this.writer.readBatch(start);
-    const { lines, unchecked } = await this.writer.readStoredLines(batch);
+    // Taken: a batch is handed over once; a retry reads it again (from LevelDB if taken).
+    const { lines, unchecked, own } = await this.writer.readStoredLines(batch, true);
     if (countLines(lines) !== batch.end - batch.start)
       throw new Error(`batch [${batch.start}, ${batch.end}) has ${countLines(lines)} lines`);
-    return { batch, lines, unchecked };
+    return { batch, lines, unchecked, own };
   }
 
   private async run(): Promise<void> {
@@ -270,9 +273,9 @@ export class Forwarder {
   }
 
   /** Hands one batch to the sink; lines read back from LevelDB are checked where they are delivered. */
-  private hand({ batch, lines, unchecked }: ReadBatch): Promise<void> {
+  private hand({ batch, lines, unchecked, own }: ReadBatch): Promise<void> {
     const sealed = { origin: this.writer.origin, start: batch.start, end: batch.end, lines, checkpoint: batch.checkpoint };
-    const opts = { gzip: this.gzip, checkLinks: unchecked };
+    const opts = { gzip: this.gzip, checkLinks: unchecked, transferLines: own };
     return this.sink.deliverBatch ? this.sink.deliverBatch(sealed, opts) : deliverBatch(this.sink, sealed, opts);
   }
 }

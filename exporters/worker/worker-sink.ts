@@ -9,6 +9,7 @@ import type { LogFn } from '../../lib/log.js';
 import type { PutResult, Sink } from '../sink.js';
 import { notAttempted, type DeliverOptions, type SealedBatch } from '../deliver.js';
 import type { Call, Reply, SerializedError } from './protocol.js';
+import { spansOwnMemory } from '../../lib/own-memory.js';
 
 type Pending = { resolve: (v: unknown) => void; reject: (e: unknown) => void };
 type CallBody = Call extends infer C ? (C extends { id: number } ? Omit<C, 'id'> : never) : never;
@@ -55,7 +56,8 @@ export class WorkerSink implements Sink {
     const mine = { end: batch.end, failed: false };
     this.lastDelivery = mine;
     try {
-      await this.call({ op: 'deliver', batch, opts });
+      const lines = batch.lines;
+      await this.call({ op: 'deliver', batch, opts }, false, opts.transferLines === true && spansOwnMemory(lines) ? [lines.buffer] : []);
     } catch (err) {
       mine.failed = true;
       throw err;
@@ -75,7 +77,7 @@ export class WorkerSink implements Sink {
     }
   }
 
-  private async call(body: CallBody, closing = false): Promise<unknown> {
+  private async call(body: CallBody, closing = false, transfer: ArrayBuffer[] = []): Promise<unknown> {
     if (this.closed && !closing) throw new SealtrailError('SINK_TRANSIENT', `sink ${this.id} is closed`);
     let w = this.worker;
     if (!w) {
@@ -83,14 +85,14 @@ export class WorkerSink implements Sink {
       // A replacement worker repeats the start-up checks before doing anything else.
       if (this.started && body.op !== 'start') await this.send(w, { op: 'start' });
     }
-    return this.send(w, body);
+    return this.send(w, body, transfer);
   }
 
-  private send(w: Worker, body: CallBody): Promise<unknown> {
+  private send(w: Worker, body: CallBody, transfer: ArrayBuffer[] = []): Promise<unknown> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      w.postMessage({ ...body, id });
+      w.postMessage({ ...body, id }, transfer);
     });
   }
 

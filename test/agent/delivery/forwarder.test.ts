@@ -206,3 +206,77 @@ test('a batch that cannot be read while the one before it is delivered: the log 
     await fs.rm(base, { recursive: true, force: true });
   }
 });
+
+/** Records of about 2 KB: a batch of 40 is past the 64 KiB from which lines are handed over whole. */
+const bigItem = (i: number) => ({
+  resource: '{}',
+  scope: '{}',
+  record: JSON.stringify({ body: { stringValue: `r${i} ${'x'.repeat(2000)}` } }),
+});
+
+test('the only sink takes the lines of a batch instead of a copy, and a retry reads them back from the buffer', async () => {
+  const base = await tempDir();
+  const dir = path.join(base, 'data');
+  const archive = path.join(base, 'archive');
+  const w = await openTestWriter(dir, { maxRecords: 40, sinks: ['file'] });
+  const sink = createSink({ type: 'file', id: 'file', directory: archive, compression: 'none', immutable: false }, () => {});
+  const f = new Forwarder(sink, w.writer, false, { initialIntervalMs: 50, maxIntervalMs: 50, multiplier: 1 }, () => {});
+  try {
+    await w.writer.append(Array.from({ length: 40 }, (_, i) => bigItem(i)));
+    const held = w.writer.recentLines(0)!;
+    assert.ok(held.length > 80_000);
+    const expected = Buffer.from(held);
+    // A file where the batch's directory goes: the first delivery fails (transient), the retry lands.
+    const blocker = path.join(archive, ...w.writer.origin.split('/'));
+    await fs.mkdir(path.dirname(blocker), { recursive: true });
+    await fs.writeFile(blocker, 'in the way');
+    f.start();
+    await until(() => f.errors >= 1, 'the first delivery failed');
+    assert.equal(f.cursor, 0);
+    // Handed to the sink's worker: this thread's view is empty, and the buffer no longer holds them in memory.
+    assert.equal(held.byteLength, 0, 'the lines were transferred, not copied');
+    assert.equal(w.writer.recentLines(0), undefined);
+    await fs.rm(blocker);
+    await until(() => f.cursor === 40, 'the retry delivered the batch');
+    const stored = await fs.readFile(path.join(archive, ...entriesObjectName(w.writer.origin, 0, 40, false).split('/')));
+    assert.ok(stored.equals(expected), 'the retry delivered the same bytes, read back from LevelDB');
+  } finally {
+    await f.stop();
+    await sink.close();
+    await w.close();
+    await fs.rm(base, { recursive: true, force: true });
+  }
+});
+
+test('with two sinks each gets a copy of the lines of a batch, and the buffer keeps them until both have it', async () => {
+  const base = await tempDir();
+  const dir = path.join(base, 'data');
+  const w = await openTestWriter(dir, { maxRecords: 40, sinks: ['a', 'b'] });
+  const sinks = ['a', 'b'].map((id) =>
+    createSink({ type: 'file', id, directory: path.join(base, id), compression: 'none', immutable: false }, () => {}),
+  );
+  const [fa, fb] = sinks.map(
+    (s) => new Forwarder(s, w.writer, false, { initialIntervalMs: 50, maxIntervalMs: 50, multiplier: 1 }, () => {}),
+  );
+  try {
+    await w.writer.append(Array.from({ length: 40 }, (_, i) => bigItem(i)));
+    const held = w.writer.recentLines(0)!;
+    const expected = Buffer.from(held);
+    fa!.start();
+    await until(() => fa!.cursor === 40, 'sink a has the batch');
+    assert.ok(held.equals(expected), 'still held whole for sink b');
+    assert.equal(w.writer.recentLines(0), held);
+    fb!.start();
+    await until(() => fb!.cursor === 40, 'sink b has the batch');
+    for (const id of ['a', 'b']) {
+      const stored = await fs.readFile(path.join(base, id, ...entriesObjectName(w.writer.origin, 0, 40, false).split('/')));
+      assert.ok(stored.equals(expected), `sink ${id} got the batch's bytes`);
+    }
+  } finally {
+    await fa!.stop();
+    await fb!.stop();
+    for (const s of sinks) await s.close();
+    await w.close();
+    await fs.rm(base, { recursive: true, force: true });
+  }
+});
