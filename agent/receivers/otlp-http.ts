@@ -199,6 +199,7 @@ export async function startHttpReceiver(cfg: HttpReceiverConfig, ingestor: Inges
       } catch (err) {
         return sendError(req, res, format, err);
       }
+      releaseNow(r.body); // inflated whole: zlib has read all of it, and nothing else will
     }
     // Refuse before spending the CPU on decoding when what the decoded records are expected to
     // take does not fit (inflight.ts), then count what they really take.
@@ -206,7 +207,6 @@ export async function startHttpReceiver(cfg: HttpReceiverConfig, ingestor: Inges
     const expected = budget.expectedDecoded(format, bodyBytes);
     if (!lease.grow(expected)) {
       releaseNow(body); // refused undecoded: free it now, not at the next full collection
-      if (body !== r.body) releaseNow(r.body); // the gzip'd body too
       return sendError(req, res, format, overBudget(budget.max));
     }
     let decoded: DecodedRequest | null;
