@@ -1,9 +1,11 @@
-// Builds native/page-cache.c into native/prebuilds/<platform>-<arch>/page-cache.node, the binary
-// the package ships (npm runs no install scripts here, so users never compile it):
+// Builds the Node-API helpers in native/ into native/prebuilds/<platform>-<arch>/, the binaries
+// the package ships (npm runs no install scripts here, so users never compile them):
 //   npm run build:native
+//  - page-cache.c -> page-cache.node: the file sink drops written objects from the page cache;
+//  - chain-append.c -> chain-append.node: the chain writes and hashes its entries in one call.
 // The build is reproducible: stripped, no paths or dates inside; the compiler's version string
-// is, so a rebuild matches only with the compiler the binary was built with (the README names
-// it). test/native/page-cache.test.ts rebuilds it and fails unless the shipped bytes match.
+// is, so a rebuild matches only with the compiler the binaries were built with (the README names
+// it). test/native/*.test.ts rebuild them and fail unless the shipped bytes match.
 import { execFile } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -13,21 +15,32 @@ import { promisify } from 'node:util';
 
 const run = promisify(execFile);
 const NATIVE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../native');
-const SOURCE = 'page-cache.c';
-export const BINARY = path.join(NATIVE_DIR, 'prebuilds', `${process.platform}-${process.arch}`, 'page-cache.node');
+const PREBUILDS = path.join(NATIVE_DIR, 'prebuilds', `${process.platform}-${process.arch}`);
 
-/** Compiles the helper into `out` with the system C compiler (CC, or cc). */
-export async function buildHelper(out: string): Promise<void> {
+export type Helper = 'page-cache' | 'chain-append';
+export const HELPERS: readonly Helper[] = ['page-cache', 'chain-append'];
+
+/** The shipped binary of `helper` for this platform. */
+export function binaryOf(helper: Helper): string {
+  return path.join(PREBUILDS, `${helper}.node`);
+}
+
+/** Compiles `helper`'s source into `out` with the system C compiler (CC, or cc). */
+export async function buildHelper(helper: Helper, out: string): Promise<void> {
   const headers = (createRequire(import.meta.url)('node-api-headers') as { include_dir: string }).include_dir;
-  const flags = ['-O2', '-fPIC', '-shared', '-s', '-Wall', '-Wextra', '-Werror', '-I', headers];
+  // -z now: every symbol (OpenSSL's, from node) is bound when the helper loads, so a Node
+  // without them fails the load, which the loaders handle, instead of the first call.
+  const flags = ['-O2', '-fPIC', '-shared', '-s', '-Wl,-z,now', '-Wall', '-Wextra', '-Werror', '-I', headers];
   await fs.mkdir(path.dirname(out), { recursive: true });
   // Relative source name, run from native/: nothing of the checkout's path reaches the binary.
-  await run(process.env.CC ?? 'cc', [...flags, '-o', out, SOURCE], { cwd: NATIVE_DIR });
+  await run(process.env.CC ?? 'cc', [...flags, '-o', out, `${helper}.c`], { cwd: NATIVE_DIR });
 }
 
 async function main(): Promise<void> {
-  await buildHelper(BINARY);
-  console.log(`built ${path.relative(process.cwd(), BINARY)}`);
+  for (const helper of HELPERS) {
+    await buildHelper(helper, binaryOf(helper));
+    console.log(`built ${path.relative(process.cwd(), binaryOf(helper))}`);
+  }
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) await main();

@@ -14,6 +14,7 @@ import { formatCheckpointBody, hexId } from '../../verify/note.js';
 import { HighWaterFile } from './high-water.js';
 import { emptyLedger, openStore, readCursor, type ChainInfo, type Quarantine } from './store.js';
 import { BufferWriter } from './writer.js';
+import { chainHelperUnavailable } from '../chain/chain-append.js';
 
 export const BUFFER_DIR = 'buffer';
 export const HIGH_WATER_FILE = 'buffer.hwm';
@@ -80,6 +81,11 @@ export async function openChain(o: OpenChainOptions): Promise<OpenedChain> {
     );
   }
 
+  if (chainHelperUnavailable !== '') {
+    o.log('info', 'chain: native helper unavailable; entries are written and hashed in JavaScript, at about 2.5 times the cost', {
+      reason: chainHelperUnavailable,
+    });
+  }
   const cursors = new Map<string, number | null>();
   for (const id of o.sinkIds) cursors.set(id, newChain ? null : await readCursor(store.db, id));
   const writer = new BufferWriter({

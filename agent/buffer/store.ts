@@ -33,7 +33,7 @@ import { ClassicLevel } from 'classic-level';
 import { SealtrailError, errorMessage, isSealtrailError } from '../../lib/errors.js';
 import { CompactFrontier } from '../../verify/merkle.js';
 import type { HighWater, HighWaterRead } from './high-water.js';
-import { Chain, type ChainHead } from '../chain/chain.js';
+import { Chain, headProblem, type ChainHead } from '../chain/chain.js';
 import { entryHash } from '../chain/entry.js';
 import { CHAIN_KEY, HEAD_KEY, SEGMENT_RANGE, batchKey, cursorKey, segmentKey } from './keys.js';
 
@@ -55,6 +55,22 @@ export interface Ledger {
   lowWater: number; // start of the oldest batch still buffered (= sealedSize when none)
   unsealedSince: number; // ms epoch when the oldest unsealed entry was written (0 = none)
   unsealedBytes: number; // entry bytes appended since the last seal
+}
+
+const COUNTS = ['sealedSize', 'bytes', 'entries', 'lowWater', 'unsealedSince', 'unsealedBytes'] as const;
+
+/** Why a ledger read from disk (hostile: JSON of any shape) is not well-formed, or null. */
+export function ledgerProblem(ledger: unknown): string | null {
+  if (typeof ledger !== 'object' || ledger === null) return 'it is not an object';
+  const l = ledger as Record<string, unknown>;
+  const head = headProblem(l.chain);
+  if (head !== null) return `chain head: ${head}`;
+  for (const k of COUNTS) {
+    const v = l[k];
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) return `${k} ${String(v)} is not a count`;
+  }
+  if (typeof l.sealedRoot !== 'string' || !/^([0-9a-f]{64})?$/.test(l.sealedRoot)) return 'sealedRoot is not a hash';
+  return null;
 }
 
 /** The ledger of a chain with no entries yet. */
@@ -125,7 +141,9 @@ export async function openStore(dir: string, mark: HighWaterRead = { state: 'mis
       damage = err.message;
       // Keep what can still be read, to name the previous chain in the new genesis.
       chain = await getJson<ChainInfo>(db, CHAIN_KEY).catch(() => null);
+      if (typeof chain?.origin !== 'string') chain = null;
       ledger = await getJson<Ledger>(db, HEAD_KEY).catch(() => null);
+      if (ledgerProblem(ledger) !== null) ledger = null;
     }
   }
   let highWaterWarning: string | null = null;
@@ -229,6 +247,9 @@ export async function checkConsistency(db: Db, chain: ChainInfo | null, ledger: 
     return;
   }
   if (chain === null || ledger === null) throw new SealtrailError('BUFFER_CORRUPT', 'buffer has only one of h!chain and h!head');
+  const damaged = ledgerProblem(ledger);
+  if (damaged !== null) throw new SealtrailError('BUFFER_CORRUPT', `the ledger in h!head is damaged: ${damaged}`);
+  if (typeof chain.origin !== 'string') throw new SealtrailError('BUFFER_CORRUPT', 'h!chain names no origin');
   const { size, lastHash } = ledger.chain;
   let last: [string, Buffer] | undefined;
   for await (const kv of db.iterator({ ...SEGMENT_RANGE, reverse: true, limit: 1 })) last = kv;

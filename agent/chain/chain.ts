@@ -1,7 +1,8 @@
 // The in-memory head of one hash chain: next seq, the previous entry's hash and the RFC 6962
 // compact frontier. Pure state; the buffer persists it with every write (see buffer/store.ts).
-import { StringFrontier } from '../../verify/merkle.js';
-import { sha256String } from '../../verify/sha256.js';
+// Entries are written and linked by chain-append.ts: the prebuilt helper where it loads.
+import { CompactFrontier, popcount } from '../../verify/merkle.js';
+import { FRONTIER_AT, LAST_AT, STATE_BYTES, appendEntryJs, appendEntryNative, setStateSize, type AppendEntry } from './chain-append.js';
 import { encodeTails, entryOverheadBytes, ZERO_HASH_HEX, type EntryParts } from './entry.js';
 
 export interface ChainHead {
@@ -16,40 +17,52 @@ export interface AppendedEntry {
   record: Buffer;
 }
 
-const HEX = Buffer.from('0123456789abcdef', 'latin1');
-const SEQ_OPEN = Buffer.from('{"v":1,"seq":', 'latin1');
-const PREV_OPEN = Buffer.from(',"prev":"', 'latin1');
-
-function put(out: Buffer, pos: number, src: Buffer): number {
-  for (let i = 0; i < src.length; i++) out[pos + i] = src[i]!;
-  return pos + src.length;
+export interface ChainOptions {
+  /** false: the JavaScript implementation even where the helper loads (tests compare the two). */
+  native?: boolean;
 }
 
-// Hashes are held as 32-character latin1 strings (StringFrontier says why); the head converts
-// them to hex.
-const fromHex = (h: string): string => Buffer.from(h, 'hex').toString('latin1');
-const toHex = (h: string): string => Buffer.from(h, 'latin1').toString('hex');
+const HASH_HEX = /^[0-9a-f]{64}$/;
+
+/** Why `head` (read from disk: hostile) is not a well-formed chain head, or null when it is. */
+export function headProblem(head: unknown): string | null {
+  if (typeof head !== 'object' || head === null) return 'there is no chain head';
+  const { size, lastHash, frontier } = head as Record<string, unknown>;
+  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) return `the chain size ${String(size)} is not a count`;
+  if (typeof lastHash !== 'string' || !HASH_HEX.test(lastHash)) return 'the last hash is not 64 hex digits';
+  if (!Array.isArray(frontier) || !frontier.every((h) => typeof h === 'string' && HASH_HEX.test(h))) {
+    return 'the frontier is not a list of 64-hex-digit hashes';
+  }
+  if (frontier.length !== popcount(size)) return `a tree of size ${size} has ${popcount(size)} frontier hashes, not ${frontier.length}`;
+  return null;
+}
 
 export class Chain {
-  private frontier: StringFrontier;
-  private lastHash: string;
+  private readonly state = new Uint8Array(STATE_BYTES);
+  private n = 0;
+  private readonly appendEntry: AppendEntry;
   private readonly envJson: string;
   /** Upper bound of the envelope's bytes per entry (see entryOverheadBytes). */
   readonly overheadBytes: number;
 
-  constructor(head: ChainHead, env: string) {
-    this.frontier = new StringFrontier(head.size, head.frontier.map(fromHex));
-    this.lastHash = fromHex(head.lastHash);
+  constructor(head: ChainHead, env: string, opts: ChainOptions = {}) {
+    this.appendEntry = opts.native === false ? appendEntryJs : (appendEntryNative ?? appendEntryJs);
     this.envJson = JSON.stringify(env);
     this.overheadBytes = entryOverheadBytes(env);
+    this.reset(head);
   }
 
   static empty(): ChainHead {
     return { size: 0, lastHash: ZERO_HASH_HEX, frontier: [] };
   }
 
+  /** True when entries are written by the prebuilt helper. */
+  get native(): boolean {
+    return this.appendEntry !== appendEntryJs;
+  }
+
   get size(): number {
-    return this.frontier.size;
+    return this.n;
   }
 
   /** The bytes every entry of one commit carries after its prev hash: time and environment. */
@@ -60,68 +73,51 @@ export class Chain {
   /**
    * Writes the next entry line and its '\n' into `out` at `pos` (at most overheadBytes + the
    * tail's length + 1 bytes) and links it: the envelope, then tail bytes [ts, te) of `tails`.
-   * out[pos - 1] must exist: it briefly holds the leaf prefix 0x00, so the line is hashed where
-   * it lies, without a copy. Returns the position after the '\n'.
+   * Returns the position after the '\n'.
    */
   appendTail(out: Buffer, pos: number, timeEnv: Buffer, tails: Buffer, ts: number, te: number): number {
-    const start = pos;
-    pos = put(out, pos, SEQ_OPEN);
-    pos = writeDecimal(out, pos, this.frontier.size);
-    pos = put(out, pos, PREV_OPEN);
-    const h = this.lastHash;
-    for (let i = 0; i < 32; i++) {
-      const b = h.charCodeAt(i);
-      out[pos++] = HEX[b >> 4]!;
-      out[pos++] = HEX[b & 15]!;
-    }
-    pos = put(out, pos, timeEnv);
-    pos += tails.copy(out, pos, ts, te);
-    const saved = out[start - 1]!;
-    out[start - 1] = 0x00;
-    const leaf = sha256String(out.subarray(start - 1, pos));
-    out[start - 1] = saved;
-    out[pos++] = 0x0a;
-    this.frontier.append(leaf);
-    this.lastHash = leaf;
-    return pos;
+    const end = this.appendEntry(out, pos, timeEnv, tails, ts, te, this.state);
+    this.n += 1;
+    return end;
   }
 
   /** Encodes, hashes and links the next entry (one at a time; the writer uses appendTail). */
   append(time: string, parts: EntryParts): AppendedEntry {
-    const seq = this.frontier.size;
+    const seq = this.n;
     const t = encodeTails([parts]);
-    const out = Buffer.allocUnsafe(1 + this.overheadBytes + t.bytes.length + 1);
-    const end = this.appendTail(out, 1, this.timeEnv(time), t.bytes, 0, t.bytes.length);
-    return { seq, record: out.subarray(1, end) };
+    const out = Buffer.allocUnsafe(this.overheadBytes + t.bytes.length + 1);
+    const end = this.appendTail(out, 0, this.timeEnv(time), t.bytes, 0, t.bytes.length);
+    return { seq, record: out.subarray(0, end) };
   }
 
   root(): Uint8Array {
-    return Buffer.from(this.frontier.root(), 'latin1');
+    return this.frontier().root();
   }
 
   head(): ChainHead {
     return {
-      size: this.frontier.size,
-      lastHash: toHex(this.lastHash),
-      frontier: this.frontier.hashes.map(toHex),
+      size: this.n,
+      lastHash: Buffer.from(this.state.subarray(LAST_AT, LAST_AT + 32)).toString('hex'),
+      frontier: this.frontier().hashes.map((h) => Buffer.from(h).toString('hex')),
     };
   }
 
-  /** Restores a head taken earlier (used to roll back when a buffer write fails). */
+  /** Sets the head (at construction, and to roll back when a buffer write fails). */
   reset(head: ChainHead): void {
-    this.frontier = new StringFrontier(head.size, head.frontier.map(fromHex));
-    this.lastHash = fromHex(head.lastHash);
+    // The buffer checks a stored head before it gets here (store.ts checkConsistency).
+    const problem = headProblem(head);
+    if (problem !== null) throw new RangeError(`bad chain head: ${problem}`);
+    this.state.fill(0);
+    setStateSize(this.state, head.size);
+    this.state.set(Buffer.from(head.lastHash, 'hex'), LAST_AT);
+    head.frontier.forEach((h, i) => this.state.set(Buffer.from(h, 'hex'), FRONTIER_AT + 32 * i));
+    this.n = head.size;
   }
-}
 
-/** Writes the decimal digits of the non-negative safe integer `n`. */
-function writeDecimal(out: Buffer, pos: number, n: number): number {
-  let digits = 1;
-  for (let x = n; x >= 10; x = Math.floor(x / 10)) digits++;
-  let p = pos + digits;
-  do {
-    out[--p] = 48 + (n % 10);
-    n = Math.floor(n / 10);
-  } while (n > 0);
-  return pos + digits;
+  private frontier(): CompactFrontier {
+    const hashes: Uint8Array[] = [];
+    const count = popcount(this.n);
+    for (let i = 0; i < count; i++) hashes.push(this.state.slice(FRONTIER_AT + 32 * i, FRONTIER_AT + 32 * i + 32));
+    return new CompactFrontier(this.n, hashes);
+  }
 }

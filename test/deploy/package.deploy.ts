@@ -52,6 +52,7 @@ test('the installed package has no dev dependencies and no TypeScript sources', 
   await fs.stat(path.join(pkg, 'dist/cli/main.js'));
   await fs.stat(path.join(pkg, 'LICENSE'));
   await fs.stat(path.join(pkg, 'native/prebuilds/linux-x64/page-cache.node')); // the page-cache helper
+  await fs.stat(path.join(pkg, 'native/prebuilds/linux-x64/chain-append.node')); // the chain helper
   await assert.rejects(fs.stat(path.join(pkg, 'agent/agent.ts')), { code: 'ENOENT' });
   await assert.rejects(fs.stat(path.join(pkg, 'dist/test')), { code: 'ENOENT' });
 });

@@ -14,11 +14,12 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { FileSink } from '../../exporters/file/file-sink.js';
 import { dropCache, pageCacheUnavailable } from '../../exporters/file/page-cache.js';
-import { BINARY, buildHelper } from '../../native/build.js';
+import { binaryOf, buildHelper } from '../../native/build.js';
 import { entriesObjectName, makeOrigin } from '../../verify/layout.js';
 import { REPO_ROOT, tempDir } from '../helpers/agent.js';
 
 const run = promisify(execFile);
+const BINARY = binaryOf('page-cache');
 
 /** Bytes of `file` resident in the page cache, by fincore. */
 async function residentBytes(file: string): Promise<number> {
@@ -40,7 +41,7 @@ describe('page-cache helper', () => {
 
   it('the shipped binary is byte for byte what page-cache.c builds to', async () => {
     const fresh = path.join(dir, 'fresh.node');
-    await buildHelper(fresh);
+    await buildHelper('page-cache', fresh);
     const [built, shipped] = await Promise.all([fsp.readFile(fresh), fsp.readFile(BINARY)]);
     assert.equal(built.length, shipped.length, 'size');
     assert.ok(built.equals(shipped), `${BINARY} differs from a fresh build: run npm run build:native`);

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CompactFrontier, EMPTY_ROOT, StringFrontier, leafHash } from '../../verify/merkle.js';
+import { CompactFrontier, leafHash } from '../../verify/merkle.js';
 import { consistencyProof, inclusionProof, rootFromInclusionProof, verifyConsistency, verifyInclusion } from '../../verify/proof.js';
 
 // dist/test/verify/x.test.js -> repo root is three levels up.
@@ -130,21 +130,6 @@ test('reference tree roots for sizes 1..8 via CompactFrontier', () => {
     f.append(LEAVES[n - 1]!);
     assert.equal(Buffer.from(f.root()).toString('hex'), ROOTS[n], `size ${n}`);
   }
-});
-
-test('reference tree roots for sizes 0..8 via StringFrontier (the agent chain), resumed at every size', () => {
-  const latin1 = (h: Uint8Array): string => Buffer.from(h).toString('latin1');
-  const toHex = (h: string): string => Buffer.from(h, 'latin1').toString('hex');
-  assert.equal(toHex(new StringFrontier().root()), Buffer.from(EMPTY_ROOT).toString('hex'));
-  const f = new StringFrontier();
-  for (let n = 1; n <= 8; n++) {
-    f.append(latin1(LEAVES[n - 1]!));
-    assert.equal(toHex(f.root()), ROOTS[n], `size ${n}`);
-    // A frontier rebuilt from a stored head continues the same tree.
-    const resumed = new StringFrontier(n, [...f.hashes]);
-    assert.equal(toHex(resumed.root()), ROOTS[n], `resumed at size ${n}`);
-  }
-  assert.throws(() => new StringFrontier(3, [latin1(LEAVES[0]!)]), /frontier of size 3 needs 2 hashes, got 1/);
 });
 
 test('reference tree roots for sizes 1..8 via every inclusion and consistency proof', () => {

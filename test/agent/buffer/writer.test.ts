@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { openDb, openStore, readBatch, readEntries } from '../../../agent/buffer/store.js';
-import { SEGMENT_RANGE } from '../../../agent/buffer/keys.js';
+import { HEAD_KEY, SEGMENT_RANGE } from '../../../agent/buffer/keys.js';
 import { COMMIT_MAX_BYTES, SEGMENT_MAX_BYTES } from '../../../agent/buffer/writer.js';
 import { parseNote, parseCheckpointBody, parseVerifierKey, verifyNote } from '../../../verify/note.js';
 import { leafHash, rootOfLeaves } from '../../../verify/merkle.js';
@@ -306,6 +306,43 @@ test('a head that disagrees with the stored entries is quarantined, never reset'
   await fs.access(s.quarantined.path);
   await s.db.close();
   await fs.rm(dir, { recursive: true, force: true });
+});
+
+test('a ledger of the wrong shape is quarantined as damage, whatever is wrong with it', async () => {
+  type L = Record<string, unknown> & { chain: Record<string, unknown> };
+  const damages: Array<[string, (l: L) => unknown]> = [
+    ['no chain head', (l) => ({ ...l, chain: undefined })],
+    ['a size that is not a count', (l) => ({ ...l, chain: { ...l.chain, size: '2' } })],
+    ['a negative size', (l) => ({ ...l, chain: { ...l.chain, size: -1 } })],
+    ['a short last hash', (l) => ({ ...l, chain: { ...l.chain, lastHash: (l.chain.lastHash as string).slice(2) } })],
+    ['a last hash that is not hex', (l) => ({ ...l, chain: { ...l.chain, lastHash: 'zz' + (l.chain.lastHash as string).slice(2) } })],
+    ['a frontier hash that is not a string', (l) => ({ ...l, chain: { ...l.chain, frontier: [1] } })],
+    [
+      'a frontier of the wrong length',
+      (l) => ({ ...l, chain: { ...l.chain, frontier: [...(l.chain.frontier as string[]), l.chain.lastHash] } }),
+    ],
+    ['a sealed size that is not a count', (l) => ({ ...l, sealedSize: '0' })],
+    ['a sealed root that is not a hash', (l) => ({ ...l, sealedRoot: 'ab' })],
+    ['a ledger that is not an object', () => [1, 2]],
+  ];
+  for (const [what, damage] of damages) {
+    const dir = await tempDir();
+    const w = await openTestWriter(dir);
+    await w.writer.append([item(0), item(1)]);
+    await w.close();
+    const db = await openDb(path.join(dir, 'buffer'));
+    const ledger = JSON.parse((await db.get(HEAD_KEY))!.toString()) as L;
+    await db.put(HEAD_KEY, Buffer.from(JSON.stringify(damage(ledger))), { sync: true });
+    await db.close();
+    const s = await openStore(path.join(dir, 'buffer'));
+    assert.ok(s.quarantined, what);
+    assert.match(s.quarantined.reason, /^the ledger in h!head is damaged: /, what);
+    // The damaged ledger is not read for the new genesis; h!chain still names the previous chain.
+    assert.equal(s.quarantined.previousOrigin, ORIGIN, what);
+    await fs.access(s.quarantined.path);
+    await s.db.close();
+    await fs.rm(dir, { recursive: true, force: true });
+  }
 });
 
 test('sealed batches are handed to forwarders from memory exactly as stored, never partially', async () => {

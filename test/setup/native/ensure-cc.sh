@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The page-cache helper's test rebuilds native/page-cache.c: installs gcc (Debian's, as on the
-# machine that built the shipped binary) with apt-get when there is no C compiler. Root only.
+# The native helpers' tests rebuild native/*.c: installs gcc (Debian's, as on the
+# machine that built the shipped binaries) with apt-get when there is no C compiler. Root only.
 set -euo pipefail
 command -v "${CC:-cc}" >/dev/null && exit 0
 if [ "$(id -u)" != 0 ]; then
