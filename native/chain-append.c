@@ -26,8 +26,8 @@ typedef struct {
 #define LAST_AT 8
 #define FRONTIER_AT 40
 #define STATE_BYTES (FRONTIER_AT + 64 * 32)
-// 2^53: sizes stay exact JavaScript numbers.
-#define MAX_SIZE 9007199254740992ULL
+// Number.MAX_SAFE_INTEGER: the size after an append stays a safe JavaScript integer.
+#define MAX_SIZE 9007199254740991ULL
 
 static const char HEX[] = "0123456789abcdef";
 static const char SEQ_OPEN[] = "{\"v\":1,\"seq\":";

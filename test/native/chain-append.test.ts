@@ -11,7 +11,15 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { Chain, type ChainHead } from '../../agent/chain/chain.js';
-import { STATE_BYTES, appendEntryJs, appendEntryNative, chainHelperUnavailable, type AppendEntry } from '../../agent/chain/chain-append.js';
+import {
+  STATE_BYTES,
+  appendEntryJs,
+  appendEntryNative,
+  chainHelperUnavailable,
+  setStateSize,
+  stateSize,
+  type AppendEntry,
+} from '../../agent/chain/chain-append.js';
 import { encodeTails } from '../../agent/chain/entry.js';
 import { binaryOf, buildHelper } from '../../native/build.js';
 import { leafHash, rootOfLeaves } from '../../verify/merkle.js';
@@ -129,6 +137,24 @@ describe('chain helper', () => {
       });
       assert.ok(Buffer.from(state).equals(stateBefore), 'the state changed');
       assert.ok(out.equals(outBefore), 'the output changed');
+    });
+
+    it(`${name}: appends up to Number.MAX_SAFE_INTEGER entries, and refuses one more`, () => {
+      const append: AppendEntry = impl();
+      const state = new Uint8Array(STATE_BYTES);
+      setStateSize(state, Number.MAX_SAFE_INTEGER - 1);
+      const timeEnv = Buffer.from(',"time":"t","env":"e"');
+      const tails = Buffer.from(',"resource":{},"scope":{},"record":{}}');
+      const out = Buffer.alloc(400);
+      const end = append(out, 0, timeEnv, tails, 0, tails.length, state);
+      assert.match(out.subarray(0, end).toString(), /^\{"v":1,"seq":9007199254740990,"prev":/);
+      assert.equal(stateSize(state), Number.MAX_SAFE_INTEGER);
+      const before = Buffer.from(state);
+      assert.throws(() => append(out, end, timeEnv, tails, 0, tails.length, state), {
+        name: 'RangeError',
+        message: 'append: the chain is full',
+      });
+      assert.ok(Buffer.from(state).equals(before), 'the state changed');
     });
   }
 
