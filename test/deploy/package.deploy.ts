@@ -104,6 +104,11 @@ test('the installed sealtrail runs an agent, stops on SIGTERM, and its archive v
   assert.equal(res.status, 200);
   agent.proc.kill('SIGTERM');
   assert.deepEqual(await agent.exited, { code: 0, signal: null }, agent.stderrTail());
+  // The installed package's native helpers load: each logs once at start when it cannot.
+  assert.deepEqual(
+    agent.logs.map((l) => String(l.msg)).filter((m) => m.includes('helper unavailable')),
+    [],
+  );
   const v = await run(bin, ['verify', path.join(work, 'archive'), '--key', String(ready.verifier_key)]);
   assert.equal(v.code, 0, v.stdout + v.stderr);
 });
