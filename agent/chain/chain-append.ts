@@ -130,7 +130,7 @@ export const appendEntryJs: AppendEntry = (out, pos, timeEnv, tails, ts, te, sta
 const HELPER_PATH = `../../../native/prebuilds/${process.platform}-${process.arch}/chain-append.node`;
 
 /** Writes a few entries with both implementations; true when bytes and state agree. */
-export function agreesWithJs(native: AppendEntry): boolean {
+function agreesWithJs(native: AppendEntry): boolean {
   const timeEnv = Buffer.from(',"time":"2026-01-01T00:00:00.000Z","env":"check"', 'utf8');
   const tails = Buffer.from(',"resource":{},"scope":{},"record":{"body":{"stringValue":"é\\n"}}}', 'utf8');
   const a = { out: Buffer.alloc(4096), state: new Uint8Array(STATE_BYTES), pos: 0 };

@@ -2,7 +2,16 @@
 // compact frontier. Pure state; the buffer persists it with every write (see buffer/store.ts).
 // Entries are written and linked by chain-append.ts: the prebuilt helper where it loads.
 import { CompactFrontier, popcount } from '../../verify/merkle.js';
-import { FRONTIER_AT, LAST_AT, STATE_BYTES, appendEntryJs, appendEntryNative, setStateSize, type AppendEntry } from './chain-append.js';
+import {
+  FRONTIER_AT,
+  LAST_AT,
+  STATE_BYTES,
+  appendEntryJs,
+  appendEntryNative,
+  setStateSize,
+  stateSize,
+  type AppendEntry,
+} from './chain-append.js';
 import { encodeTails, entryOverheadBytes, ZERO_HASH_HEX, type EntryParts } from './entry.js';
 
 export interface ChainHead {
@@ -38,8 +47,8 @@ export function headProblem(head: unknown): string | null {
 }
 
 export class Chain {
+  /** Size, last hash and frontier, in chain-append.ts's layout. */
   private readonly state = new Uint8Array(STATE_BYTES);
-  private n = 0;
   private readonly appendEntry: AppendEntry;
   private readonly envJson: string;
   /** Upper bound of the envelope's bytes per entry (see entryOverheadBytes). */
@@ -62,7 +71,7 @@ export class Chain {
   }
 
   get size(): number {
-    return this.n;
+    return stateSize(this.state);
   }
 
   /** The bytes every entry of one commit carries after its prev hash: time and environment. */
@@ -76,14 +85,12 @@ export class Chain {
    * Returns the position after the '\n'.
    */
   appendTail(out: Buffer, pos: number, timeEnv: Buffer, tails: Buffer, ts: number, te: number): number {
-    const end = this.appendEntry(out, pos, timeEnv, tails, ts, te, this.state);
-    this.n += 1;
-    return end;
+    return this.appendEntry(out, pos, timeEnv, tails, ts, te, this.state);
   }
 
   /** Encodes, hashes and links the next entry (one at a time; the writer uses appendTail). */
   append(time: string, parts: EntryParts): AppendedEntry {
-    const seq = this.n;
+    const seq = this.size;
     const t = encodeTails([parts]);
     const out = Buffer.allocUnsafe(this.overheadBytes + t.bytes.length + 1);
     const end = this.appendTail(out, 0, this.timeEnv(time), t.bytes, 0, t.bytes.length);
@@ -96,7 +103,7 @@ export class Chain {
 
   head(): ChainHead {
     return {
-      size: this.n,
+      size: this.size,
       lastHash: Buffer.from(this.state.subarray(LAST_AT, LAST_AT + 32)).toString('hex'),
       frontier: this.frontier().hashes.map((h) => Buffer.from(h).toString('hex')),
     };
@@ -111,13 +118,13 @@ export class Chain {
     setStateSize(this.state, head.size);
     this.state.set(Buffer.from(head.lastHash, 'hex'), LAST_AT);
     head.frontier.forEach((h, i) => this.state.set(Buffer.from(h, 'hex'), FRONTIER_AT + 32 * i));
-    this.n = head.size;
   }
 
   private frontier(): CompactFrontier {
     const hashes: Uint8Array[] = [];
-    const count = popcount(this.n);
+    const size = this.size;
+    const count = popcount(size);
     for (let i = 0; i < count; i++) hashes.push(this.state.slice(FRONTIER_AT + 32 * i, FRONTIER_AT + 32 * i + 32));
-    return new CompactFrontier(this.n, hashes);
+    return new CompactFrontier(size, hashes);
   }
 }
