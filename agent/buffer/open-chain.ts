@@ -15,6 +15,7 @@ import { HighWaterFile } from './high-water.js';
 import { emptyLedger, openStore, readCursor, type ChainInfo, type Quarantine } from './store.js';
 import { BufferWriter } from './writer.js';
 import { chainHelperUnavailable } from '../chain/chain-append.js';
+import { unmapTableReads } from './leveldb-mmap.js';
 
 export const BUFFER_DIR = 'buffer';
 export const HIGH_WATER_FILE = 'buffer.hwm';
@@ -81,6 +82,10 @@ export async function openChain(o: OpenChainOptions): Promise<OpenedChain> {
     );
   }
 
+  const mapped = unmapTableReads();
+  if (mapped !== '') {
+    o.log('info', 'buffer: LevelDB keeps its tables memory-mapped; they count in RSS as far as they are read', { reason: mapped });
+  }
   if (chainHelperUnavailable !== '') {
     o.log('info', 'chain: native helper unavailable; entries are written and hashed in JavaScript, at about 2.5 times the cost', {
       reason: chainHelperUnavailable,

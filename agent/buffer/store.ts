@@ -35,6 +35,7 @@ import { CompactFrontier } from '../../verify/merkle.js';
 import type { HighWater, HighWaterRead } from './high-water.js';
 import { Chain, headProblem, type ChainHead } from '../chain/chain.js';
 import { entryHash } from '../chain/entry.js';
+import { unmapTableReads } from './leveldb-mmap.js';
 import { CHAIN_KEY, HEAD_KEY, SEGMENT_RANGE, batchKey, cursorKey, segmentKey } from './keys.js';
 
 export interface ChainInfo {
@@ -224,6 +225,7 @@ function classifyOpenError(dir: string, err: unknown): string {
 export const DB_OPTIONS = { keyEncoding: 'utf8', valueEncoding: 'buffer', maxOpenFiles: 32 } as const;
 
 export async function openDb(dir: string): Promise<Db> {
+  unmapTableReads(); // before LevelDB's first open in the process (leveldb-mmap.ts)
   const db = new ClassicLevel<string, Buffer>(dir, DB_OPTIONS);
   await db.open();
   return db;
