@@ -19,13 +19,13 @@
 //  - MALLOC_MMAP_THRESHOLD_=16 MiB with MALLOC_TRIM_THRESHOLD_=32 MiB: glibc otherwise maps
 //    the multi-MB buffers of each commit (LevelDB's write batch growing to 8 MiB, the commit's
 //    line buffer, request bodies) fresh and returns them on free, and the main thread then
-//    paid page faults on every commit: classic-level's batch_do took 0.80 ns per byte against
-//    0.24 with the settings (a 4 MiB commit of 256 KiB values, 180 commits). In the agent
-//    (Node 24.22.3, closed loop, alternating pairs, 2026-12-03): gRPC 500 audit 13.4 / 14.9 ->
-//    11.2 / 11.5 CPU s per million records at 94k / 85k -> 114k / 113k records/s, HTTP 500
-//    audit 10.9 / 12.6 -> 9.9 / 10.4; the price is what malloc keeps: peak RSS +0-10 MiB at
-//    25,000 records/s and in 500-record rows, +15-30 MiB in closed loops of 2000 records of
-//    1 KB. A lower trim threshold gives the CPU back (4 MiB: worse than without).
+//    paid page faults on every commit: classic-level's batch_do took 0.84-0.98 ns per byte
+//    against 0.33 with the settings (4 MiB commits of 256 KiB values). In the agent (Node
+//    24.22.3, 10 s closed loops, alternating pairs, 2026-12-03): gRPC 500 audit 12.3 / 13.6 /
+//    13.0 -> 11.3 / 11.8 / 12.0 CPU s per million records, HTTP 500 audit 13.3 / 12.1 -> 10.7 /
+//    10.1; the price is what malloc keeps: peak RSS -2 to +19 MiB in 500-record rows, +11 to
+//    +39 MiB with 2000 records of 1 KB, none at 25,000 records/s. A lower trim threshold gives
+//    the CPU back (4 MiB: worse than glibc's defaults). Figures: docs/architecture.md.
 // An operator's own MALLOC_* settings or heap flags win; SEALTRAIL_PROCESS_TUNING=off keeps the
 // process exactly as started.
 

@@ -3,13 +3,10 @@
 // whose roots match the verifier's own Merkle code. Rebuilding needs a C compiler (see
 // page-cache.test.ts).
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { createRequire } from 'node:module';
-import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { Chain, type ChainHead } from '../../agent/chain/chain.js';
 import {
   STATE_BYTES,
@@ -21,11 +18,10 @@ import {
   type AppendEntry,
 } from '../../agent/chain/chain-append.js';
 import { encodeTails } from '../../agent/chain/entry.js';
-import { binaryOf, buildHelper } from '../../native/build.js';
+import { binaryOf } from '../../native/build.js';
 import { leafHash, rootOfLeaves } from '../../verify/merkle.js';
-import { REPO_ROOT, tempDir } from '../helpers/agent.js';
+import { assertShippedIsFreshBuild, nativeTestDir } from '../helpers/native.js';
 
-const run = promisify(execFile);
 const BINARY = binaryOf('chain-append');
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
 
@@ -59,17 +55,12 @@ function writeAll(chain: Chain, tails: { bytes: Buffer; ends: Uint32Array }): { 
 describe('chain helper', () => {
   let dir: string;
   before(async () => {
-    await run('bash', [path.join(REPO_ROOT, 'test/setup/native/ensure-cc.sh')]);
-    dir = await tempDir('sealtrail-chain-append-');
+    dir = await nativeTestDir('chain-append');
   });
   after(() => fsp.rm(dir, { recursive: true, force: true }));
 
   it('the shipped binary is byte for byte what chain-append.c builds to', async () => {
-    const fresh = path.join(dir, 'fresh.node');
-    await buildHelper('chain-append', fresh);
-    const [built, shipped] = await Promise.all([fsp.readFile(fresh), fsp.readFile(BINARY)]);
-    assert.equal(built.length, shipped.length, 'size');
-    assert.ok(built.equals(shipped), `${BINARY} differs from a fresh build: run npm run build:native`);
+    await assertShippedIsFreshBuild('chain-append', dir);
   });
 
   it('loads on this platform, and chains use it', () => {

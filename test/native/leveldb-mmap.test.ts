@@ -13,8 +13,9 @@ import { pathToFileURL } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { classicLevelBinary, unmapTableReads } from '../../agent/buffer/leveldb-mmap.js';
-import { binaryOf, buildHelper } from '../../native/build.js';
-import { REPO_ROOT, tempDir } from '../helpers/agent.js';
+import { binaryOf } from '../../native/build.js';
+import { REPO_ROOT } from '../helpers/agent.js';
+import { assertShippedIsFreshBuild, nativeTestDir } from '../helpers/native.js';
 
 const run = promisify(execFile);
 const BINARY = binaryOf('leveldb-mmap');
@@ -57,17 +58,12 @@ async function tableMappings(dir: string, via: 'openDb' | 'classic-level'): Prom
 describe('leveldb-mmap helper', () => {
   let dir: string;
   before(async () => {
-    await run('bash', [path.join(REPO_ROOT, 'test/setup/native/ensure-cc.sh')]);
-    dir = await tempDir('sealtrail-leveldb-mmap-');
+    dir = await nativeTestDir('leveldb-mmap');
   });
   after(() => fsp.rm(dir, { recursive: true, force: true }));
 
   it('the shipped binary is byte for byte what leveldb-mmap.c builds to', async () => {
-    const fresh = path.join(dir, 'fresh.node');
-    await buildHelper('leveldb-mmap', fresh);
-    const [built, shipped] = await Promise.all([fsp.readFile(fresh), fsp.readFile(BINARY)]);
-    assert.equal(built.length, shipped.length, 'size');
-    assert.ok(built.equals(shipped), `${BINARY} differs from a fresh build: run npm run build:native`);
+    await assertShippedIsFreshBuild('leveldb-mmap', dir);
   });
 
   it('loads on this platform and finds classic-level in it', () => {

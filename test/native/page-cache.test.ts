@@ -14,9 +14,9 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { FileSink } from '../../exporters/file/file-sink.js';
 import { dropCache, pageCacheUnavailable } from '../../exporters/file/page-cache.js';
-import { binaryOf, buildHelper } from '../../native/build.js';
+import { binaryOf } from '../../native/build.js';
 import { entriesObjectName, makeOrigin } from '../../verify/layout.js';
-import { REPO_ROOT, tempDir } from '../helpers/agent.js';
+import { assertShippedIsFreshBuild, nativeTestDir } from '../helpers/native.js';
 
 const run = promisify(execFile);
 const BINARY = binaryOf('page-cache');
@@ -32,19 +32,14 @@ async function residentBytes(file: string): Promise<number> {
 describe('page-cache helper', () => {
   let dir: string;
   before(async () => {
-    await run('bash', [path.join(REPO_ROOT, 'test/setup/native/ensure-cc.sh')]);
     // Under the OS temp dir: tmpfs would keep every page (they are its storage), so the sink's
     // directory must be a disk filesystem, as /tmp is here.
-    dir = await tempDir('sealtrail-page-cache-');
+    dir = await nativeTestDir('page-cache');
   });
   after(() => fsp.rm(dir, { recursive: true, force: true }));
 
   it('the shipped binary is byte for byte what page-cache.c builds to', async () => {
-    const fresh = path.join(dir, 'fresh.node');
-    await buildHelper('page-cache', fresh);
-    const [built, shipped] = await Promise.all([fsp.readFile(fresh), fsp.readFile(BINARY)]);
-    assert.equal(built.length, shipped.length, 'size');
-    assert.ok(built.equals(shipped), `${BINARY} differs from a fresh build: run npm run build:native`);
+    await assertShippedIsFreshBuild('page-cache', dir);
   });
 
   it('loads on this platform', () => {
