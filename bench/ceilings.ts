@@ -144,10 +144,15 @@ export async function leveldbCeiling(o: {
   const drain = async (): Promise<void> => {
     running = true;
     while (queue.length > 0) {
-      // As the buffer's writer: jobs in order up to COMMIT_MAX_BYTES of lines, at least one.
+      // As the buffer's writer: jobs in order while their lines fit in COMMIT_MAX_BYTES, at least one.
       let n = 0;
       let bytes = 0;
-      while (n < queue.length && (n === 0 || bytes < COMMIT_MAX_BYTES)) for (const op of queue[n++]!.ops) bytes += op.value.length;
+      for (; n < queue.length; n++) {
+        let size = 0;
+        for (const op of queue[n]!.ops) size += op.value.length;
+        if (n > 0 && bytes + size > COMMIT_MAX_BYTES) break;
+        bytes += size;
+      }
       const jobs = queue.slice(0, n);
       queue = queue.slice(n);
       let ops = jobs.flatMap((j) => j.ops);

@@ -324,16 +324,18 @@ export class BufferWriter extends EventEmitter<{ sealed: [batch: BatchRecord]; f
   }
 
   /**
-   * The next commit's jobs: the queue in order up to COMMIT_MAX_BYTES of entry tails (at least
-   * one job), plus every queued cursor move, which touches no entry being appended and would
+   * The next commit's jobs: the queue in order while their entry tails fit in COMMIT_MAX_BYTES
+   * (at least one job, however big), plus every queued cursor move, which touches no entry being appended and would
    * otherwise hold its forwarder back.
    */
   private takeCommit(): Job[] {
     let bytes = 0;
     let n = 0;
-    while (n < this.queue.length && (n === 0 || bytes < COMMIT_MAX_BYTES)) {
-      const j = this.queue[n++]!;
-      if (j.kind === 'append') bytes += j.items.bytes.length;
+    for (; n < this.queue.length; n++) {
+      const j = this.queue[n]!;
+      const size = j.kind === 'append' ? j.items.bytes.length : 0;
+      if (n > 0 && bytes + size > COMMIT_MAX_BYTES) break;
+      bytes += size;
     }
     if (n === this.queue.length) {
       const all = this.queue;

@@ -1,33 +1,36 @@
-// OTLP/gRPC logs receiver (https://opentelemetry.io/docs/specs/otlp/#otlpgrpc):
-// /opentelemetry.proto.collector.logs.v1.LogsService/Export on @grpc/grpc-js.
+// OTLP/gRPC logs receiver (https://opentelemetry.io/docs/specs/otlp/#otlpgrpc): unary calls to
+// /opentelemetry.proto.collector.logs.v1.LogsService/Export, served on node:http2 directly
+// (https://github.com/grpc/grpc/blob/master/doc/PROTOCOL-HTTP2.md).
 //
-// The service definition comes from proto/ via @grpc/proto-loader, but the request
-// deserializer is replaced by the identity so the raw bytes reach our own hostile-input
-// decoder (decode-protobuf.ts) and the canonical text is built straight from the wire.
-// grpc-js handles framing, gzip and the receive size limit (RESOURCE_EXHAUSTED).
+// Not on grpc-js's server: it reads a call's whole message as the chunks HTTP/2 delivers and
+// then concatenates them, so every message is held twice while it arrives, and its size is not
+// known until then. Here the message reader (grpc-message.ts) learns the size from the 5-byte
+// prefix, takes it from the in-flight budget, and copies each chunk into one buffer as it
+// arrives; the raw bytes go to our own hostile-input decoder (decode-protobuf.ts).
 //
-// grpc-js reads a call's whole message before the handler runs, but leaves the stream paused
-// until the call is started; an interceptor runs on the call's headers, before any of the
-// message is read. It checks the bearer token and takes a lease on the in-flight byte budget:
-// one HTTP/2 stream window at first (the message size is not known yet, and reserving
-// max_recv_msg_size would refuse the many small concurrent exports SDKs send), then the
-// message's size once it arrived, plus its decoded size in the handler. A call that does not
-// fit gets UNAVAILABLE with RetryInfo, at its headers without its message being read; one
-// whose message does not arrive within read_timeout gets DEADLINE_EXCEEDED (both retryable).
+// Every call holds a lease on the in-flight byte budget from its headers to its answer: one
+// HTTP/2 stream window at its headers (what a client may send unasked), the message's declared
+// size at its prefix, what gzip or deflate turns it into, then what decoding it is expected to
+// take. A call that does not fit gets UNAVAILABLE with RetryInfo at the first step it fails,
+// before the bytes of that step are read or decoded; one whose message does not arrive within
+// read_timeout gets DEADLINE_EXCEEDED (both retryable). Errors are trailers-only responses
+// with google.rpc.Status in grpc-status-details-bin.
 import { existsSync } from 'node:fs';
+import http2 from 'node:http2';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 import { decodeProtobufRequest } from '../otlp/decode-protobuf.js';
 import type { DecodedRequest } from '../otlp/model.js';
 import { encodeExportResponseProto, encodeStatusProto } from '../otlp/response.js';
-import { SealtrailError } from '../../lib/errors.js';
+import { SealtrailError, isSealtrailError } from '../../lib/errors.js';
 import { releaseNow } from '../../lib/own-memory.js';
 import type { GrpcReceiverConfig } from '../../config/types.js';
 import type { Ingestor } from '../pipeline/ingest.js';
 import {
   GRPC_DEADLINE_EXCEEDED,
+  GRPC_INTERNAL,
+  GRPC_OK,
+  GRPC_UNIMPLEMENTED,
   bearerChecker,
   classify,
   formatAddress,
@@ -36,13 +39,18 @@ import {
   type ReceiverHandle,
   type ReceiverOptions,
 } from './common.js';
+import { GrpcMessageReader, GrpcProtocolError, binaryHeaderValue, percentEncodeGrpcMessage } from './grpc-message.js';
 import { DEFAULT_MAX_INFLIGHT_BYTES, InflightBudget, decodedBytes, overBudget, type Lease } from './inflight.js';
+import { inflateWithin, type Compression } from './inflate-within.js';
 
 /** Reserved when a call's headers arrive: HTTP/2's initial stream window, what a client may send unasked. */
 const HEADER_RESERVATION = 65_535;
 
 const SERVICE_PROTO = 'opentelemetry/proto/collector/logs/v1/logs_service.proto';
-const SERVICE_NAME = 'opentelemetry.proto.collector.logs.v1.LogsService';
+export const EXPORT_PATH = '/opentelemetry.proto.collector.logs.v1.LogsService/Export';
+const ACCEPT_ENCODING = 'identity,deflate,gzip';
+/** The response to every accepted call: an empty ExportLogsServiceResponse, length-prefixed. */
+const OK_MESSAGE = frame(encodeExportResponseProto());
 
 /** proto/ sits at the repository root: three levels above dist/agent/receivers, two above agent/receivers. */
 export function findProtoDir(): string {
@@ -55,18 +63,21 @@ export function findProtoDir(): string {
   throw new SealtrailError('CONFIG', `cannot find proto/${SERVICE_PROTO} above ${fileURLToPath(import.meta.url)}`);
 }
 
-function logsServiceDefinition(): grpc.ServiceDefinition {
-  const pkg = protoLoader.loadSync(SERVICE_PROTO, { includeDirs: [findProtoDir()] });
-  const loaded = pkg[SERVICE_NAME] as grpc.ServiceDefinition | undefined;
-  const exp = loaded?.Export;
-  if (!exp) throw new SealtrailError('CONFIG', `${SERVICE_NAME}.Export missing from ${SERVICE_PROTO}`);
-  return {
-    Export: {
-      ...exp,
-      requestDeserialize: (bytes: Buffer) => bytes,
-      responseSerialize: (bytes: Buffer) => bytes,
-    },
-  };
+function frame(message: Buffer): Buffer {
+  const out = Buffer.alloc(5 + message.length);
+  out.writeUInt32BE(message.length, 1);
+  message.copy(out, 5);
+  return out;
+}
+
+/** The message's compression, from grpc-encoding; null when we do not speak it. */
+function compressionOf(header: string | string[] | undefined): Compression | 'identity' | null {
+  const v = (typeof header === 'string' ? header : 'identity').trim().toLowerCase();
+  return v === 'identity' || v === 'gzip' || v === 'deflate' ? v : null;
+}
+
+function isGrpcContentType(header: string | string[] | undefined): boolean {
+  return typeof header === 'string' && /^application\/grpc($|[+;])/i.test(header);
 }
 
 export async function startGrpcReceiver(cfg: GrpcReceiverConfig, ingestor: Ingestor, opts: ReceiverOptions): Promise<ReceiverHandle> {
@@ -76,134 +87,208 @@ export async function startGrpcReceiver(cfg: GrpcReceiverConfig, ingestor: Inges
   const decoder = opts.decoder ?? null;
   const { log } = opts;
   const budget = opts.inflight ?? new InflightBudget(DEFAULT_MAX_INFLIGHT_BYTES);
-  /** Each call's lease, found by the handler through the metadata object grpc-js hands on. */
-  const leases = new WeakMap<grpc.Metadata, Lease>();
 
-  /** The status for an error (google.rpc.Status with RetryInfo in grpc-status-details-bin). */
-  const statusOf = (err: unknown, peer: string): grpc.StatusObject => {
-    const f = classify(err);
-    if (f.retryable) log('debug', 'otlp/grpc: export refused (retryable)', { peer, error: f.message });
-    else {
+  /** Answers a call with an error status (trailers-only), then stops the client's sending. */
+  const fail = (stream: http2.ServerHttp2Stream, err: unknown, peer: string): void => {
+    let code: number;
+    let message: string;
+    let details: Buffer;
+    if (err instanceof GrpcProtocolError) {
+      ({ grpcCode: code, message } = err);
       if (opts.metrics) opts.metrics.requestsRejected++;
-      log('debug', 'otlp/grpc: export rejected', { peer, code: f.grpcCode, error: f.message });
+      log('debug', 'otlp/grpc: call rejected', { peer, code, error: message });
+      details = encodeStatusProto({ code, message });
+    } else {
+      const f = classify(err);
+      ({ grpcCode: code, message } = f);
+      if (f.retryable) log('debug', 'otlp/grpc: export refused (retryable)', { peer, error: f.message });
+      else {
+        if (opts.metrics) opts.metrics.requestsRejected++;
+        log('debug', 'otlp/grpc: export rejected', { peer, code, error: f.message });
+      }
+      if (!isSealtrailError(err)) log('error', 'otlp/grpc: unexpected error', { error: String(err) });
+      details = encodeStatusProto({ code, message, ...(f.retryable ? { retryDelaySeconds: f.retryAfterSeconds } : {}) });
     }
-    if (!(err instanceof SealtrailError)) log('error', 'otlp/grpc: unexpected error', { error: String(err) });
-    const metadata = new grpc.Metadata();
-    metadata.set(
-      'grpc-status-details-bin',
-      encodeStatusProto({ code: f.grpcCode, message: f.message, ...(f.retryable ? { retryDelaySeconds: f.retryAfterSeconds } : {}) }),
-    );
-    return { code: f.grpcCode, details: f.message, metadata };
-  };
-  const fail = (callback: grpc.sendUnaryData<Buffer>, err: unknown, peer: string): void => callback(statusOf(err, peer), null);
-
-  const admission: grpc.ServerInterceptor = (_method, call) => {
-    let lease: Lease | null = null;
-    let timer: NodeJS.Timeout | undefined;
-    const done = (): void => {
-      clearTimeout(timer);
-      lease?.release();
-    };
-    return new grpc.ServerInterceptingCall(call, {
-      start: (next) =>
-        next({
-          onReceiveMetadata: (metadata, nextMetadata) => {
-            const peer = call.getPeer();
-            const auth = metadata.get('authorization');
-            if (!authorized(auth.length === 1 && typeof auth[0] === 'string' ? auth[0] : undefined)) {
-              call.sendStatus(statusOf(new SealtrailError('UNAUTHENTICATED', 'missing or wrong bearer token'), peer));
-              return;
-            }
-            lease = budget.acquire(HEADER_RESERVATION);
-            if (lease === null) {
-              call.sendStatus(statusOf(overBudget(budget.max), peer));
-              return;
-            }
-            leases.set(metadata, lease);
-            timer = setTimeout(() => {
-              done();
-              log('debug', 'otlp/grpc: request message too slow', { peer });
-              call.sendStatus({ code: GRPC_DEADLINE_EXCEEDED, details: `request message not received within ${cfg.readTimeoutMs} ms` });
-            }, cfg.readTimeoutMs);
-            nextMetadata(metadata);
-          },
-          onReceiveMessage: (message: Buffer, nextMessage) => {
-            clearTimeout(timer);
-            // The lease becomes what arrived (grpc-js has dropped the compressed copy).
-            if (lease && !lease.grow(message.length - lease.bytes)) {
-              releaseNow(message); // refused unread: free it now, not at the next full collection
-              done();
-              call.sendStatus(statusOf(overBudget(budget.max), call.getPeer()));
-              return;
-            }
-            nextMessage(message);
-          },
-          onCancel: done,
-        }),
-      sendStatus: (status, next) => {
-        done();
-        next(status);
+    if (stream.destroyed || stream.headersSent) return;
+    stream.respond(
+      {
+        ':status': 200,
+        'content-type': 'application/grpc',
+        'grpc-accept-encoding': ACCEPT_ENCODING,
+        'grpc-status': String(code),
+        'grpc-message': percentEncodeGrpcMessage(message),
+        'grpc-status-details-bin': binaryHeaderValue(details),
       },
-    });
-  };
-
-  const handler: grpc.handleUnaryCall<Buffer, Buffer> = (call, callback) => {
-    const peer = call.getPeer();
-    const lease = leases.get(call.metadata);
-    // As in otlp-http.ts: check that what decoding is expected to take fits before decoding.
-    const bodyBytes = call.request.length;
-    const expected = budget.expectedDecoded('protobuf', bodyBytes);
-    if (lease && !lease.grow(expected)) {
-      releaseNow(call.request); // refused undecoded, as in the admission interceptor
-      fail(callback, overBudget(budget.max), peer);
-      return;
-    }
-    const ingest = (req: DecodedRequest): Promise<unknown> => {
-      const took = decodedBytes(req);
-      budget.noteDecoded('protobuf', bodyBytes, took);
-      if (lease && !lease.grow(took - expected)) return Promise.reject(overBudget(budget.max));
-      return ingestor.ingest(req);
-    };
-    const stored = decoder
-      ? decoder.decode(call.request, 'protobuf').then(ingest)
-      : (async () => ingest(decodeProtobufRequest(call.request, limits)))();
-    stored.then(
-      () => callback(null, encodeExportResponseProto()),
-      (err: unknown) => fail(callback, err, peer),
+      { endStream: true },
     );
+    // The client may still be sending a message we will not read: end its stream once the
+    // answer is out (RST_STREAM NO_ERROR, as the protocol allows), so its window does not stall.
+    stream.close(http2.constants.NGHTTP2_NO_ERROR);
   };
 
-  const server = new grpc.Server({
-    'grpc.max_receive_message_length': cfg.maxRecvMsgSize,
-    interceptors: [admission],
-  });
-  server.addService(logsServiceDefinition(), { Export: handler });
+  const succeed = (stream: http2.ServerHttp2Stream): void => {
+    if (stream.destroyed || stream.headersSent) return;
+    stream.respond(
+      { ':status': 200, 'content-type': 'application/grpc', 'grpc-accept-encoding': ACCEPT_ENCODING },
+      { waitForTrailers: true },
+    );
+    stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': String(GRPC_OK) }));
+    stream.end(OK_MESSAGE);
+  };
 
-  let creds: grpc.ServerCredentials;
-  if (cfg.tls) {
-    const t = loadTls(cfg.tls);
-    creds = grpc.ServerCredentials.createSsl(t.ca, [{ cert_chain: t.cert, private_key: t.key }], t.ca !== null);
-  } else {
-    creds = grpc.ServerCredentials.createInsecure();
+  /** Decodes and stores one call's message, holding its lease; resolves when the call is answered. */
+  async function handle(stream: http2.ServerHttp2Stream, message: Buffer, lease: Lease, peer: string): Promise<void> {
+    const bodyBytes = message.length; // a body decoded in the worker is transferred there (detached here)
+    // As in otlp-http.ts: check that what decoding is expected to take fits before decoding.
+    const expected = budget.expectedDecoded('protobuf', bodyBytes);
+    if (!lease.grow(expected)) {
+      releaseNow(message); // refused undecoded: free it now, not at the next full collection
+      return fail(stream, overBudget(budget.max), peer);
+    }
+    let decoded: DecodedRequest | null = decoder ? await decoder.decode(message, 'protobuf') : decodeProtobufRequest(message, limits);
+    const took = decodedBytes(decoded);
+    budget.noteDecoded('protobuf', bodyBytes, took);
+    if (!lease.grow(took - expected)) return fail(stream, overBudget(budget.max), peer);
+    const stored = ingestor.ingest(decoded);
+    // eslint-disable-next-line no-useless-assignment -- frees the decoded request for the GC before the fsync
+    decoded = null;
+    await stored;
+    succeed(stream);
   }
 
-  const boundPort = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(formatAddress(host, port), creds, (err, p) =>
-      err ? reject(new SealtrailError('CONFIG', `gRPC receiver cannot bind ${cfg.endpoint}: ${err.message}`, { cause: err })) : resolve(p),
+  function onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
+    const socket = stream.session?.socket;
+    const peer = socket ? formatAddress(socket.remoteAddress ?? '?', socket.remotePort ?? 0) : '?';
+    stream.on('error', (err) => log('debug', 'otlp/grpc: stream error', { peer, error: err.message }));
+    if (headers[':method'] !== 'POST') {
+      stream.respond({ ':status': 405, allow: 'POST' }, { endStream: true });
+      stream.close(http2.constants.NGHTTP2_NO_ERROR);
+      return;
+    }
+    if (!isGrpcContentType(headers['content-type'])) {
+      stream.respond({ ':status': 415 }, { endStream: true });
+      stream.close(http2.constants.NGHTTP2_NO_ERROR);
+      return;
+    }
+    if (headers[':path'] !== EXPORT_PATH) {
+      const p = String(headers[':path'] ?? '').slice(0, 200);
+      return fail(stream, new GrpcProtocolError(GRPC_UNIMPLEMENTED, `unknown method ${p}; logs go to ${EXPORT_PATH}`), peer);
+    }
+    const auth = headers.authorization;
+    if (!authorized(typeof auth === 'string' ? auth : undefined)) {
+      return fail(stream, new SealtrailError('UNAUTHENTICATED', 'missing or wrong bearer token'), peer);
+    }
+    const encoding = compressionOf(headers['grpc-encoding']);
+    const lease = budget.acquire(HEADER_RESERVATION);
+    if (lease === null) return fail(stream, overBudget(budget.max), peer);
+    stream.once('close', () => {
+      clearTimeout(timer);
+      lease.release();
+    });
+    const reader = new GrpcMessageReader(
+      cfg.maxRecvMsgSize,
+      (bytes) => lease.grow(bytes - lease.bytes),
+      () => overBudget(budget.max),
     );
+    let done = false;
+    const stop = (err: unknown): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      stream.removeListener('data', onData);
+      fail(stream, err, peer);
+    };
+    const timer = setTimeout(() => {
+      log('debug', 'otlp/grpc: request message too slow', { peer });
+      stop(new GrpcProtocolError(GRPC_DEADLINE_EXCEEDED, `request message not received within ${cfg.readTimeoutMs} ms`));
+    }, cfg.readTimeoutMs);
+    const onData = (chunk: Buffer): void => {
+      try {
+        reader.push(chunk);
+      } catch (err) {
+        stop(err);
+      }
+    };
+    stream.on('data', onData);
+    stream.once('end', () => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      let message: Buffer;
+      let compressed: boolean;
+      try {
+        const m = reader.finish();
+        message = m.bytes;
+        compressed = m.compressed;
+        if (m.compressed && encoding === 'identity') {
+          throw new GrpcProtocolError(GRPC_INTERNAL, 'the message is flagged compressed, but grpc-encoding is identity');
+        }
+        if (m.compressed && encoding === null) {
+          throw new GrpcProtocolError(
+            GRPC_UNIMPLEMENTED,
+            `grpc-encoding ${String(headers['grpc-encoding']).slice(0, 64)} is not supported; use ${ACCEPT_ENCODING}`,
+          );
+        }
+      } catch (err) {
+        return fail(stream, err, peer);
+      }
+      const inflated =
+        compressed && encoding !== 'identity' && encoding !== null
+          ? inflateWithin(message, encoding, cfg.maxRecvMsgSize, lease, budget.max).then((m) => {
+              releaseNow(message); // inflated whole: nothing reads the compressed bytes again
+              lease.resize(lease.bytes - message.length);
+              return m;
+            })
+          : Promise.resolve(message);
+      inflated.then((m) => handle(stream, m, lease, peer)).catch((err: unknown) => fail(stream, err, peer));
+    });
+  }
+
+  const sessions = new Set<http2.ServerHttp2Session>();
+  const onSession = (session: http2.ServerHttp2Session): void => {
+    sessions.add(session);
+    session.once('close', () => sessions.delete(session));
+    session.on('error', (err: Error) => log('debug', 'otlp/grpc: connection error', { error: err.message }));
+  };
+  let server: http2.Http2Server | http2.Http2SecureServer;
+  if (cfg.tls) {
+    const t = loadTls(cfg.tls);
+    server = http2.createSecureServer({
+      cert: t.cert,
+      key: t.key,
+      ...(t.ca ? { ca: t.ca, requestCert: true, rejectUnauthorized: true } : {}),
+    });
+  } else {
+    server = http2.createServer();
+  }
+  server.on('stream', onStream);
+  server.on('session', onSession);
+  server.on('sessionError', (err: Error) => log('debug', 'otlp/grpc: connection error', { error: err.message }));
+
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: Error): void =>
+      reject(new SealtrailError('CONFIG', `gRPC receiver cannot bind ${cfg.endpoint}: ${err.message}`, { cause: err }));
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.removeListener('error', onError);
+      resolve();
+    });
   });
-  const address = formatAddress(host, boundPort);
+  server.on('error', (err: Error) => log('error', 'otlp/grpc: server error', { error: err.message }));
+  const addr = server.address();
+  const address = formatAddress(host, typeof addr === 'object' && addr !== null ? addr.port : port);
   log('info', 'otlp/grpc: listening', { address, tls: cfg.tls !== null, auth: cfg.auth.bearerToken !== null });
 
   let closing: Promise<void> | null = null;
   return {
     address,
     close(graceful: boolean): Promise<void> {
-      if (!graceful) server.forceShutdown();
-      closing ??= new Promise<void>((resolve) => {
-        if (!graceful) return resolve();
-        server.tryShutdown(() => resolve());
-      });
+      closing ??= new Promise<void>((resolve) => server.close(() => resolve()));
+      // GOAWAY: a graceful close lets the calls in flight finish, the other one ends them now.
+      for (const s of sessions) {
+        if (graceful) s.close();
+        else s.destroy();
+      }
       return closing;
     },
   };

@@ -14,7 +14,6 @@
 // parse error on a pipelined connection is answered after the responses before it (order.ts).
 import http from 'node:http';
 import https from 'node:https';
-import zlib from 'node:zlib';
 import { decodeJsonRequest } from '../otlp/decode-json.js';
 import { decodeProtobufRequest } from '../otlp/decode-protobuf.js';
 import { encodeExportResponseJson, encodeExportResponseProto, encodeStatusJson, encodeStatusProto } from '../otlp/response.js';
@@ -25,7 +24,8 @@ import type { Ingestor } from '../pipeline/ingest.js';
 import type { DecodedRequest } from '../otlp/model.js';
 import type { BodyFormat } from '../otlp/decode-pool.js';
 import { bearerChecker, classify, formatAddress, loadTls, parseEndpoint, type ReceiverHandle, type ReceiverOptions } from './common.js';
-import { DEFAULT_MAX_INFLIGHT_BYTES, InflightBudget, decodedBytes, overBudget, type Lease } from './inflight.js';
+import { DEFAULT_MAX_INFLIGHT_BYTES, InflightBudget, decodedBytes, overBudget } from './inflight.js';
+import { inflateWithin } from './inflate-within.js';
 import { ResponseOrder } from './order.js';
 import { readBody, type BodyResult } from './read-body.js';
 
@@ -45,38 +45,6 @@ function mediaType(header: string | undefined): string {
 function formatOf(header: string | undefined): BodyFormat | null {
   const mt = mediaType(header);
   return mt === CT_PROTOBUF ? 'protobuf' : mt === CT_JSON ? 'json' : null;
-}
-
-/**
- * Gunzips `body`, holding at most `maxOutput` bytes of output and growing `lease` by each
- * piece as it comes out, so a request that expands past the in-flight budget stops early.
- */
-function gunzipWithin(body: Buffer, maxOutput: number, lease: Lease, budgetMax: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const z = zlib.createGunzip({ chunkSize: 64 * 1024 });
-    const parts: Buffer[] = [];
-    let size = 0;
-    let failed = false;
-    const fail = (err: SealtrailError): void => {
-      if (failed) return;
-      failed = true;
-      parts.length = 0;
-      z.destroy();
-      reject(err);
-    };
-    z.on('data', (chunk: Buffer) => {
-      if (failed) return;
-      size += chunk.length;
-      if (size > maxOutput) return fail(new SealtrailError('TOO_LARGE', `decompressed body exceeds ${maxOutput} bytes`));
-      if (!lease.grow(chunk.length)) return fail(overBudget(budgetMax));
-      parts.push(chunk);
-    });
-    z.on('error', (err) => fail(new SealtrailError('BAD_REQUEST', `invalid gzip body: ${err.message}`)));
-    z.on('end', () => {
-      if (!failed) resolve(Buffer.concat(parts, size));
-    });
-    z.end(body);
-  });
 }
 
 /** Node's timer that enforces headersTimeout/requestTimeout runs this often: a fraction of the shorter deadline, at most 1 s. */
@@ -195,7 +163,7 @@ export async function startHttpReceiver(cfg: HttpReceiverConfig, ingestor: Inges
     lease.resize(body.length);
     if (encoding === 'gzip') {
       try {
-        body = await gunzipWithin(body, cfg.maxDecompressedSize, lease, budget.max);
+        body = await inflateWithin(body, 'gzip', cfg.maxDecompressedSize, lease, budget.max);
       } catch (err) {
         return sendError(req, res, format, err);
       }

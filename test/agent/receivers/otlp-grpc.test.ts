@@ -4,10 +4,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
+import zlib from 'node:zlib';
 import * as grpc from '@grpc/grpc-js';
 import { startGrpcReceiver } from '../../../agent/receivers/otlp-grpc.js';
 import { InflightBudget } from '../../../agent/receivers/inflight.js';
 import type { ReceiverHandle } from '../../../agent/receivers/common.js';
+import type { Ingestor } from '../../../agent/pipeline/ingest.js';
 import { SealtrailError } from '../../../lib/errors.js';
 import { RETRY_INFO_TYPE_URL } from '../../../agent/otlp/response.js';
 import { deepProtobufRequest, loadOtlpRoot, requestType } from '../otlp/otlp-fixtures.js';
@@ -52,6 +54,60 @@ function call(address: string, body: Buffer, md = new grpc.Metadata()): Promise<
       },
     );
   });
+}
+
+interface RawResult {
+  httpStatus: number;
+  grpcStatus: number | null;
+  grpcMessage: string;
+  /** The response's DATA bytes. */
+  data: Buffer;
+}
+
+/** One call over a raw HTTP/2 stream: any headers, any bytes, and what came back. */
+async function rawCall(
+  address: string,
+  headers: http2.OutgoingHttpHeaders,
+  body: Buffer | null,
+  opts: { end?: boolean } = {},
+): Promise<RawResult> {
+  const [host, port] = address.split(':');
+  const session = http2.connect(`http://${host}:${port}`);
+  try {
+    const stream = session.request({
+      ':method': 'POST',
+      ':path': EXPORT_PATH,
+      'content-type': 'application/grpc',
+      te: 'trailers',
+      ...headers,
+    });
+    return await new Promise<RawResult>((resolve, reject) => {
+      const out: RawResult = { httpStatus: 0, grpcStatus: null, grpcMessage: '', data: Buffer.alloc(0) };
+      const take = (h: http2.IncomingHttpHeaders): void => {
+        if (h['grpc-status'] !== undefined) out.grpcStatus = Number(h['grpc-status']);
+        if (h['grpc-message'] !== undefined) out.grpcMessage = decodeURIComponent(String(h['grpc-message']));
+      };
+      stream.on('response', (h) => {
+        out.httpStatus = Number(h[':status']);
+        take(h);
+      });
+      stream.on('trailers', take);
+      stream.on('data', (c: Buffer) => (out.data = Buffer.concat([out.data, c])));
+      stream.on('close', () => resolve(out));
+      stream.on('error', reject);
+      if (body !== null) stream.write(body);
+      if (opts.end !== false) stream.end();
+    });
+  } finally {
+    session.close();
+  }
+}
+
+function framed(message: Buffer, flag = 0): Buffer {
+  const prefix = Buffer.alloc(5);
+  prefix[0] = flag;
+  prefix.writeUInt32BE(message.length, 1);
+  return Buffer.concat([prefix, message]);
 }
 
 let receiver: ReceiverHandle;
@@ -107,35 +163,11 @@ test('a gzip-compressed bomb (1 GiB of zeros) is refused without inflating it', 
   // ~1 MiB compressed, under this receiver's 2 MiB limit: only the inflated size is over it.
   assert.ok(bomb.length < 2 << 20);
   const roomy = await startGrpcReceiver(grpcConfig({ maxRecvMsgSize: 2 << 20 }), ingestor, OPTS);
-  const [host, port] = roomy.address.split(':');
-  const session = http2.connect(`http://${host}:${port}`);
   try {
-    const frame = Buffer.alloc(5);
-    frame[0] = 1; // compressed
-    frame.writeUInt32BE(bomb.length, 1);
-    const stream = session.request({
-      ':method': 'POST',
-      ':path': EXPORT_PATH,
-      'content-type': 'application/grpc',
-      'grpc-encoding': 'gzip',
-      te: 'trailers',
-    });
-    const status = await new Promise<string>((resolve, reject) => {
-      let code: string | undefined;
-      stream.on('response', (h) => {
-        if (h['grpc-status'] !== undefined) code = String(h['grpc-status']);
-      });
-      stream.on('trailers', (h) => {
-        if (h['grpc-status'] !== undefined) code = String(h['grpc-status']);
-      });
-      stream.on('data', () => {});
-      stream.on('close', () => (code === undefined ? reject(new Error('no grpc-status')) : resolve(code)));
-      stream.on('error', reject);
-      stream.end(Buffer.concat([frame, bomb]));
-    });
-    assert.equal(Number(status), grpc.status.RESOURCE_EXHAUSTED);
+    const r = await rawCall(roomy.address, { 'grpc-encoding': 'gzip' }, framed(bomb, 1));
+    assert.equal(r.grpcStatus, grpc.status.RESOURCE_EXHAUSTED);
+    assert.match(r.grpcMessage, /decompressed body exceeds 2097152 bytes/);
   } finally {
-    session.close();
     await roomy.close(false);
   }
   await assertStillServes();
@@ -233,4 +265,115 @@ test('a refused message is freed at once, not at the next collection', async () 
   } finally {
     await r.close(false);
   }
+});
+
+test('the raw protocol: an empty OK message in DATA, grpc-status 0 in trailers; gzip and deflate messages are inflated', async () => {
+  const ok = await rawCall(receiver.address, {}, framed(VALID));
+  assert.equal(ok.httpStatus, 200);
+  assert.equal(ok.grpcStatus, grpc.status.OK);
+  assert.ok(ok.data.equals(Buffer.from([0, 0, 0, 0, 0])), ok.data.toString('hex'));
+  const n = ingestor.records.length;
+  for (const [encoding, squeeze] of [
+    ['gzip', zlib.gzipSync],
+    ['deflate', zlib.deflateSync],
+  ] as const) {
+    const r = await rawCall(receiver.address, { 'grpc-encoding': encoding }, framed(squeeze(VALID), 1));
+    assert.equal(r.grpcStatus, grpc.status.OK, `${encoding}: ${r.grpcMessage}`);
+  }
+  assert.equal(ingestor.records.length, n + 2);
+  const corrupt = await rawCall(receiver.address, { 'grpc-encoding': 'gzip' }, framed(Buffer.from('not gzip at all'), 1));
+  assert.equal(corrupt.grpcStatus, grpc.status.INVALID_ARGUMENT);
+  assert.match(corrupt.grpcMessage, /invalid gzip body/);
+});
+
+test('protocol errors get their own status: unknown method, unsupported compression, a second message, a cut message', async () => {
+  const n = ingestor.records.length;
+  const unknown = await rawCall(
+    receiver.address,
+    { ':path': '/opentelemetry.proto.collector.trace.v1.TraceService/Export' },
+    framed(VALID),
+  );
+  assert.equal(unknown.grpcStatus, grpc.status.UNIMPLEMENTED);
+  assert.match(unknown.grpcMessage, /unknown method \/opentelemetry\.proto\.collector\.trace/);
+  const snappy = await rawCall(receiver.address, { 'grpc-encoding': 'snappy' }, framed(VALID, 1));
+  assert.equal(snappy.grpcStatus, grpc.status.UNIMPLEMENTED);
+  assert.match(snappy.grpcMessage, /grpc-encoding snappy is not supported/);
+  // An uncompressed message under an encoding we do not speak is fine: the flag says which.
+  assert.equal((await rawCall(receiver.address, { 'grpc-encoding': 'snappy' }, framed(VALID))).grpcStatus, grpc.status.OK);
+  const flagged = await rawCall(receiver.address, {}, framed(VALID, 1));
+  assert.equal(flagged.grpcStatus, grpc.status.INTERNAL);
+  assert.match(flagged.grpcMessage, /flagged compressed, but grpc-encoding is identity/);
+  const two = await rawCall(receiver.address, {}, Buffer.concat([framed(VALID), framed(VALID)]));
+  assert.equal(two.grpcStatus, grpc.status.INTERNAL);
+  assert.match(two.grpcMessage, /one request message/);
+  const cut = await rawCall(receiver.address, {}, framed(VALID).subarray(0, 8));
+  assert.equal(cut.grpcStatus, grpc.status.INTERNAL);
+  assert.match(cut.grpcMessage, /ended inside its request message \(3 of \d+ bytes\)/);
+  const none = await rawCall(receiver.address, {}, null);
+  assert.equal(none.grpcStatus, grpc.status.INTERNAL);
+  assert.equal(ingestor.records.length, n + 1, 'only the uncompressed snappy call stored anything');
+  assert.equal((await rawCall(receiver.address, { 'content-type': 'application/json' }, framed(VALID))).httpStatus, 415);
+  assert.equal((await rawCall(receiver.address, { ':method': 'PUT' }, framed(VALID))).httpStatus, 405);
+  await assertStillServes();
+});
+
+test('a message whose declared size does not fit the budget is refused at its prefix, before its bytes arrive', async () => {
+  const budget = new InflightBudget(1 << 30);
+  const decoder = new CountingDecoder();
+  const r = await startGrpcReceiver(grpcConfig({ maxRecvMsgSize: 8 << 20 }), new RecordingIngestor(), {
+    ...OPTS,
+    inflight: budget,
+    decoder,
+  });
+  try {
+    const held = budget.acquire((1 << 30) - (1 << 20))!;
+    // The prefix declares 4 MiB; only the prefix and 10 bytes are sent, and the stream stays open.
+    const prefix = Buffer.alloc(5);
+    prefix.writeUInt32BE(4 << 20, 1);
+    const refused = await rawCall(r.address, {}, Buffer.concat([prefix, Buffer.alloc(10)]), { end: false });
+    assert.equal(refused.grpcStatus, grpc.status.UNAVAILABLE);
+    assert.match(refused.grpcMessage, /bytes of OTLP requests are in flight/);
+    held.release();
+    assert.equal(decoder.calls, 0);
+    assert.equal(budget.bytes, 0, 'every lease is back');
+  } finally {
+    await r.close(false);
+  }
+});
+
+test('a message that does not arrive within read_timeout gets DEADLINE_EXCEEDED and its lease back', async () => {
+  const budget = new InflightBudget(1 << 30);
+  const r = await startGrpcReceiver(grpcConfig({ readTimeoutMs: 300 }), new RecordingIngestor(), { ...OPTS, inflight: budget });
+  try {
+    const slow = await rawCall(r.address, {}, framed(VALID).subarray(0, 3), { end: false });
+    assert.equal(slow.grpcStatus, grpc.status.DEADLINE_EXCEEDED);
+    assert.match(slow.grpcMessage, /not received within 300 ms/);
+    assert.equal(budget.bytes, 0);
+  } finally {
+    await r.close(false);
+  }
+});
+
+test('a graceful close lets a call in flight finish, then refuses new connections', async () => {
+  const ing = new RecordingIngestor();
+  let entered!: () => void;
+  const reached = new Promise<void>((resolve) => (entered = resolve));
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  const slow: Ingestor = {
+    ingest: async (req) => {
+      entered();
+      await gate;
+      return ing.ingest(req);
+    },
+  };
+  const r = await startGrpcReceiver(grpcConfig(), slow, OPTS);
+  const inFlight = call(r.address, VALID);
+  await reached;
+  const closed = r.close(true);
+  release();
+  assert.equal((await inFlight).code, grpc.status.OK, 'the call in flight was answered');
+  await closed;
+  assert.equal(ing.records.length, 1);
+  assert.notEqual((await call(r.address, VALID)).code, grpc.status.OK);
 });
