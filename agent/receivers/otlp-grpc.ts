@@ -95,7 +95,7 @@ export async function startGrpcReceiver(cfg: GrpcReceiverConfig, ingestor: Inges
     let details: Buffer;
     if (err instanceof GrpcProtocolError) {
       ({ grpcCode: code, message } = err);
-      if (opts.metrics) opts.metrics.requestsRejected++;
+      if (opts.metrics && code !== GRPC_DEADLINE_EXCEEDED) opts.metrics.requestsRejected++; // a slow message is retryable
       log('debug', 'otlp/grpc: call rejected', { peer, code, error: message });
       details = encodeStatusProto({ code, message });
     } else {
@@ -263,7 +263,6 @@ export async function startGrpcReceiver(cfg: GrpcReceiverConfig, ingestor: Inges
   }
   server.on('stream', onStream);
   server.on('session', onSession);
-  server.on('sessionError', (err: Error) => log('debug', 'otlp/grpc: connection error', { error: err.message }));
 
   await new Promise<void>((resolve, reject) => {
     const onError = (err: Error): void =>
