@@ -199,7 +199,6 @@ export async function startGrpcReceiver(cfg: GrpcReceiverConfig, ingestor: Inges
       fail(stream, err, peer);
     };
     const timer = setTimeout(() => {
-      log('debug', 'otlp/grpc: request message too slow', { peer });
       stop(new GrpcProtocolError(GRPC_DEADLINE_EXCEEDED, `request message not received within ${cfg.readTimeoutMs} ms`));
     }, cfg.readTimeoutMs);
     const onData = (chunk: Buffer): void => {
@@ -235,8 +234,9 @@ export async function startGrpcReceiver(cfg: GrpcReceiverConfig, ingestor: Inges
       const inflated =
         compressed && encoding !== 'identity' && encoding !== null
           ? inflateWithin(message, encoding, cfg.maxRecvMsgSize, lease, budget.max).then((m) => {
+              const wire = message.length;
               releaseNow(message); // inflated whole: nothing reads the compressed bytes again
-              lease.resize(lease.bytes - message.length);
+              lease.resize(lease.bytes - wire);
               return m;
             })
           : Promise.resolve(message);

@@ -5,6 +5,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http2 from 'node:http2';
 import zlib from 'node:zlib';
+import { randomBytes } from 'node:crypto';
+import { encodeRequest } from '../../helpers/otlp-client.js';
 import * as grpc from '@grpc/grpc-js';
 import { startGrpcReceiver } from '../../../agent/receivers/otlp-grpc.js';
 import { InflightBudget } from '../../../agent/receivers/inflight.js';
@@ -376,4 +378,32 @@ test('a graceful close lets a call in flight finish, then refuses new connection
   await closed;
   assert.equal(ing.records.length, 1);
   assert.notEqual((await call(r.address, VALID)).code, grpc.status.OK);
+});
+
+test('a compressed message holds its inflated size in the budget, not its wire size as well', async () => {
+  const budget = new InflightBudget(1 << 30);
+  const held: number[] = [];
+  const decoder = new (class extends CountingDecoder {
+    override decode(body: Buffer, format: 'protobuf' | 'json') {
+      held.push(budget.bytes);
+      return super.decode(body, format);
+    }
+  })();
+  const r = await startGrpcReceiver(grpcConfig(), new RecordingIngestor(), { ...OPTS, inflight: budget, decoder });
+  try {
+    // Random text, so the compressed message is over 64 KiB: memory of its own, freed at once.
+    const body = encodeRequest(
+      Array.from({ length: 2000 }, () => ({ body: randomBytes(60).toString('hex'), attributes: { audit: true } })),
+    );
+    const squeezed = zlib.gzipSync(body);
+    assert.ok(squeezed.length > 64 << 10, `${squeezed.length} B compressed`);
+    const expected = budget.expectedDecoded('protobuf', body.length);
+    assert.equal((await rawCall(r.address, { 'grpc-encoding': 'gzip' }, framed(squeezed, 1))).grpcStatus, grpc.status.OK);
+    // At the decode: the inflated message and what decoding it is expected to take; the
+    // compressed bytes were freed and their share given back.
+    assert.deepEqual(held, [body.length + expected], `wire ${squeezed.length} B, inflated ${body.length} B`);
+    assert.equal(budget.bytes, 0);
+  } finally {
+    await r.close(false);
+  }
 });
