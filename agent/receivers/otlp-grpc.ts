@@ -51,6 +51,8 @@ export const EXPORT_PATH = '/opentelemetry.proto.collector.logs.v1.LogsService/E
 const ACCEPT_ENCODING = 'identity,deflate,gzip';
 /** The response to every accepted call: an empty ExportLogsServiceResponse, length-prefixed. */
 const OK_MESSAGE = frame(encodeExportResponseProto());
+/** How long a client that keeps sending after an early answer is given to stop before its stream is reset. */
+const DISCARD_GRACE_MS = 1000;
 
 /** proto/ sits at the repository root: three levels above dist/agent/receivers, two above agent/receivers. */
 export function findProtoDir(): string {
@@ -88,7 +90,22 @@ export async function startGrpcReceiver(cfg: GrpcReceiverConfig, ingestor: Inges
   const { log } = opts;
   const budget = opts.inflight ?? new InflightBudget(DEFAULT_MAX_INFLIGHT_BYTES);
 
-  /** Answers a call with an error status (trailers-only), then stops the client's sending. */
+  /**
+   * After an answer sent before the client's side ended: what it still sends is read and
+   * dropped (well-behaved clients cancel the call once they have its status), and the stream
+   * is reset if it has not ended within DISCARD_GRACE_MS. Resetting at once lost the answer
+   * itself on Node 22.
+   */
+  const discardRest = (stream: http2.ServerHttp2Stream): void => {
+    if (stream.readableEnded || stream.destroyed) return;
+    stream.resume();
+    const t = setTimeout(() => {
+      if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_CANCEL);
+    }, DISCARD_GRACE_MS);
+    stream.once('close', () => clearTimeout(t));
+  };
+
+  /** Answers a call with an error status (trailers-only), then drops what else the client sends. */
   const fail = (stream: http2.ServerHttp2Stream, err: unknown, peer: string): void => {
     let code: number;
     let message: string;
@@ -121,9 +138,7 @@ export async function startGrpcReceiver(cfg: GrpcReceiverConfig, ingestor: Inges
       },
       { endStream: true },
     );
-    // The client may still be sending a message we will not read: end its stream once the
-    // answer is out (RST_STREAM NO_ERROR, as the protocol allows), so its window does not stall.
-    stream.close(http2.constants.NGHTTP2_NO_ERROR);
+    discardRest(stream);
   };
 
   const succeed = (stream: http2.ServerHttp2Stream): void => {
@@ -137,18 +152,18 @@ export async function startGrpcReceiver(cfg: GrpcReceiverConfig, ingestor: Inges
   };
 
   /** Decodes and stores one call's message, holding its lease; resolves when the call is answered. */
-  async function handle(stream: http2.ServerHttp2Stream, message: Buffer, lease: Lease, peer: string): Promise<void> {
+  async function handle(stream: http2.ServerHttp2Stream, message: Buffer, lease: Lease, refuse: (err: unknown) => void): Promise<void> {
     const bodyBytes = message.length; // a body decoded in the worker is transferred there (detached here)
     // As in otlp-http.ts: check that what decoding is expected to take fits before decoding.
     const expected = budget.expectedDecoded('protobuf', bodyBytes);
     if (!lease.grow(expected)) {
       releaseNow(message); // refused undecoded: free it now, not at the next full collection
-      return fail(stream, overBudget(budget.max), peer);
+      return refuse(overBudget(budget.max));
     }
     let decoded: DecodedRequest | null = decoder ? await decoder.decode(message, 'protobuf') : decodeProtobufRequest(message, limits);
     const took = decodedBytes(decoded);
     budget.noteDecoded('protobuf', bodyBytes, took);
-    if (!lease.grow(took - expected)) return fail(stream, overBudget(budget.max), peer);
+    if (!lease.grow(took - expected)) return refuse(overBudget(budget.max));
     const stored = ingestor.ingest(decoded);
     // eslint-disable-next-line no-useless-assignment -- frees the decoded request for the GC before the fsync
     decoded = null;
@@ -162,13 +177,11 @@ export async function startGrpcReceiver(cfg: GrpcReceiverConfig, ingestor: Inges
     stream.on('error', (err) => log('debug', 'otlp/grpc: stream error', { peer, error: err.message }));
     if (headers[':method'] !== 'POST') {
       stream.respond({ ':status': 405, allow: 'POST' }, { endStream: true });
-      stream.close(http2.constants.NGHTTP2_NO_ERROR);
-      return;
+      return discardRest(stream);
     }
     if (!isGrpcContentType(headers['content-type'])) {
       stream.respond({ ':status': 415 }, { endStream: true });
-      stream.close(http2.constants.NGHTTP2_NO_ERROR);
-      return;
+      return discardRest(stream);
     }
     if (headers[':path'] !== EXPORT_PATH) {
       const p = String(headers[':path'] ?? '').slice(0, 200);
@@ -190,13 +203,18 @@ export async function startGrpcReceiver(cfg: GrpcReceiverConfig, ingestor: Inges
       (bytes) => lease.grow(bytes - lease.bytes),
       () => overBudget(budget.max),
     );
+    /** Refuses the call: its lease goes back now, not when the client gets round to closing the stream. */
+    const refuse = (err: unknown): void => {
+      clearTimeout(timer);
+      lease.release();
+      fail(stream, err, peer);
+    };
     let done = false;
     const stop = (err: unknown): void => {
       if (done) return;
       done = true;
-      clearTimeout(timer);
       stream.removeListener('data', onData);
-      fail(stream, err, peer);
+      refuse(err);
     };
     const timer = setTimeout(() => {
       stop(new GrpcProtocolError(GRPC_DEADLINE_EXCEEDED, `request message not received within ${cfg.readTimeoutMs} ms`));
@@ -229,7 +247,7 @@ export async function startGrpcReceiver(cfg: GrpcReceiverConfig, ingestor: Inges
           );
         }
       } catch (err) {
-        return fail(stream, err, peer);
+        return refuse(err);
       }
       const inflated =
         compressed && encoding !== 'identity' && encoding !== null
@@ -240,7 +258,7 @@ export async function startGrpcReceiver(cfg: GrpcReceiverConfig, ingestor: Inges
               return m;
             })
           : Promise.resolve(message);
-      inflated.then((m) => handle(stream, m, lease, peer)).catch((err: unknown) => fail(stream, err, peer));
+      inflated.then((m) => handle(stream, m, lease, refuse)).catch(refuse);
     });
   }
 
