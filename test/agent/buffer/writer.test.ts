@@ -5,7 +5,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { openDb, openStore, readBatch, readEntries } from '../../../agent/buffer/store.js';
 import { HEAD_KEY, SEGMENT_RANGE } from '../../../agent/buffer/keys.js';
-import { COMMIT_MAX_BYTES, SEGMENT_MAX_BYTES } from '../../../agent/buffer/writer.js';
+import { COMMIT_MAX_BYTES, SEGMENT_MAX_BYTES, commitBufferSize } from '../../../agent/buffer/writer.js';
 import { parseNote, parseCheckpointBody, parseVerifierKey, verifyNote } from '../../../verify/note.js';
 import { leafHash, rootOfLeaves } from '../../../verify/merkle.js';
 import { encodeEntry, ZERO_HASH_HEX } from '../../../agent/chain/entry.js';
@@ -458,4 +458,23 @@ test('when more is sealed than memory keeps, the oldest batches stay in memory a
   assert.equal(last.lines.toString().split('\n').length, 5);
   await w.close();
   await fs.rm(dir, { recursive: true, force: true });
+});
+
+test('commit buffers come in eight sizes per power of two: never smaller than asked, at most 12.5 % bigger', () => {
+  assert.equal(commitBufferSize(1), 1);
+  assert.equal(commitBufferSize(65_535), 65_535, 'small commits are exact');
+  assert.equal(commitBufferSize(65_536), 65_536);
+  assert.equal(commitBufferSize(358_000), 360_448);
+  assert.equal(commitBufferSize(4_200_000), 4_718_592);
+  const sizes = new Set<number>();
+  for (let bytes = 1 << 20; bytes < 2 << 20; bytes += 997) {
+    const size = commitBufferSize(bytes);
+    assert.ok(size >= bytes && size <= bytes * 1.125, `${bytes} -> ${size}`);
+    sizes.add(size);
+  }
+  assert.deepEqual(
+    [...sizes],
+    [8, 9, 10, 11, 12, 13, 14, 15, 16].map((k) => k << 17),
+    'from 1 MiB to 2 MiB in steps of 128 KiB',
+  );
 });
