@@ -3,6 +3,7 @@
 // (https://opentelemetry.io/docs/specs/otlp/#failures: retryable -> UNAVAILABLE / 503).
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import type net from 'node:net';
 import { SealtrailError, isSealtrailError } from '../../lib/errors.js';
 import type { TlsConfig } from '../../config/types.js';
 import type { DecodeLimits } from '../otlp/model.js';
@@ -57,6 +58,24 @@ export function parseEndpoint(endpoint: string): { host: string; port: number } 
 
 export function formatAddress(host: string, port: number): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+/**
+ * Binds `server` to host:port; a bind failure is a CONFIG error naming the receiver. Returns
+ * the address actually bound (port 0 becomes the port the system picked).
+ */
+export async function listenOn(server: net.Server, host: string, port: number, receiver: string, endpoint: string): Promise<string> {
+  await new Promise<void>((resolve, reject) => {
+    const onError = (err: Error): void =>
+      reject(new SealtrailError('CONFIG', `${receiver} receiver cannot bind ${endpoint}: ${err.message}`, { cause: err }));
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.removeListener('error', onError);
+      resolve();
+    });
+  });
+  const addr = server.address();
+  return formatAddress(host, typeof addr === 'object' && addr !== null ? addr.port : port);
 }
 
 export interface TlsMaterial {

@@ -34,6 +34,7 @@ import {
   bearerChecker,
   classify,
   formatAddress,
+  listenOn,
   loadTls,
   parseEndpoint,
   type ReceiverHandle,
@@ -282,18 +283,8 @@ export async function startGrpcReceiver(cfg: GrpcReceiverConfig, ingestor: Inges
   server.on('stream', onStream);
   server.on('session', onSession);
 
-  await new Promise<void>((resolve, reject) => {
-    const onError = (err: Error): void =>
-      reject(new SealtrailError('CONFIG', `gRPC receiver cannot bind ${cfg.endpoint}: ${err.message}`, { cause: err }));
-    server.once('error', onError);
-    server.listen(port, host, () => {
-      server.removeListener('error', onError);
-      resolve();
-    });
-  });
+  const address = await listenOn(server, host, port, 'gRPC', cfg.endpoint);
   server.on('error', (err: Error) => log('error', 'otlp/grpc: server error', { error: err.message }));
-  const addr = server.address();
-  const address = formatAddress(host, typeof addr === 'object' && addr !== null ? addr.port : port);
   log('info', 'otlp/grpc: listening', { address, tls: cfg.tls !== null, auth: cfg.auth.bearerToken !== null });
 
   let closing: Promise<void> | null = null;

@@ -23,7 +23,7 @@ import type { HttpReceiverConfig } from '../../config/types.js';
 import type { Ingestor } from '../pipeline/ingest.js';
 import type { DecodedRequest } from '../otlp/model.js';
 import type { BodyFormat } from '../otlp/decode-pool.js';
-import { bearerChecker, classify, formatAddress, loadTls, parseEndpoint, type ReceiverHandle, type ReceiverOptions } from './common.js';
+import { bearerChecker, classify, listenOn, loadTls, parseEndpoint, type ReceiverHandle, type ReceiverOptions } from './common.js';
 import { DEFAULT_MAX_INFLIGHT_BYTES, InflightBudget, decodedBytes, overBudget } from './inflight.js';
 import { inflateWithin } from './inflate-within.js';
 import { ResponseOrder } from './order.js';
@@ -235,18 +235,8 @@ export async function startHttpReceiver(cfg: HttpReceiverConfig, ingestor: Inges
   server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => onRequest(req, res, true));
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => order.clientError(err, socket));
 
-  await new Promise<void>((resolve, reject) => {
-    const onError = (err: Error): void =>
-      reject(new SealtrailError('CONFIG', `HTTP receiver cannot bind ${cfg.endpoint}: ${err.message}`, { cause: err }));
-    server.once('error', onError);
-    server.listen(port, host, () => {
-      server.removeListener('error', onError);
-      resolve();
-    });
-  });
+  const address = await listenOn(server, host, port, 'HTTP', cfg.endpoint);
   server.on('error', (err) => log('error', 'otlp/http: server error', { error: err.message }));
-  const addr = server.address();
-  const address = formatAddress(host, typeof addr === 'object' && addr !== null ? addr.port : port);
   log('info', 'otlp/http: listening', { address, tls: cfg.tls !== null, auth: cfg.auth.bearerToken !== null });
 
   let closing: Promise<void> | null = null;
