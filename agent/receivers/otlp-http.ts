@@ -154,7 +154,7 @@ export async function startHttpReceiver(cfg: HttpReceiverConfig, ingestor: Inges
 
     let r: BodyResult;
     try {
-      r = await readBody(req, cfg.maxRequestBodySize, drainLimit);
+      r = await readBody(req, cfg.maxRequestBodySize, drainLimit, chunked ? null : declared);
     } catch {
       return; // the client aborted; nothing to answer
     }

@@ -22,25 +22,38 @@ interface Seen {
   /** Chunks the request emitted that had memory of their own (>= 64 KiB, nothing else in it), as [view, length when emitted]. */
   own: [Buffer, number][];
   chunks: number;
+  /** Own-memory chunks already freed when the request's next 'data' listener (after readBody's) saw them. */
+  freedOnArrival: number;
 }
 
 type Server = http.Server | https.Server;
 
 /** A server whose handler runs readBody(limit, drainLimit) and reports what it saw after the answer. */
-function serve(make: (h: http.RequestListener) => Server, limit: number, drainLimit: number): { server: Server; seen: Promise<Seen> } {
+function serve(
+  make: (h: http.RequestListener) => Server,
+  limit: number,
+  drainLimit: number,
+  declared = false,
+): { server: Server; seen: Promise<Seen> } {
   let report!: (s: Seen) => void;
   const seen = new Promise<Seen>((r) => (report = r));
   const server = make((req, res) => {
     const own: [Buffer, number][] = [];
     let chunks = 0;
+    let freedOnArrival = 0;
     // Registered first, so it sees each chunk before readBody does.
     req.on('data', (c: Buffer) => {
       chunks++;
       if (c.byteLength >= OWN_MIN && c.byteOffset === 0 && c.buffer.byteLength === c.byteLength) own.push([c, c.byteLength]);
     });
-    void readBody(req, limit, drainLimit).then((result) => {
+    const length = declared ? Number(req.headers['content-length']) : null;
+    void readBody(req, limit, drainLimit, length).then((result) => {
       res.end('ok');
-      report({ result, own, chunks });
+      report({ result, own, chunks, freedOnArrival });
+    });
+    // Registered after readBody's: sees each chunk once readBody has handled it.
+    req.on('data', (c: Buffer) => {
+      if (own.length > 0 && own[own.length - 1]![0] === c && c.byteLength === 0) freedOnArrival++;
     });
   });
   return { server, seen };
@@ -111,6 +124,20 @@ describe('readBody', () => {
       assert.ok('body' in s.result);
       assert.ok(s.result.body.equals(body), 'the body is intact after its chunks were freed');
       assertFreed(s, scheme);
+    });
+
+    it(`${scheme}: a body of declared length is read into one buffer of that length, each chunk freed as it arrives`, async () => {
+      const body = randomBytes(2 << 20);
+      const { server, seen } = serve(make, 4 << 20, 1 << 20, true);
+      await post(server, scheme === 'https' ? { ca: tls.cert } : null, body);
+      const s = await seen;
+      assert.ok('body' in s.result);
+      assert.ok(s.result.body.equals(body), 'the body is intact');
+      assert.equal(s.result.body.buffer.byteLength, body.length, 'the body has memory of its own, of exactly its length');
+      assertFreed(s, scheme);
+      // Without the declared length the chunks are kept to the end (then concatenated): none freed on arrival.
+      if (scheme === 'http' && CAN_FREE)
+        assert.equal(s.freedOnArrival, s.own.length, 'every own-memory chunk was freed as soon as it was copied');
     });
 
     it(`${scheme}: a body over the limit is read to its end and discarded, its chunks freed as they come`, async () => {
