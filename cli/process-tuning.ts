@@ -2,9 +2,16 @@
 // `sealtrail run` once, before anything is opened (process.execve: Node >= 22.15, Linux; same
 // pid, same stdio, same arguments). Measured on this project's 2-core machine under a closed
 // loop of 500-record gRPC requests of audit records (peak VmRSS of the agent):
-//  - MALLOC_ARENA_MAX=2: glibc gives each thread that allocates (the libuv pool running LevelDB
+//  - MALLOC_ARENA_MAX=1: glibc gives each thread that allocates (the libuv pool running LevelDB
 //    writes, LevelDB's compaction thread, the workers) an arena that keeps the multi-MB buffers
-//    it freed; 444 -> 333 MiB on Node 20, 453 -> 369 MiB on Node 24, at the same rate.
+//    it freed, each arena with its own free space and trim threshold. Two arenas instead of
+//    glibc's default of eight per core: 444 -> 333 MiB on Node 20, 453 -> 369 MiB on Node 24,
+//    at the same rate. One arena, against two (Node
+//    24.22.3, 2026-12-03, alternating pairs, peak RSS): gRPC 500 audit 254 / 254 / 251 -> 240 /
+//    252 / 248 MiB at 10.9 / 11.1 / 10.7 -> 10.7 / 10.0 / 10.5 CPU s per million records, gRPC
+//    2000 audit 294 / 293 -> 279 / 268, HTTP 2000 audit 289 / 291 -> 277 / 270, the open-loop
+//    overload step 296 / 304 -> 290 / 275: the threads' locking on one arena cost nothing
+//    measurable on two cores.
 //  - --max-semi-space-size=8 (MiB): V8 on Node 24 grew its young generation to about 150 MiB
 //    under this allocation rate; capped, the heap stays near 40 MiB (369 -> 292 MiB RSS). The
 //    price is more frequent scavenges: 29-35 CPU s per million records against 27-30 without
@@ -56,7 +63,7 @@ export function tunedExec(
   // 'old-space-size' covers --max-old-space-size too: an operator's cap is never exceeded.
   if (!has('old-space-size') && !has('initial-heap-size')) flags.push(OLD_SPACE_FLAG);
   const malloc: Record<string, string> = {};
-  if (env.MALLOC_ARENA_MAX === undefined) malloc.MALLOC_ARENA_MAX = '2';
+  if (env.MALLOC_ARENA_MAX === undefined) malloc.MALLOC_ARENA_MAX = '1';
   // Either one set by the operator keeps both as they are: glibc fixes both once one is set.
   if (env.MALLOC_MMAP_THRESHOLD_ === undefined && env.MALLOC_TRIM_THRESHOLD_ === undefined && !hasMallocTunable(env)) {
     malloc.MALLOC_MMAP_THRESHOLD_ = MMAP_THRESHOLD;

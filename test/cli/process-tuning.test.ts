@@ -7,7 +7,7 @@ import { startAgentWith, tempDir, testConfig } from '../helpers/agent.js';
 
 const ARGV = ['/usr/bin/node', '/app/bin/sealtrail.js', 'run', '--config', 'c.yaml'];
 
-test('process tuning: re-executes once with MALLOC_ARENA_MAX=2, malloc thresholds of 16 / 32 MiB, 8 MiB semi-spaces and a 64 MiB initial old space, arguments kept', () => {
+test('process tuning: re-executes once with MALLOC_ARENA_MAX=1, malloc thresholds of 16 / 32 MiB, 8 MiB semi-spaces and a 64 MiB initial old space, arguments kept', () => {
   const t = tunedExec({ PATH: '/bin' }, ['--enable-source-maps'], ARGV, '/usr/bin/node');
   assert.ok(t);
   assert.deepEqual(t.args, [
@@ -20,7 +20,7 @@ test('process tuning: re-executes once with MALLOC_ARENA_MAX=2, malloc threshold
     '--config',
     'c.yaml',
   ]);
-  assert.equal(t.env.MALLOC_ARENA_MAX, '2');
+  assert.equal(t.env.MALLOC_ARENA_MAX, '1');
   assert.equal(t.env.MALLOC_MMAP_THRESHOLD_, String(16 * 1024 * 1024));
   assert.equal(t.env.MALLOC_TRIM_THRESHOLD_, String(32 * 1024 * 1024));
   assert.equal(t.env.PATH, '/bin');
@@ -42,7 +42,7 @@ test("process tuning: the operator's own settings win, and it can be turned off"
   assert.ok(arenaOnly?.args.includes('--max-semi-space-size=8'));
   const semiOnly = tunedExec({}, ['--max-semi-space-size=16'], ARGV, '/usr/bin/node');
   assert.equal(semiOnly?.args.filter((a) => a.includes('semi-space')).length, 1);
-  assert.equal(semiOnly?.env.MALLOC_ARENA_MAX, '2');
+  assert.equal(semiOnly?.env.MALLOC_ARENA_MAX, '1');
   assert.equal(tunedExec({ SEALTRAIL_PROCESS_TUNING: 'off' }, [], ARGV, '/usr/bin/node'), null);
 });
 
@@ -50,7 +50,7 @@ test("process tuning: an operator's one malloc threshold (or GLIBC_TUNABLES) kee
   const noThresholds = (env: NodeJS.ProcessEnv): void => {
     const t = tunedExec(env, [], ARGV, '/usr/bin/node');
     assert.ok(t, 'still re-executed for the other settings');
-    assert.equal(t.env.MALLOC_ARENA_MAX, '2');
+    assert.equal(t.env.MALLOC_ARENA_MAX, '1');
     assert.equal(t.env.MALLOC_MMAP_THRESHOLD_, env.MALLOC_MMAP_THRESHOLD_);
     assert.equal(t.env.MALLOC_TRIM_THRESHOLD_, env.MALLOC_TRIM_THRESHOLD_);
   };
@@ -81,7 +81,7 @@ test('process tuning: the running agent has the settings where Node can re-execu
     const cmdline = (await fs.readFile(`/proc/${pid}/cmdline`, 'latin1')).split('\0');
     const canReexec = typeof (process as unknown as { execve?: unknown }).execve === 'function';
     const expected = [
-      'MALLOC_ARENA_MAX=2',
+      'MALLOC_ARENA_MAX=1',
       `MALLOC_MMAP_THRESHOLD_=${16 << 20}`,
       `MALLOC_TRIM_THRESHOLD_=${32 << 20}`,
       'SEALTRAIL_PROCESS_TUNED=1',
