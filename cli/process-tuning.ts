@@ -6,12 +6,11 @@
 //    writes, LevelDB's compaction thread, the workers) an arena that keeps the multi-MB buffers
 //    it freed, each arena with its own free space and trim threshold. Two arenas instead of
 //    glibc's default of eight per core: 444 -> 333 MiB on Node 20, 453 -> 369 MiB on Node 24,
-//    at the same rate. One arena, against two (Node
-//    24.22.3, 2026-12-03, alternating pairs, peak RSS): gRPC 500 audit 254 / 254 / 251 -> 240 /
-//    252 / 248 MiB at 10.9 / 11.1 / 10.7 -> 10.7 / 10.0 / 10.5 CPU s per million records, gRPC
-//    2000 audit 294 / 293 -> 279 / 268, HTTP 2000 audit 289 / 291 -> 277 / 270, the open-loop
-//    overload step 296 / 304 -> 290 / 275: the threads' locking on one arena cost nothing
-//    measurable on two cores.
+//    at the same rate. One arena, against two (Node 24.22.3, 2026-12-03, alternating pairs,
+//    peak RSS): gRPC 500 audit 254 / 254 / 251 -> 240 / 252 / 248 MiB at 10.9 / 11.1 / 10.7 ->
+//    10.7 / 10.0 / 10.5 CPU s per million records, gRPC 2000 audit 294 / 293 -> 279 / 268, HTTP
+//    2000 audit 289 / 291 -> 277 / 270, the open-loop overload step 296 / 304 -> 290 / 275: the
+//    threads' locking on one arena cost nothing measurable on two cores.
 //  - --max-semi-space-size=8 (MiB): V8 on Node 24 grew its young generation to about 150 MiB
 //    under this allocation rate; capped, the heap stays near 40 MiB (369 -> 292 MiB RSS). The
 //    price is more frequent scavenges: 29-35 CPU s per million records against 27-30 without
