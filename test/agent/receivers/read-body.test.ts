@@ -150,6 +150,32 @@ describe('readBody', () => {
     });
   }
 
+  for (const declared of [true, false]) {
+    const how = declared ? 'read into one buffer of the declared length' : 'chunks kept';
+    it(`a client that closes mid-body (${how}): readBody rejects with the connection's error, no body`, { timeout: 20_000 }, async () => {
+      let outcome!: (r: BodyResult | Error) => void;
+      const seen = new Promise<BodyResult | Error>((r) => (outcome = r));
+      const server = http.createServer((req) => {
+        readBody(req, 4 << 20, 1 << 20, declared ? Number(req.headers['content-length']) : null).then(outcome, outcome);
+      });
+      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+      try {
+        const { port } = server.address() as AddressInfo;
+        const req = http.request({ host: '127.0.0.1', port, method: 'POST', headers: { 'content-length': 2 << 20 } });
+        req.on('error', () => {}); // the client's own socket is destroyed below
+        req.write(randomBytes(1 << 20), () => setTimeout(() => req.destroy(), 50));
+        const r = await seen;
+        assert.ok(r instanceof Error, 'no body comes back');
+        // Node reports the cut request as an 'aborted' error (ECONNRESET) before its 'close'.
+        assert.equal(r.message, 'aborted');
+        assert.equal((r as NodeJS.ErrnoException).code, 'ECONNRESET');
+      } finally {
+        server.closeAllConnections();
+        await new Promise<void>((res) => server.close(() => res()));
+      }
+    });
+  }
+
   it('a body past the drain limit is left unread (drained: false)', async () => {
     const body = randomBytes(4 << 20);
     const { server, seen } = serve((h) => http.createServer(h), 0, 1 << 20);
