@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { ClassicLevel } from 'classic-level';
+import { ClassicLevel } from '../agent/buffer/level.js';
 import { pos } from '../verify/layout.js';
 import { DB_OPTIONS } from '../agent/buffer/store.js';
 import { COMMIT_MAX_BYTES, SEGMENT_MAX_BYTES } from '../agent/buffer/writer.js';

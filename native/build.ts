@@ -3,7 +3,8 @@
 //   npm run build:native
 //  - page-cache.c -> page-cache.node: the file sink drops written objects from the page cache;
 //  - chain-append.c -> chain-append.node: the chain writes and hashes its entries in one call;
-//  - leveldb-mmap.c -> leveldb-mmap.node: LevelDB reads its tables without mapping them.
+//  - leveldb-mmap.c -> leveldb-mmap.node: LevelDB reads its tables without mapping them;
+//  - leveldb-crc32c.c -> leveldb-crc32c.node: LevelDB's checksums use the CPU's CRC32C instruction.
 // The build is reproducible: stripped, no paths or dates inside; the compiler's version string
 // is, so a rebuild matches only with the compiler the binaries were built with (the README names
 // it). test/native/*.test.ts rebuild them and fail unless the shipped bytes match.
@@ -18,8 +19,8 @@ const run = promisify(execFile);
 const NATIVE_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../native');
 const PREBUILDS = path.join(NATIVE_DIR, 'prebuilds', `${process.platform}-${process.arch}`);
 
-export type Helper = 'page-cache' | 'chain-append' | 'leveldb-mmap';
-export const HELPERS: readonly Helper[] = ['page-cache', 'chain-append', 'leveldb-mmap'];
+export type Helper = 'page-cache' | 'chain-append' | 'leveldb-mmap' | 'leveldb-crc32c';
+export const HELPERS: readonly Helper[] = ['page-cache', 'chain-append', 'leveldb-mmap', 'leveldb-crc32c'];
 
 /** The shipped binary of `helper` for this platform. */
 export function binaryOf(helper: Helper): string {

@@ -7,7 +7,7 @@
 // classic-level build), tables stay mapped as before and the reason is logged at start.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import 'classic-level'; // its binary must be loaded before it can be found and set
+import './level.js'; // classic-level's binary must be loaded before it can be found and set
 import { errorMessage } from '../../lib/errors.js';
 
 interface MmapBinding {

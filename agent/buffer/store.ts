@@ -29,7 +29,7 @@
 //    quarantined data is never deleted. A held lock or an I/O error is not damage.
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { ClassicLevel } from 'classic-level';
+import { ClassicLevel } from './level.js';
 import { SealtrailError, errorMessage, isSealtrailError } from '../../lib/errors.js';
 import { CompactFrontier } from '../../verify/merkle.js';
 import type { HighWater, HighWaterRead } from './high-water.js';

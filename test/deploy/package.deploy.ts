@@ -54,6 +54,7 @@ test('the installed package has no dev dependencies and no TypeScript sources', 
   await fs.stat(path.join(pkg, 'native/prebuilds/linux-x64/page-cache.node')); // the page-cache helper
   await fs.stat(path.join(pkg, 'native/prebuilds/linux-x64/chain-append.node')); // the chain helper
   await fs.stat(path.join(pkg, 'native/prebuilds/linux-x64/leveldb-mmap.node')); // LevelDB's unmapped table reads
+  await fs.stat(path.join(pkg, 'native/prebuilds/linux-x64/leveldb-crc32c.node')); // LevelDB's CRC-32C on the CPU's instruction
   await assert.rejects(fs.stat(path.join(pkg, 'agent/agent.ts')), { code: 'ENOENT' });
   await assert.rejects(fs.stat(path.join(pkg, 'dist/test')), { code: 'ENOENT' });
 });
@@ -107,7 +108,9 @@ test('the installed sealtrail runs an agent, stops on SIGTERM, and its archive v
   assert.deepEqual(await agent.exited, { code: 0, signal: null }, agent.stderrTail());
   // The installed package's native helpers load: each logs once at start when it cannot.
   assert.deepEqual(
-    agent.logs.map((l) => String(l.msg)).filter((m) => m.includes('helper unavailable') || m.includes('tables memory-mapped')),
+    agent.logs
+      .map((l) => String(l.msg))
+      .filter((m) => m.includes('helper unavailable') || m.includes('tables memory-mapped') || m.includes('CRC32C instruction')),
     [],
   );
   const v = await run(bin, ['verify', path.join(work, 'archive'), '--key', String(ready.verifier_key)]);

@@ -1,6 +1,6 @@
 // Reads a stopped agent's LevelDB buffer directly, for assertions.
 import path from 'node:path';
-import { ClassicLevel } from 'classic-level';
+import { ClassicLevel } from '../../agent/buffer/level.js';
 
 export interface BufferContents {
   chain: { origin: string; chainId: string; agentName: string } | null;
