@@ -212,7 +212,7 @@ describe('leveldb-crc32c helper', () => {
     assert.ok(crc32cHelper !== null);
     const pool = Buffer.alloc(1200);
     for (let i = 0; i < pool.length; i++) pool[i] = (Math.imul(i + 7, 2654435761) >>> 13) & 0xff;
-    for (let len = 0; len <= 1100; len += len < 40 ? 1 : 37) {
+    for (let len = 0; len <= 1100; len++) {
       for (let offset = 0; offset < 8; offset++) {
         const bytes = pool.subarray(offset, offset + len);
         const expected = referenceExtend(0, bytes);
