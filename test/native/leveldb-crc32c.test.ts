@@ -119,46 +119,56 @@ function checkTable(file: Buffer, name: string): number {
   return blocks;
 }
 
-/** Writes 6 MiB through a fresh Node (two table files and a log), with or without the helper. */
-async function writeDb(dir: string, via: 'helper' | 'stock'): Promise<number> {
-  const level = pathToFileURL(path.join(REPO_ROOT, 'dist/agent/buffer/level.js')).href;
+const LEVEL_URL = pathToFileURL(path.join(REPO_ROOT, 'dist/agent/buffer/level.js')).href;
+const CRC_URL = pathToFileURL(path.join(REPO_ROOT, 'dist/agent/buffer/leveldb-crc32c.js')).href;
+/** The bytes at j of value i, as the writer makes them and the reader checks them. */
+const PATTERN = '(Math.imul(i + 1, 2654435761) ^ j) >>> 0';
+
+/**
+ * Runs `body` (it sees `db`) in a fresh Node on a database in `dir`, opened through level.ts
+ * (the helper first) or through classic-level alone; returns what `body` returns and the
+ * helper's Extend calls in that process (0 for stock).
+ */
+async function inFreshNode<T>(dir: string, via: 'helper' | 'stock', body: string): Promise<{ result: T; calls: number }> {
   const script = `
-    const { ClassicLevel } = await import(${JSON.stringify(via === 'helper' ? level : 'classic-level')});
+    const { ClassicLevel } = await import(${JSON.stringify(via === 'helper' ? LEVEL_URL : 'classic-level')});
     const db = new ClassicLevel(${JSON.stringify(dir)}, { keyEncoding: 'utf8', valueEncoding: 'buffer' });
     await db.open();
-    for (let i = 0; i < 96; i++) {
-      const v = Buffer.alloc(64 * 1024);
-      for (let j = 0; j < v.length; j += 4) v.writeUInt32LE((Math.imul(i + 1, 2654435761) ^ j) >>> 0, j);
-      await db.put('e!' + String(i).padStart(4, '0'), v, { sync: i % 8 === 0 });
-    }
-    const m = ${JSON.stringify(via === 'helper')} ? await import(${JSON.stringify(pathToFileURL(path.join(REPO_ROOT, 'dist/agent/buffer/leveldb-crc32c.js')).href)}) : null;
+    const result = await (async () => { ${body} })();
     await db.close();
-    console.log(JSON.stringify(m === null ? 0 : m.crc32cHelper.state().calls));
+    const calls = ${JSON.stringify(via === 'helper')} ? (await import(${JSON.stringify(CRC_URL)})).crc32cHelper.state().calls : 0;
+    console.log(JSON.stringify({ result, calls }));
   `;
   const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: REPO_ROOT });
-  return JSON.parse(stdout) as number;
+  return JSON.parse(stdout) as { result: T; calls: number };
 }
 
-/** Opens `dir` in a fresh Node (replaying its log), reads every value back and checks its bytes. */
+/** Writes 6 MiB (two table files and a log) with or without the helper; returns the helper's calls. */
+async function writeDb(dir: string, via: 'helper' | 'stock'): Promise<number> {
+  const body = `
+    for (let i = 0; i < 96; i++) {
+      const v = Buffer.alloc(64 * 1024);
+      for (let j = 0; j < v.length; j += 4) v.writeUInt32LE(${PATTERN}, j);
+      await db.put('e!' + String(i).padStart(4, '0'), v, { sync: i % 8 === 0 });
+    }
+    return null;
+  `;
+  return (await inFreshNode<null>(dir, via, body)).calls;
+}
+
+/** Opens `dir` (replaying its log), reads every value back and checks its bytes. */
 async function readDb(dir: string, via: 'helper' | 'stock'): Promise<{ values: number; calls: number }> {
-  const level = pathToFileURL(path.join(REPO_ROOT, 'dist/agent/buffer/level.js')).href;
-  const crc = pathToFileURL(path.join(REPO_ROOT, 'dist/agent/buffer/leveldb-crc32c.js')).href;
-  const script = `
-    const { ClassicLevel } = await import(${JSON.stringify(via === 'helper' ? level : 'classic-level')});
-    const db = new ClassicLevel(${JSON.stringify(dir)}, { keyEncoding: 'utf8', valueEncoding: 'buffer' });
-    await db.open();
+  const body = `
     let values = 0;
     for await (const [k, v] of db.iterator()) {
       const i = Number(k.slice(2));
-      for (let j = 0; j < v.length; j += 4) if (v.readUInt32LE(j) !== ((Math.imul(i + 1, 2654435761) ^ j) >>> 0)) throw new Error('value ' + k + ' differs');
+      for (let j = 0; j < v.length; j += 4) if (v.readUInt32LE(j) !== (${PATTERN})) throw new Error('value ' + k + ' differs');
       values++;
     }
-    await db.close();
-    const calls = ${JSON.stringify(via === 'helper')} ? (await import(${JSON.stringify(crc)})).crc32cHelper.state().calls : 0;
-    console.log(JSON.stringify({ values, calls }));
+    return values;
   `;
-  const { stdout } = await run(process.execPath, ['--input-type=module', '-e', script], { cwd: REPO_ROOT });
-  return JSON.parse(stdout) as { values: number; calls: number };
+  const { result, calls } = await inFreshNode<number>(dir, via, body);
+  return { values: result, calls };
 }
 
 async function checkTables(dir: string): Promise<{ tables: number; blocks: number }> {
